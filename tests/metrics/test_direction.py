@@ -1,0 +1,151 @@
+"""Known-answer tests of v2a_jax.metrics.direction: Woodworth inversion, direction error, onsets, sync."""
+import numpy as np
+import pytest
+
+from v2a_jax.metrics import direction as dm
+
+SR = 16000
+FPS = 25.0
+A, C = 0.0875, 343.0
+
+
+def woodworth_itd_s(azimuth_deg):
+    """Woodworth ITD of a source at azimuth (elevation 0), SOFA angles: > 0 (left ear leads) for az in (0, 180)."""
+    lateral = np.arcsin(np.sin(np.radians(azimuth_deg)))
+    return np.sign(lateral) * A / C * (np.abs(lateral) + np.sin(np.abs(lateral)))
+
+
+def frac_delay(x, d, taps=129, beta=8.0):
+    """x delayed by d samples (any real d) with a Kaiser-windowed sinc centred on the delay (linear phase)."""
+    n = np.arange(taps)
+    centre, half = taps // 2 + d, taps // 2
+    window = np.i0(beta * np.sqrt(np.clip(1.0 - ((n - centre) / half) ** 2, 0.0, None))) / np.i0(beta)
+    return np.convolve(x, np.sinc(n - centre) * window)[half:half + len(x)]
+
+
+def render_itd(mono, itd_s):
+    """Binaural [2, N]: each ear delayed by half the ITD in opposite directions (left leads when itd_s > 0)."""
+    d = itd_s * SR / 2
+    return np.stack([frac_delay(mono, -d), frac_delay(mono, d)])
+
+
+def test_azimuth_from_cues_inverts_woodworth():
+    lateral = np.linspace(-90.0, 90.0, 181)
+    itd = np.sign(lateral) * A / C * (np.radians(np.abs(lateral)) + np.sin(np.radians(np.abs(lateral))))
+    np.testing.assert_allclose(dm.azimuth_from_cues(itd), lateral, atol=1e-9)
+    assert abs(itd[-1] - 656e-6) < 1e-6  # the reference sheet's figure at 90 degrees
+    np.testing.assert_allclose(dm.azimuth_from_cues([1e-3, -2e-3]), [90.0, -90.0])  # beyond the model: clipped
+    assert np.isnan(dm.azimuth_from_cues(np.nan))
+    # The ILD is a fallback only where the ITD is missing.
+    out = dm.azimuth_from_cues([np.nan, itd[120], np.nan], ild_db=[11.0 * np.sin(np.radians(30.0)), -5.0, 20.0])
+    np.testing.assert_allclose(out, [30.0, 30.0, 90.0], atol=1e-9)
+
+
+def test_lateral_angle_folds_front_back():
+    np.testing.assert_allclose(dm.lateral_angle_deg([30, 150, -120, 180, 90], 0.0), [30, 30, -60, 0, 90], atol=1e-9)
+    np.testing.assert_allclose(dm.lateral_angle_deg(90.0, 60.0), 30.0, atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def scene():
+    """Six clips of 1 s, one noise source each at a fixed azimuth (front and back), rendered with its Woodworth
+    ITD; the source is silent for frames 0-2, and a second source also sounds in frames 20-21."""
+    azimuths = np.array([70.0, -30.0, 120.0, -160.0, 3.0, 89.0])
+    num_frames, n = 25, SR
+    rng = np.random.default_rng(0)
+    audio = np.zeros((len(azimuths), 2, n))
+    for i, az in enumerate(azimuths):
+        audio[i] = render_itd(0.2 * rng.standard_normal(n), woodworth_itd_s(az))
+    audio[:, :, :int(3 * SR / FPS)] = 0.0
+    true_az = np.zeros((len(azimuths), num_frames, 2))
+    true_az[:, :, 0] = azimuths[:, None]
+    true_az[:, :, 1] = -45.0
+    sounding = np.zeros((len(azimuths), num_frames, 2), bool)
+    sounding[:, 3:, 0] = True
+    sounding[:, 20:22, 1] = True
+    return audio.astype(np.float32), true_az, sounding
+
+
+def test_direction_error_is_small_for_woodworth_rendering(scene):
+    audio, true_az, sounding = scene
+    result = dm.direction_error(audio, true_az, sounding, FPS, SR)
+    assert result.per_frame_deg.shape == (6, 25)
+    assert result.count == 6 * (25 - 3 - 2)
+    evaluated = np.isfinite(result.per_frame_deg)
+    assert not evaluated[:, :3].any() and not evaluated[:, 20:22].any()
+    assert result.mean_deg < 0.3 and np.nanmax(result.per_frame_deg) < 1.0
+
+
+def test_direction_error_of_swapped_ears(scene):
+    audio, true_az, sounding = scene
+    result = dm.direction_error(audio[:, ::-1], true_az, sounding, FPS, SR)
+    expected = 2 * np.abs(dm.lateral_angle_deg(true_az[:, 0, 0]))
+    np.testing.assert_allclose(np.nanmean(result.per_frame_deg, axis=1), expected, atol=1.0)
+
+
+def test_left_right_agreement(scene):
+    audio, true_az, sounding = scene
+    good = dm.left_right_agreement(audio, true_az, sounding, FPS, SR)
+    assert good.count == 5 * 20  # the 3-degree clip is ignored (|lateral| < 5)
+    assert good.fraction == 1.0
+    assert dm.left_right_agreement(audio[:, ::-1], true_az, sounding, FPS, SR).fraction == 0.0
+
+
+def test_direction_error_silence_and_bad_shapes(scene):
+    audio, true_az, sounding = scene
+    result = dm.direction_error(np.zeros_like(audio), true_az, sounding, FPS, SR)
+    assert result.count == 0 and np.isnan(result.mean_deg) and np.isnan(result.per_frame_deg).all()
+    with pytest.raises(ValueError):
+        dm.direction_error(audio[:, :1], true_az, sounding, FPS, SR)
+    with pytest.raises(ValueError):
+        dm.direction_error(audio, true_az, sounding[:, :, :1], FPS, SR)
+    with pytest.raises(ValueError):
+        dm.direction_error(audio[:2], true_az, sounding, FPS, SR)
+
+
+def burst_train(onsets_s, duration_s, kind, seed=0):
+    """[2, N] sequence of 150 ms bursts (tones of different pitch, or noise) starting at onsets_s, over a
+    -60 dB noise floor; the right ear is 0.7 x the left."""
+    rng = np.random.default_rng(seed)
+    x = 1e-3 * rng.standard_normal(int(duration_s * SR))
+    length = int(0.15 * SR)
+    t = np.arange(length) / SR
+    for i, onset in enumerate(onsets_s):
+        start = int(round(onset * SR))
+        burst = 0.5 * np.sin(2 * np.pi * (300 + 450 * i) * t) if kind == "tone" else 0.3 * rng.standard_normal(length)
+        x[start:start + length] += burst
+    return np.stack([x, 0.7 * x])
+
+
+@pytest.mark.parametrize("kind", ["tone", "noise"])
+def test_detect_onsets_of_bursts(kind):
+    onsets = np.array([0.0, 0.2037, 0.7312, 1.3155, 1.9001])
+    found = dm.detect_onsets(burst_train(onsets, 2.4, kind), SR)
+    assert found.shape == (len(onsets),)
+    np.testing.assert_allclose(found, onsets, atol=0.02)
+
+
+def test_detect_onsets_pads_batch_and_silence():
+    batch = np.stack([burst_train([0.3, 0.9], 1.5, "tone"), np.zeros((2, int(1.5 * SR)))])
+    found = dm.detect_onsets(batch, SR)
+    assert found.shape == (2, 2)
+    np.testing.assert_allclose(found[0], [0.3, 0.9], atol=0.02)
+    np.testing.assert_array_equal(found[1], [-1.0, -1.0])
+    assert dm.detect_onsets(np.zeros((2, 2, 1000)), SR).shape == (2, 0)
+
+
+def test_av_sync_offset_of_shifted_burst_train():
+    true = np.array([0.25, 0.85, 1.45, 2.05])
+    audio = np.stack([burst_train(true + shift, 2.8, kind, seed=i)
+                      for i, (shift, kind) in enumerate([(0.1, "noise"), (0.1, "tone")])])
+    onsets = np.full((2, 2, 4), -1.0)  # two source slots, the second one unused (-1 padding)
+    onsets[:, 0] = true
+    shifted = dm.av_sync_offset(audio, onsets, SR)
+    assert shifted.n_matched == 8 and shifted.n_detected == 8
+    np.testing.assert_allclose(shifted.mean_offset_s, 0.1, atol=0.01)
+    aligned = dm.av_sync_offset(audio, onsets + np.where(onsets >= 0, 0.1, 0.0), SR)
+    assert aligned.mean_offset_s < 0.01
+    far = dm.av_sync_offset(audio, onsets, SR, max_offset_s=0.05)  # all detections are outside the window
+    assert far.n_matched == 0 and far.n_detected == 8 and np.isnan(far.mean_offset_s)
+    with pytest.raises(ValueError):
+        dm.av_sync_offset(audio, onsets[:1], SR)

@@ -1,0 +1,261 @@
+"""Metrics of generated binaural audio against the synthetic benchmark's ground truth (numpy, CPU).
+
+- Direction: the lateral angle of the sound, estimated per video frame from the GCC-PHAT ITD by inverting
+  Woodworth's spherical-head formula, compared with the true source azimuth (`direction_error`,
+  `left_right_agreement`).
+- Timing: onsets detected in the audio by spectral flux, compared with the true event onsets
+  (`av_sync_offset`, an analogue of the DeSync metric that needs no Synchformer).
+
+Angles follow SOFA/AES69: azimuth in degrees counter-clockwise from straight ahead, +90 = listener's left.
+Interaural cues only determine the LATERAL angle (angle from the median plane, in [-90, 90]): a source at
+azimuth az and one at 180 - az (front/back mirror images) give the same ITD, so every comparison here folds
+the true direction to its lateral angle asin(sin(az) cos(el)).
+
+Waveforms are `[B, 2, N]` (0 = left, 1 = right), 16 kHz by default.
+"""
+from typing import NamedTuple
+
+import numpy as np
+import scipy.signal
+
+from v2a_jax.metrics import binaural
+
+HEAD_RADIUS_M = 0.0875
+SPEED_OF_SOUND_M_S = 343.0
+# Broadband ILD at 90 degrees for the ILD-only fallback of `azimuth_from_cues`: the Brown-Duda spherical-head
+# model gives at most about 11 dB for white noise at 16 kHz (peaking near 75 degrees).
+ILD_90_DB = 11.0
+MIN_LATERAL_DEG = 5.0  # left_right_agreement ignores frames whose true source is this close to the median plane
+
+# Onset detection: log-compressed spectral flux on the 2.5D-Visual-Sound STFT grid (10 ms hop at 16 kHz).
+ONSET_N_FFT = 512
+ONSET_HOP = 160
+ONSET_WIN_LENGTH = 400
+ONSET_COMPRESSION = 1000.0  # log1p(gamma * |S|) with |S| = 1 for a full-scale sine: knee at -60 dBFS
+ONSET_THRESHOLD = 0.3  # peaks below this fraction of the clip's strongest flux peak are ignored
+ONSET_PEAK_WINDOW_S = 0.03  # a peak must be the maximum within +-30 ms
+ONSET_MIN_INTERVAL_S = 0.05  # onsets closer than 50 ms are merged (the stronger one is kept)
+SYNC_MAX_OFFSET_S = 0.5  # detected onsets farther than this from every true onset are spurious, not late
+
+
+class DirectionResult(NamedTuple):
+    """per_frame_deg: [B, T] absolute lateral error (NaN where not evaluated); mean_deg: mean over the
+    evaluated frames (NaN if none); count: number of evaluated frames."""
+    per_frame_deg: np.ndarray
+    mean_deg: float
+    count: int
+
+
+class AgreementResult(NamedTuple):
+    """fraction: share of evaluated frames with the correct side (NaN if none); count: evaluated frames."""
+    fraction: float
+    count: int
+
+
+class SyncResult(NamedTuple):
+    """mean_offset_s: mean |detected - nearest true| onset over matched detections (NaN if none);
+    n_matched: detections within the matching window; n_detected: all detections."""
+    mean_offset_s: float
+    n_matched: int
+    n_detected: int
+
+
+def azimuth_from_cues(itd_s, ild_db=None, head_radius_m: float = HEAD_RADIUS_M,
+                      speed_of_sound_m_s: float = SPEED_OF_SOUND_M_S, ild_90_db: float = ILD_90_DB) -> np.ndarray:
+    """Lateral angle (degrees, [-90, 90], + = left) from interaural cues.
+
+    ITD: inverts Woodworth's spherical-head formula ITD = (a / c)(theta + sin theta), theta the lateral angle
+    in [0, pi/2] (odd-extended to negative ITD = right), by Newton's method. theta + sin theta is increasing
+    and concave, so Newton started below the root (theta0 = u / 2) converges monotonically; |ITD| beyond the
+    model's maximum (a / c)(pi / 2 + 1) (656 us for a = 8.75 cm) maps to +-90.
+    ILD (optional): used only where itd_s is NaN, through the coarse law ILD = ild_90_db sin theta, clipped.
+    Front/back: a lateral angle theta is consistent with azimuths theta and 180 - theta; this returns theta.
+
+    Args:
+      itd_s: `[...]` ITD in seconds (> 0: left ear leads); NaN = unavailable.
+      ild_db: optional `[...]` broadcastable broadband ILD in dB (> 0: left louder).
+    Returns:
+      `[...]` degrees; NaN where no cue is available.
+    """
+    itd_s = np.asarray(itd_s, dtype=np.float64)
+    u = np.clip(np.abs(itd_s) * speed_of_sound_m_s / head_radius_m, 0.0, np.pi / 2 + 1.0)
+    theta = u / 2.0
+    for _ in range(30):
+        theta = theta + (u - theta - np.sin(theta)) / (1.0 + np.cos(theta))
+    lateral = np.degrees(np.sign(itd_s) * np.minimum(theta, np.pi / 2))
+    if ild_db is not None:
+        from_ild = np.degrees(np.arcsin(np.clip(np.asarray(ild_db, dtype=np.float64) / ild_90_db, -1.0, 1.0)))
+        lateral = np.where(np.isnan(itd_s), from_ild, lateral)
+    return lateral
+
+
+def lateral_angle_deg(azimuth_deg, elevation_deg=0.0) -> np.ndarray:
+    """Lateral angle asin(sin(az) cos(el)) in degrees, [-90, 90]: the direction component binaural cues see."""
+    az, el = np.radians(np.asarray(azimuth_deg, np.float64)), np.radians(np.asarray(elevation_deg, np.float64))
+    return np.degrees(np.arcsin(np.clip(np.sin(az) * np.cos(el), -1.0, 1.0)))
+
+
+def _video_frames(audio: np.ndarray, num_frames: int, fps: float, sample_rate: int) -> np.ndarray:
+    """[B, 2, N] -> [B, 2, T, L]: the audio under each video frame [t / fps, (t + 1) / fps), zero-padded."""
+    frame_len = int(round(sample_rate / fps))
+    starts = np.round(np.arange(num_frames) * sample_rate / fps).astype(np.int64)
+    needed = int(starts[-1]) + frame_len if num_frames else 0
+    padded = np.pad(audio, [(0, 0), (0, 0), (0, max(0, needed - audio.shape[-1]))])
+    return padded[..., starts[:, None] + np.arange(frame_len)]
+
+
+def _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate, true_elevation_deg,
+                       energy_threshold_db, head_radius_m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Estimated and true lateral angle [B, T] and the mask of frames with exactly one sounding source and a
+    measurable ITD."""
+    audio = binaural.as_binaural(pred_audio, "pred_audio")
+    azimuth = np.asarray(true_azimuth_deg, dtype=np.float64)
+    sounding = np.asarray(sounding, dtype=bool)
+    if audio.ndim != 3 or azimuth.ndim != 3:
+        raise ValueError(f"direction: expected pred_audio [B, 2, N] and true_azimuth_deg [B, T, S], got "
+                         f"{audio.shape} and {azimuth.shape}")
+    if sounding.shape != azimuth.shape or audio.shape[0] != azimuth.shape[0]:
+        raise ValueError(f"direction: shapes disagree: pred_audio {audio.shape}, true_azimuth_deg {azimuth.shape}, "
+                         f"sounding {sounding.shape}")
+    elevation = 0.0 if true_elevation_deg is None else np.broadcast_to(true_elevation_deg, azimuth.shape)
+    frames = _video_frames(audio, azimuth.shape[1], fps, sample_rate)
+    itd, valid = binaural.gcc_phat_frames(frames, sample_rate, energy_threshold_db=energy_threshold_db)
+    estimate = azimuth_from_cues(itd, head_radius_m=head_radius_m)
+    true_lateral = np.sum(np.where(sounding, lateral_angle_deg(azimuth, elevation), 0.0), axis=-1)
+    return estimate, true_lateral, valid & (sounding.sum(axis=-1) == 1)
+
+
+def direction_error(pred_audio, true_azimuth_deg, sounding, fps: float,
+                    sample_rate: int = binaural.DEFAULT_SAMPLE_RATE, true_elevation_deg=None,
+                    energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
+                    head_radius_m: float = HEAD_RADIUS_M) -> DirectionResult:
+    """Absolute lateral-angle error of generated audio per video frame with exactly one sounding source.
+
+    For video frame t the audio in [t / fps, (t + 1) / fps) gives one GCC-PHAT ITD (`binaural.gcc_phat_frames`,
+    +-1 ms lags), mapped to a lateral angle by `azimuth_from_cues` (ITD only). The truth is the sounding
+    source's azimuth folded to the lateral angle asin(sin(az) cos(el)) (elevation 0 unless given). Frames with
+    0 or >= 2 sounding sources, or whose audio is below `energy_threshold_db` in either ear, are skipped.
+
+    Args:
+      pred_audio: `[B, 2, N]`.
+      true_azimuth_deg, sounding: `[B, T, S]` (SOFA azimuth in degrees; bool); true_elevation_deg likewise.
+      fps: video frame rate.
+    Returns:
+      DirectionResult(per_frame_deg [B, T], mean_deg, count).
+    """
+    estimate, truth, mask = _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate,
+                                               true_elevation_deg, energy_threshold_db, head_radius_m)
+    err = np.where(mask, np.abs(estimate - truth), np.nan)
+    count = int(mask.sum())
+    return DirectionResult(err, float(np.nanmean(err)) if count else float("nan"), count)
+
+
+def left_right_agreement(pred_audio, true_azimuth_deg, sounding, fps: float,
+                         sample_rate: int = binaural.DEFAULT_SAMPLE_RATE, true_elevation_deg=None,
+                         energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
+                         min_lateral_deg: float = MIN_LATERAL_DEG) -> AgreementResult:
+    """Fraction of evaluated frames where the estimated side (sign of the lateral angle) matches the truth.
+
+    Frames as in `direction_error`, further restricted to |true lateral angle| >= min_lateral_deg (default
+    5 degrees): near the median plane the side is not meaningful. An estimate of exactly 0 counts as wrong.
+
+    Returns:
+      AgreementResult(fraction, count).
+    """
+    estimate, truth, mask = _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate,
+                                               true_elevation_deg, energy_threshold_db, HEAD_RADIUS_M)
+    mask = mask & (np.abs(truth) >= min_lateral_deg)
+    count = int(mask.sum())
+    agree = np.sign(estimate[mask]) == np.sign(truth[mask])
+    return AgreementResult(float(agree.mean()) if count else float("nan"), count)
+
+
+def onset_strength(audio, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE) -> tuple[np.ndarray, np.ndarray]:
+    """Spectral-flux onset strength, averaged over the two ears (robust to anti-phase ears, unlike L + R).
+
+    Per ear: |S| of a zero-padded centred STFT (n_fft 512, hop 160, win 400 Hann) scaled by 2 / sum(window)
+    (a full-scale sine peaks at 1), Y = log1p(1000 |S|); flux[k] = sum_f max(Y[f, k] - Y[f, k - 1], 0) with
+    Y[:, -1] = 0 (the clip is preceded by silence, so a sound at t = 0 is an onset). The flux of a frame is
+    zeroed unless that ear's total STFT energy rises from the previous frame: the abrupt end of a tone spreads
+    leakage over many bins, which the log compression would otherwise report as an onset. Frame k is at
+    k * hop / sample_rate seconds.
+
+    Args:
+      audio: `[..., 2, N]`.
+    Returns:
+      flux: `[..., K]`, K = 1 + N // hop; times_s: `[K]`.
+    """
+    audio = binaural.as_binaural(audio, "audio")
+    window_sum = np.sum(scipy.signal.get_window("hann", ONSET_WIN_LENGTH, fftbins=True))
+    mag = np.abs(binaural.stft(audio, ONSET_N_FFT, ONSET_HOP, ONSET_WIN_LENGTH, pad_mode="constant"))
+    log_mag = np.log1p(ONSET_COMPRESSION * 2.0 * mag / window_sum)
+    flux = np.sum(np.maximum(np.diff(log_mag, axis=-1, prepend=0.0), 0.0), axis=-2)
+    rising = np.diff(np.sum(mag ** 2, axis=-2), axis=-1, prepend=0.0) > 0.0
+    flux = np.mean(np.where(rising, flux, 0.0), axis=-2)
+    return flux, np.arange(flux.shape[-1]) * ONSET_HOP / sample_rate
+
+
+def detect_onsets(audio, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE, threshold: float = ONSET_THRESHOLD,
+                  peak_window_s: float = ONSET_PEAK_WINDOW_S,
+                  min_interval_s: float = ONSET_MIN_INTERVAL_S) -> np.ndarray:
+    """Onset times by peak picking the spectral flux (`onset_strength`).
+
+    A frame is an onset when its flux is positive, the maximum within +-peak_window_s, and at least
+    `threshold` x the clip's largest flux; candidates closer than min_interval_s to a stronger accepted onset
+    are dropped. Silence gives no onsets. The clip-relative threshold favours precision over recall: an onset
+    far weaker than the clip's strongest one (e.g. a tone entering over a sustained broadband bed) is missed.
+
+    Args:
+      audio: `[..., 2, N]`.
+    Returns:
+      `[..., E]` onset times in seconds, ascending, padded with -1 (E = most onsets found in any clip).
+    """
+    flux, times = onset_strength(audio, sample_rate)
+    half = max(1, int(round(peak_window_s * sample_rate / ONSET_HOP)))
+    padded = np.pad(flux, [(0, 0)] * (flux.ndim - 1) + [(half, half)])
+    local_max = np.max(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=-1), axis=-1)
+    strongest = np.max(flux, axis=-1, keepdims=True)
+    candidate = (flux > 0.0) & (flux >= local_max) & (flux >= threshold * strongest)
+    flat_flux, flat_cand = flux.reshape(-1, flux.shape[-1]), candidate.reshape(-1, flux.shape[-1])
+    found = []
+    for f, c in zip(flat_flux, flat_cand):
+        accepted = []
+        for k in np.flatnonzero(c)[np.argsort(-f[c], kind="stable")]:
+            if all(abs(times[k] - t) >= min_interval_s for t in accepted):
+                accepted.append(times[k])
+        found.append(sorted(accepted))
+    out = np.full((len(found), max([len(a) for a in found], default=0)), -1.0)
+    for i, a in enumerate(found):
+        out[i, :len(a)] = a
+    return out.reshape(flux.shape[:-1] + out.shape[-1:])
+
+
+def av_sync_offset(pred_audio, true_onsets_s, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
+                   max_offset_s: float = SYNC_MAX_OFFSET_S) -> SyncResult:
+    """Audio-visual synchrony: mean |t_detected - nearest true onset| over detected onsets (DeSync analogue).
+
+    Onsets are detected with `detect_onsets` (default parameters). Each detected onset is matched to the
+    nearest true onset of the same clip (any source); matches farther than max_offset_s (default 0.5 s) are
+    counted as spurious detections, not as offsets. Pooled over the batch.
+
+    Args:
+      pred_audio: `[B, 2, N]`.
+      true_onsets_s: `[B, S, E]` true onset times in seconds, padded with -1 (any negative value = padding).
+    Returns:
+      SyncResult(mean_offset_s, n_matched, n_detected).
+    """
+    audio = binaural.as_binaural(pred_audio, "pred_audio")
+    true_onsets = np.asarray(true_onsets_s, dtype=np.float64)
+    if audio.ndim != 3 or true_onsets.ndim != 3 or audio.shape[0] != true_onsets.shape[0]:
+        raise ValueError(f"av_sync_offset: expected pred_audio [B, 2, N] and true_onsets_s [B, S, E], got "
+                         f"{audio.shape} and {true_onsets.shape}")
+    detected = detect_onsets(audio, sample_rate)
+    offsets, n_detected = [], 0
+    for det, truth in zip(detected, true_onsets.reshape(true_onsets.shape[0], -1)):
+        det, truth = det[det >= 0.0], truth[truth >= 0.0]
+        n_detected += det.size
+        if det.size and truth.size:
+            nearest = np.min(np.abs(det[:, None] - truth[None, :]), axis=-1)
+            offsets.append(nearest[nearest <= max_offset_s])
+    offsets = np.concatenate(offsets) if offsets else np.zeros(0)
+    return SyncResult(float(offsets.mean()) if offsets.size else float("nan"), int(offsets.size), n_detected)

@@ -1,0 +1,182 @@
+"""Grain input pipeline over TFDS ArrayRecord clips (the `binaural_synth` layout, or any dataset that stores it).
+
+    source (ArrayRecord, random access)
+      -> shard by JAX process -> [train: shuffle(seed), repeat] -> temporal crop (random when training)
+      -> normalise -> batch -> IterDataset [-> worker processes]
+
+The returned `grain.IterDataset` yields dicts of numpy arrays with a leading per-process batch axis; its
+iterator's `get_state()/set_state()` make the position checkpointable (the trainer stores it with orbax), so a
+resumed run sees exactly the batches an uninterrupted run would have seen.
+
+Shapes of one batch element after cropping to `seq` (B = batch, T = seq.num_video_frames, N = seq.num_samples,
+S = source slots, E = onset slots):
+  video [B, T, H, W, 3] float32 in [-1, 1]; audio [B, 2, N] float32 in [-1, 1] (0 = left ear);
+  relative_azimuth_deg / elevation_deg / distance_m / screen_x / screen_y [B, T, S] float32;
+  visible / sounding [B, T, S] bool; camera_yaw_deg [B, T]; class_id / source_present / onscreen_source [B, S];
+  onset_s [B, S, E] float32 seconds from the crop start, -1 where empty; caption [B] bytes; seed [B] int64.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from fractions import Fraction
+from typing import Sequence
+
+import grain
+import numpy as np
+import tensorflow_datasets as tfds
+
+from v2a_jax.pipeline.sequence import SequenceConfig
+
+# Features indexed by video frame on their first axis: cropped together with the video.
+PER_FRAME_KEYS = ("video", "relative_azimuth_deg", "elevation_deg", "distance_m", "screen_x", "screen_y",
+                  "visible", "sounding", "camera_yaw_deg")
+
+
+@dataclasses.dataclass(frozen=True)
+class ClipFormat:
+    """Rates and length of the stored clips (read from the dataset's metadata)."""
+
+    duration_s: float
+    sample_rate: int
+    fps: float
+    audio_scale: float
+
+    @classmethod
+    def from_metadata(cls, metadata: dict) -> "ClipFormat":
+        scene = metadata["scene"]
+        return cls(duration_s=float(scene["duration_s"]), sample_rate=int(scene["sample_rate"]),
+                   fps=float(scene["fps"]), audio_scale=float(metadata["audio_scale"]))
+
+
+def open_split(data_dir: str, name: str, split: str):
+    """Opens one split of a prepared TFDS dataset for random access.
+
+    Args:
+      data_dir: TFDS data directory the dataset was built into.
+      name: '<dataset>/<config>' (optionally ':<version>'), e.g. 'binaural_synth/small'.
+      split: 'train', 'validation' or 'test' (TFDS slicing such as 'train[:10]' works too).
+    Returns:
+      (source, ClipFormat): an ArrayRecord data source and the stored clips' rates.
+    Raises:
+      FileNotFoundError naming the directory if the dataset has not been built there.
+    """
+    dataset, _, version = name.partition(":")
+    root = os.path.join(data_dir, dataset)
+    if not version:
+        prepared = [v for v in (os.listdir(root) if os.path.isdir(root) else [])
+                    if os.path.isfile(os.path.join(root, v, "dataset_info.json"))]
+        version = max(prepared, key=lambda v: tuple(int(p) for p in v.split(".")), default="")
+    path = os.path.join(root, version)
+    if not version or not os.path.isfile(os.path.join(path, "dataset_info.json")):
+        raise FileNotFoundError(f"{root}: no prepared dataset {name!r} (build it first: "
+                                f"python -m data.binaural_synth.build --data_dir={data_dir})")
+    # Read from the files alone: the builder class (if imported) only knows its named configs.
+    builder = tfds.builder_from_directory(path)
+    return builder.as_data_source(split=split), ClipFormat.from_metadata(dict(builder.info.metadata))
+
+
+def _check_rates(seq: SequenceConfig, clip: ClipFormat) -> None:
+    if seq.sample_rate != clip.sample_rate or Fraction(str(seq.video_fps)) != Fraction(str(clip.fps)):
+        raise ValueError(f"sequence config ({seq.sample_rate} Hz, {seq.video_fps} fps) does not match the stored "
+                         f"clips ({clip.sample_rate} Hz, {clip.fps} fps)")
+    seq.crop_starts(clip.duration_s)  # Raises if the crop is longer than the clips.
+
+
+def crop(example: dict, seq: SequenceConfig, start_s: Fraction) -> dict:
+    """Cuts `seq.duration_s` seconds starting at the aligned time `start_s` from every time-indexed feature."""
+    f0, s0 = seq.video_frames_at(start_s), seq.samples_at(start_s)
+    out = dict(example)
+    for key in PER_FRAME_KEYS:
+        if key in example:
+            out[key] = example[key][f0:f0 + seq.num_video_frames]
+    if "audio" in example:
+        out["audio"] = example["audio"][:, s0:s0 + seq.num_samples]
+    if "onset_s" in example:
+        onsets = example["onset_s"] - np.float32(start_s)
+        inside = (example["onset_s"] >= 0) & (onsets >= 0) & (onsets < seq.duration_s)
+        out["onset_s"] = np.where(inside, onsets, np.float32(-1.0)).astype(np.float32)
+    return out
+
+
+class RandomCrop(grain.transforms.RandomMap):
+    """Crop at a random aligned start (training)."""
+
+    def __init__(self, seq: SequenceConfig, clip: ClipFormat):
+        self._seq, self._num_starts = seq, seq.crop_starts(clip.duration_s)
+
+    def random_map(self, example: dict, rng: np.random.Generator) -> dict:
+        start = int(rng.integers(self._num_starts)) * self._seq.alignment_s
+        return crop(example, self._seq, start)
+
+
+class FirstCrop(grain.transforms.Map):
+    """Crop from the clip's start (evaluation: the same window every time)."""
+
+    def __init__(self, seq: SequenceConfig):
+        self._seq = seq
+
+    def map(self, example: dict) -> dict:
+        return crop(example, self._seq, Fraction(0))
+
+
+class Normalize(grain.transforms.Map):
+    """uint8 video -> float32 [-1, 1]; int16 PCM -> float32 [-1, 1]."""
+
+    def __init__(self, audio_scale: float):
+        self._audio_scale = np.float32(audio_scale)
+
+    def map(self, example: dict) -> dict:
+        out = dict(example)
+        if "video" in out:
+            out["video"] = out["video"].astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0)
+        if "audio" in out:
+            out["audio"] = out["audio"].astype(np.float32) * self._audio_scale
+        return out
+
+
+class SelectKeys(grain.transforms.Map):
+    """Keeps only the features a task consumes (less to decode, copy and ship to devices)."""
+
+    def __init__(self, keys: Sequence[str]):
+        self._keys = tuple(keys)
+
+    def map(self, example: dict) -> dict:
+        missing = [k for k in self._keys if k not in example]
+        if missing:
+            raise KeyError(f"features {missing} not in the dataset (has {sorted(example)})")
+        return {k: example[k] for k in self._keys}
+
+
+def make_dataset(source, clip: ClipFormat, seq: SequenceConfig, *, train: bool, batch_size: int, seed: int,
+                 shard_options: grain.sharding.ShardOptions | None = None, keys: Sequence[str] | None = None,
+                 num_workers: int = 0) -> grain.IterDataset:
+    """Builds the per-process pipeline described in the module docstring.
+
+    Args:
+      source: random-access source of stored examples (`open_split(...)[0]`).
+      clip: rates of the stored clips.
+      seq: lengths of one cropped example.
+      train: shuffle, repeat forever and crop at random; otherwise one pass in order from each clip's start.
+      batch_size: examples per batch on this process (global batch / process count).
+      seed: shuffle and crop seed.
+      shard_options: which slice of the source this process reads (default: by JAX process).
+      keys: features to keep (default: all).
+      num_workers: grain worker processes for decoding/cropping (0 = in the calling thread).
+    """
+    _check_rates(seq, clip)
+    shard = shard_options or grain.sharding.ShardByJaxProcess(drop_remainder=True)
+    ds = grain.MapDataset.source(source)[shard.shard_index::shard.shard_count]
+    if keys is not None:
+        ds = ds.map(SelectKeys(keys))
+    if train:
+        ds = ds.shuffle(seed=seed).repeat(None).random_map(RandomCrop(seq, clip), seed=seed)
+    else:
+        ds = ds.map(FirstCrop(seq))
+    ds = ds.map(Normalize(clip.audio_scale))
+    ds = ds.batch(batch_size, drop_remainder=train)
+    it = ds.to_iter_dataset()
+    if num_workers > 0:
+        it = it.mp_prefetch(grain.MultiprocessingOptions(num_workers=num_workers))
+    return it
