@@ -33,6 +33,7 @@ The fields every training config has (`data` and `model` belong to the task):
     plus the one with the lowest validation loss.
   The last step always logs, validates, writes summaries and checkpoints.
 """
+
 import ml_collections
 
 VARIANTS = {
@@ -42,49 +43,50 @@ VARIANTS = {
 
 
 def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
-  variant = variant or "local"
-  if variant not in VARIANTS:
-    raise ValueError(f"experiments/toy_regression.py: variant {variant!r} is not one of "
-                     f"{sorted(VARIANTS)}")
-  config = ml_collections.ConfigDict()
-  config.task = "tests.train.toy_task:ToyRegressionTask"
-  config.seed = 0
-  config.mesh = ml_collections.ConfigDict(VARIANTS[variant])
-  config.logical_axis_rules = ()
-  config.batch_size = 16
-  config.num_train_steps = 200
+    variant = variant or "local"
+    if variant not in VARIANTS:
+        raise ValueError(
+            f"experiments/toy_regression.py: variant {variant!r} is not one of {sorted(VARIANTS)}"
+        )
+    config = ml_collections.ConfigDict()
+    config.task = "tests.train.toy_task:ToyRegressionTask"
+    config.seed = 0
+    config.mesh = ml_collections.ConfigDict(VARIANTS[variant])
+    config.logical_axis_rules = ()
+    config.batch_size = 16
+    config.num_train_steps = 200
 
-  config.optimizer = ml_collections.ConfigDict()
-  config.optimizer.learning_rate = 3e-3
-  config.optimizer.warmup_steps = 20
-  config.optimizer.schedule = "cosine"
-  config.optimizer.decay_boundaries = ()
-  config.optimizer.decay_factor = 0.1
-  config.optimizer.b1 = 0.9
-  config.optimizer.b2 = 0.999
-  config.optimizer.weight_decay = 1e-4
-  config.optimizer.grad_clip_norm = 1.0
+    config.optimizer = ml_collections.ConfigDict()
+    config.optimizer.learning_rate = 3e-3
+    config.optimizer.warmup_steps = 20
+    config.optimizer.schedule = "cosine"
+    config.optimizer.decay_boundaries = ()
+    config.optimizer.decay_factor = 0.1
+    config.optimizer.b1 = 0.9
+    config.optimizer.b2 = 0.999
+    config.optimizer.weight_decay = 1e-4
+    config.optimizer.grad_clip_norm = 1.0
 
-  config.ema_decay = 0.99
-  config.eval_on_ema = False
-  config.compute_dtype = "float32"
+    config.ema_decay = 0.99
+    config.eval_on_ema = False
+    config.compute_dtype = "float32"
 
-  config.log_every_steps = 10
-  config.eval_every_steps = 50
-  config.eval_steps = 4
-  config.summary_every_steps = 100
-  config.checkpoint_every_steps = 50
-  config.keep_checkpoints = 2
+    config.log_every_steps = 10
+    config.eval_every_steps = 50
+    config.eval_steps = 4
+    config.summary_every_steps = 100
+    config.checkpoint_every_steps = 50
+    config.keep_checkpoints = 2
 
-  config.data = ml_collections.ConfigDict()
-  config.data.dim = 8
-  config.data.num_train = 1024
-  config.data.num_val = 64
-  config.data.teacher_seed = 0
-  config.data.noise = 0.01
-  config.data.delay_s = 0.0  # test hook: seconds of sleep per batch
+    config.data = ml_collections.ConfigDict()
+    config.data.dim = 8
+    config.data.num_train = 1024
+    config.data.num_val = 64
+    config.data.teacher_seed = 0
+    config.data.noise = 0.01
+    config.data.delay_s = 0.0  # test hook: seconds of sleep per batch
 
-  config.model = ml_collections.ConfigDict()
-  config.model.hidden = 32
-  config.model.nan_at_step = -1  # test hook: the loss is NaN at this step
-  return config
+    config.model = ml_collections.ConfigDict()
+    config.model.hidden = 32
+    config.model.nan_at_step = -1  # test hook: the loss is NaN at this step
+    return config

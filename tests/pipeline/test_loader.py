@@ -132,3 +132,17 @@ def test_crop_helper_shifts_everything_by_the_same_time():
     assert out["camera_yaw_deg"].tolist() == [4, 5, 6, 7]
     assert out["audio"][0, 0] == 4 * 640
     np.testing.assert_allclose(out["onset_s"], [[-1.0, 0.04, -1.0]], atol=1e-6)
+
+
+def test_worker_processes_give_the_same_batches(split):
+    source, clip = split
+    make = lambda workers: loader.make_dataset(  # noqa: E731
+        source, clip, SEQ, train=True, batch_size=2, seed=4, keys=["audio", "seed"], num_workers=workers)
+    serial, parallel = iter(make(0)), iter(make(2))
+    try:
+        for _ in range(3):
+            a, b = next(serial), next(parallel)
+            np.testing.assert_array_equal(a["seed"], b["seed"])
+            np.testing.assert_array_equal(a["audio"], b["audio"])
+    finally:
+        parallel.close()

@@ -1,4 +1,5 @@
 """Checkpoint retention: the newest N plus the best by validation loss, also across restarts."""
+
 import grain
 import jax
 import jax.numpy as jnp
@@ -8,41 +9,45 @@ from v2a_jax.train.state import TrainState
 
 
 def _state(step: int) -> TrainState:
-  params = {"w": jnp.full((3,), float(step))}
-  return TrainState(step=jnp.array(step, jnp.int32), params=params, opt_state=(),
-                    ema_params=params, rng=jax.random.PRNGKey(0))
+    params = {"w": jnp.full((3,), float(step))}
+    return TrainState(
+        step=jnp.array(step, jnp.int32),
+        params=params,
+        opt_state=(),
+        ema_params=params,
+        rng=jax.random.PRNGKey(0),
+    )
 
 
 def test_keeps_newest_and_best_across_restarts(tmp_path):
-  data = iter(grain.MapDataset.range(10).to_iter_dataset())
-  manager = checkpointing.make_manager(tmp_path, keep=2)
-  for step, loss in [(1, 3.0), (2, 1.0), (3, 2.0)]:
-    checkpointing.save(manager, _state(step), data, {"loss": loss})
-  manager.wait_until_finished()
-  assert manager.all_steps() == [2, 3]
-  manager.close()
+    data = iter(grain.MapDataset.range(10).to_iter_dataset())
+    manager = checkpointing.make_manager(tmp_path, keep=2)
+    for step, loss in [(1, 3.0), (2, 1.0), (3, 2.0)]:
+        checkpointing.save(manager, _state(step), data, {"loss": loss})
+    manager.wait_until_finished()
+    assert manager.all_steps() == [2, 3]
+    manager.close()
 
-  # A restarted run must still know that step 2 is the best (its loss is read back from disk).
-  manager = checkpointing.make_manager(tmp_path, keep=2)
-  for step, loss in [(4, 4.0), (5, 5.0)]:
-    checkpointing.save(manager, _state(step), data, {"loss": loss})
-  manager.wait_until_finished()
-  assert manager.all_steps() == [2, 4, 5]
-  manager.close()
+    # A restarted run must still know that step 2 is the best (its loss is read back from disk).
+    manager = checkpointing.make_manager(tmp_path, keep=2)
+    for step, loss in [(4, 4.0), (5, 5.0)]:
+        checkpointing.save(manager, _state(step), data, {"loss": loss})
+    manager.wait_until_finished()
+    assert manager.all_steps() == [2, 4, 5]
+    manager.close()
 
 
 def test_restores_state_and_iterator_position(tmp_path):
-  dataset = grain.MapDataset.range(10).to_iter_dataset()
-  data = iter(dataset)
-  next(data), next(data)
-  manager = checkpointing.make_manager(tmp_path, keep=1)
-  checkpointing.save(manager, _state(7), data, {"loss": 0.0})
-  manager.wait_until_finished()
+    dataset = grain.MapDataset.range(10).to_iter_dataset()
+    data = iter(dataset)
+    next(data), next(data)
+    manager = checkpointing.make_manager(tmp_path, keep=1)
+    checkpointing.save(manager, _state(7), data, {"loss": 0.0})
+    manager.wait_until_finished()
 
-  abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding),
-                          _state(0))
-  fresh = iter(dataset)
-  restored = checkpointing.restore(manager, 7, abstract, fresh)
-  assert int(restored.step) == 7 and float(restored.params["w"][0]) == 7.0
-  assert next(fresh) == 2
-  manager.close()
+    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), _state(0))
+    fresh = iter(dataset)
+    restored = checkpointing.restore(manager, 7, abstract, fresh)
+    assert int(restored.step) == 7 and float(restored.params["w"][0]) == 7.0
+    assert next(fresh) == 2
+    manager.close()

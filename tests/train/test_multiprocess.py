@@ -1,5 +1,6 @@
 """Two processes x 4 CPU devices (jax.distributed over loopback, gloo collectives) form the
 2 data x 2 fsdp x 2 tensor mesh and agree with one process x 8 devices."""
+
 import numpy as np
 import portpicker
 
@@ -14,25 +15,33 @@ TIMEOUT_S = 150
 
 
 def test_two_processes_match_one(tmp_path, launch):
-  workdir = tmp_path / "two_processes"
-  port = portpicker.pick_unused_port()
-  command = run_utils.main_command(workdir, "fsdp_tp", **OVERRIDES)
-  logs = [tmp_path / f"process_{i}.log" for i in range(2)]
-  runs = [launch(command, logs[i], xla_device_count=4,
-                          extra_args=(f"--coordinator_address=localhost:{port}",
-                                      "--num_processes=2", f"--process_id={i}"))
-          for i in range(2)]
-  for run, log in zip(runs, logs):
-    assert run.wait(timeout=TIMEOUT_S) == 0, log.read_text()[-3000:]
-  assert "process 1 of 2: 4 local devices, 8 global" in logs[1].read_text()
-  # Each process checkpointed its own data iterator.
-  assert sorted(p.name for p in (workdir / "checkpoints/6/data").glob("*.json")) == [
-      "process_0-of-2.json", "process_1-of-2.json"]
+    workdir = tmp_path / "two_processes"
+    port = portpicker.pick_unused_port()
+    command = run_utils.main_command(workdir, "fsdp_tp", **OVERRIDES)
+    logs = [tmp_path / f"process_{i}.log" for i in range(2)]
+    runs = [
+        launch(
+            command,
+            logs[i],
+            xla_device_count=4,
+            extra_args=(f"--coordinator_address=localhost:{port}", "--num_processes=2", f"--process_id={i}"),
+        )
+        for i in range(2)
+    ]
+    for run, log in zip(runs, logs):
+        assert run.wait(timeout=TIMEOUT_S) == 0, log.read_text()[-3000:]
+    assert "process 1 of 2: 4 local devices, 8 global" in logs[1].read_text()
+    # Each process checkpointed its own data iterator.
+    assert sorted(p.name for p in (workdir / "checkpoints/6/data").glob("*.json")) == [
+        "process_0-of-2.json",
+        "process_1-of-2.json",
+    ]
 
-  train_and_evaluate(run_utils.toy_config("fsdp_tp", **OVERRIDES), tmp_path / "one_process")
-  for split in ("train", "val"):
-    two = {r["step"]: r["loss"] for r in run_utils.read_metrics(workdir, split)}
-    one = {r["step"]: r["loss"] for r in run_utils.read_metrics(tmp_path / "one_process", split)}
-    assert sorted(two) == sorted(one) and len(one) >= 2
-    np.testing.assert_allclose([two[s] for s in sorted(one)], [one[s] for s in sorted(one)],
-                               rtol=0, atol=ATOL)
+    train_and_evaluate(run_utils.toy_config("fsdp_tp", **OVERRIDES), tmp_path / "one_process")
+    for split in ("train", "val"):
+        two = {r["step"]: r["loss"] for r in run_utils.read_metrics(workdir, split)}
+        one = {r["step"]: r["loss"] for r in run_utils.read_metrics(tmp_path / "one_process", split)}
+        assert sorted(two) == sorted(one) and len(one) >= 2
+        np.testing.assert_allclose(
+            [two[s] for s in sorted(one)], [one[s] for s in sorted(one)], rtol=0, atol=ATOL
+        )

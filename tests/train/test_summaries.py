@@ -1,4 +1,5 @@
 """The summary writer: TensorBoard events and metrics.jsonl from process 0 only."""
+
 import io
 
 import numpy as np
@@ -10,44 +11,48 @@ from v2a_jax.train.summaries import Audio, SummaryWriter
 
 
 def test_scalars_images_and_audio_reach_tensorboard_and_jsonl(tmp_path):
-  writer = SummaryWriter(tmp_path, enabled=True)
-  writer.scalars(5, "train", {"loss": np.float32(0.25), "grad_norm": 2})
-  writer.scalars(5, "val", {"loss": 0.5})
-  image = np.zeros((4, 6, 3), np.uint8)
-  image[1, 2] = (255, 0, 0)
-  left, right = np.linspace(-0.5, 0.5, 160), np.zeros(160)
-  writer.media(5, {"img": image, "wave": Audio(np.stack([left, right]), 16000)})
-  writer.close()
+    writer = SummaryWriter(tmp_path, enabled=True)
+    writer.scalars(5, "train", {"loss": np.float32(0.25), "grad_norm": 2})
+    writer.scalars(5, "val", {"loss": 0.5})
+    image = np.zeros((4, 6, 3), np.uint8)
+    image[1, 2] = (255, 0, 0)
+    left, right = np.linspace(-0.5, 0.5, 160), np.zeros(160)
+    writer.media(5, {"img": image, "wave": Audio(np.stack([left, right]), 16000)})
+    writer.close()
 
-  assert run_utils.read_metrics(tmp_path, "train") == [
-      {"step": 5, "split": "train", "loss": 0.25, "grad_norm": 2.0}]
-  assert run_utils.read_metrics(tmp_path, "val")[0]["loss"] == 0.5
-  values = {v.tag: v for e in run_utils.read_events(tmp_path) for v in e.summary.value}
-  assert values["train/loss"].simple_value == 0.25
-  assert (values["media/img"].image.height, values["media/img"].image.width) == (4, 6)
-  audio = values["media/wave"].audio
-  assert (audio.sample_rate, audio.num_channels, audio.length_frames) == (16000, 2, 160)
-  decoded, rate = soundfile.read(io.BytesIO(audio.encoded_audio_string))  # [N, C], frames first
-  assert rate == 16000
-  np.testing.assert_allclose(decoded[:, 0], left, atol=1e-4)  # channel 0 = left ear
-  np.testing.assert_allclose(decoded[:, 1], 0.0, atol=1e-4)
+    assert run_utils.read_metrics(tmp_path, "train") == [
+        {"step": 5, "split": "train", "loss": 0.25, "grad_norm": 2.0}
+    ]
+    assert run_utils.read_metrics(tmp_path, "val")[0]["loss"] == 0.5
+    values = {v.tag: v for e in run_utils.read_events(tmp_path) for v in e.summary.value}
+    assert values["train/loss"].simple_value == 0.25
+    assert (values["media/img"].image.height, values["media/img"].image.width) == (4, 6)
+    audio = values["media/wave"].audio
+    assert (audio.sample_rate, audio.num_channels, audio.length_frames) == (16000, 2, 160)
+    decoded, rate = soundfile.read(io.BytesIO(audio.encoded_audio_string))  # [N, C], frames first
+    assert rate == 16000
+    np.testing.assert_allclose(decoded[:, 0], left, atol=1e-4)  # channel 0 = left ear
+    np.testing.assert_allclose(decoded[:, 1], 0.0, atol=1e-4)
 
 
 def test_disabled_writer_writes_nothing(tmp_path):
-  writer = SummaryWriter(tmp_path / "run", enabled=False)
-  writer.scalars(1, "train", {"loss": 1.0})
-  writer.media(1, {"img": np.zeros((2, 2, 3), np.uint8)})
-  writer.close()
-  assert not (tmp_path / "run").exists()
+    writer = SummaryWriter(tmp_path / "run", enabled=False)
+    writer.scalars(1, "train", {"loss": 1.0})
+    writer.media(1, {"img": np.zeros((2, 2, 3), np.uint8)})
+    writer.close()
+    assert not (tmp_path / "run").exists()
 
 
-@pytest.mark.parametrize("value, message", [
-    (np.zeros((2, 2, 3), np.float32), "uint8"),
-    (np.zeros((2, 2), np.uint8), r"\[H, W, 3\]"),
-    (Audio(np.zeros((3, 10)), 16000), "C in"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (np.zeros((2, 2, 3), np.float32), "uint8"),
+        (np.zeros((2, 2), np.uint8), r"\[H, W, 3\]"),
+        (Audio(np.zeros((3, 10)), 16000), "C in"),
+    ],
+)
 def test_bad_media_raise(tmp_path, value, message):
-  writer = SummaryWriter(tmp_path, enabled=True)
-  with pytest.raises(ValueError, match=message):
-    writer.media(1, {"bad": value})
-  writer.close()
+    writer = SummaryWriter(tmp_path, enabled=True)
+    with pytest.raises(ValueError, match=message):
+        writer.media(1, {"bad": value})
+    writer.close()

@@ -1,4 +1,5 @@
 """Loading the task a config names."""
+
 import ml_collections
 import pytest
 
@@ -8,15 +9,18 @@ from v2a_jax.train.task import load_task
 
 
 def test_loads_the_named_class_with_the_config():
-  config = run_utils.toy_config()
-  task = load_task(config)
-  assert isinstance(task, ToyRegressionTask) and task.config is config
+    config = run_utils.toy_config()
+    task = load_task(config)
+    assert isinstance(task, ToyRegressionTask) and task.config is config
 
 
-@pytest.mark.parametrize("name, message", [
-    ("tests.train.toy_task", "expected 'package.module:ClassName'"),
-    ("tests.train.toy_task:Missing", "has no Missing"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("tests.train.toy_task", "expected 'package.module:ClassName'"),
+        ("tests.train.toy_task:Missing", "has no Missing"),
+    ],
+)
 def test_bad_task_name_raises(name, message):
-  with pytest.raises(ValueError, match=message):
-    load_task(ml_collections.ConfigDict({"task": name}))
+    with pytest.raises(ValueError, match=message):
+        load_task(ml_collections.ConfigDict({"task": name}))

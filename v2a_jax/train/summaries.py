@@ -7,6 +7,7 @@ appear twice in metrics.jsonl (identical values); TensorBoard hides the stale on
 Images and audio go to TensorBoard only. Only process 0 writes; on other processes the writer
 does nothing, so callers need no checks.
 """
+
 import dataclasses
 import json
 from collections.abc import Mapping
@@ -18,57 +19,62 @@ from etils import epath
 
 @dataclasses.dataclass(frozen=True)
 class Audio:
-  """A waveform summary: float32 [C, N] in [-1, 1] with C in {1, 2} (0 = left ear), or [N]."""
-  waveform: np.ndarray
-  sample_rate: int
+    """A waveform summary: float32 [C, N] in [-1, 1] with C in {1, 2} (0 = left ear), or [N]."""
+
+    waveform: np.ndarray
+    sample_rate: int
 
 
 class SummaryWriter:
-  """Writes scalars, images and audio for one run directory."""
+    """Writes scalars, images and audio for one run directory."""
 
-  def __init__(self, workdir: epath.PathLike, *, enabled: bool, purge_step: int | None = None):
-    """`purge_step`: the first step of a resumed run; TensorBoard discards older events at or
-    after it (those of the interrupted run)."""
-    self._enabled = enabled
-    if enabled:
-      workdir = epath.Path(workdir)
-      workdir.mkdir(parents=True, exist_ok=True)
-      self._tb = tensorboardX.SummaryWriter(str(workdir / "tensorboard"), purge_step=purge_step)
-      self._jsonl = (workdir / "metrics.jsonl").open("a")
+    def __init__(self, workdir: epath.PathLike, *, enabled: bool, purge_step: int | None = None):
+        """`purge_step`: the first step of a resumed run; TensorBoard discards older events at or
+        after it (those of the interrupted run)."""
+        self._enabled = enabled
+        if enabled:
+            workdir = epath.Path(workdir)
+            workdir.mkdir(parents=True, exist_ok=True)
+            self._tb = tensorboardX.SummaryWriter(str(workdir / "tensorboard"), purge_step=purge_step)
+            self._jsonl = (workdir / "metrics.jsonl").open("a")
 
-  def scalars(self, step: int, split: str, scalars: Mapping[str, float]) -> None:
-    """Writes `scalars` (name -> number) for `split` ("train" or "val") at `step`."""
-    if not self._enabled:
-      return
-    values = {name: float(value) for name, value in scalars.items()}
-    for name, value in values.items():
-      self._tb.add_scalar(f"{split}/{name}", value, step)
-    # Flushed per record so that readers (tests, `tail -f`) see it even if the run is killed.
-    self._jsonl.write(json.dumps({"step": step, "split": split, **values}) + "\n")
-    self._jsonl.flush()
+    def scalars(self, step: int, split: str, scalars: Mapping[str, float]) -> None:
+        """Writes `scalars` (name -> number) for `split` ("train" or "val") at `step`."""
+        if not self._enabled:
+            return
+        values = {name: float(value) for name, value in scalars.items()}
+        for name, value in values.items():
+            self._tb.add_scalar(f"{split}/{name}", value, step)
+        # Flushed per record so that readers (tests, `tail -f`) see it even if the run is killed.
+        self._jsonl.write(json.dumps({"step": step, "split": split, **values}) + "\n")
+        self._jsonl.flush()
 
-  def media(self, step: int, media: Mapping[str, np.ndarray | Audio]) -> None:
-    """Writes images (uint8 [H, W, 3]) and `Audio` values under `media/<name>` at `step`."""
-    if not self._enabled:
-      return
-    for name, value in media.items():
-      tag = f"media/{name}"
-      if isinstance(value, Audio):
-        wave = np.asarray(value.waveform, np.float32)
-        if not (wave.ndim == 1 or (wave.ndim == 2 and wave.shape[0] in (1, 2))):
-          raise ValueError(f"summary {name!r}: audio must be [N] or [C, N] with C in (1, 2), "
-                           f"got shape {wave.shape}")
-        # tensorboardX wants frames first: [N, C].
-        self._tb.add_audio(tag, wave.T if wave.ndim == 2 else wave, step,
-                           sample_rate=value.sample_rate)
-      else:
-        image = np.asarray(value)
-        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
-          raise ValueError(f"summary {name!r}: images must be uint8 [H, W, 3], got "
-                           f"{image.dtype} {image.shape}")
-        self._tb.add_image(tag, image, step, dataformats="HWC")
+    def media(self, step: int, media: Mapping[str, np.ndarray | Audio]) -> None:
+        """Writes images (uint8 [H, W, 3]) and `Audio` values under `media/<name>` at `step`."""
+        if not self._enabled:
+            return
+        for name, value in media.items():
+            tag = f"media/{name}"
+            if isinstance(value, Audio):
+                wave = np.asarray(value.waveform, np.float32)
+                if not (wave.ndim == 1 or (wave.ndim == 2 and wave.shape[0] in (1, 2))):
+                    raise ValueError(
+                        f"summary {name!r}: audio must be [N] or [C, N] with C in (1, 2), "
+                        f"got shape {wave.shape}"
+                    )
+                # tensorboardX wants frames first: [N, C].
+                self._tb.add_audio(
+                    tag, wave.T if wave.ndim == 2 else wave, step, sample_rate=value.sample_rate
+                )
+            else:
+                image = np.asarray(value)
+                if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:
+                    raise ValueError(
+                        f"summary {name!r}: images must be uint8 [H, W, 3], got {image.dtype} {image.shape}"
+                    )
+                self._tb.add_image(tag, image, step, dataformats="HWC")
 
-  def close(self) -> None:
-    if self._enabled:
-      self._tb.close()
-      self._jsonl.close()
+    def close(self) -> None:
+        if self._enabled:
+            self._tb.close()
+            self._jsonl.close()

@@ -5,6 +5,7 @@ process reads its shard of the data, the shards are assembled into global arrays
 steps run on the whole mesh. Steps are 1-based: step s consumes the s-th batch, and the checkpoint
 of step s holds the state after s updates.
 """
+
 import itertools
 import math
 from typing import Any
@@ -27,160 +28,181 @@ from v2a_jax.train.summaries import SummaryWriter
 from v2a_jax.train.task import Task, load_task
 
 
-def train_and_evaluate(config: ml_collections.ConfigDict,
-                       workdir: epath.PathLike) -> state_lib.TrainState:
-  """Trains `config.task` to `config.num_train_steps`, resuming from `workdir` if it holds a
-  checkpoint; returns the final state. Raises FloatingPointError on a non-finite loss/gradient."""
-  workdir = epath.Path(workdir)
-  logging.info("Config:\n%s", config)
+def train_and_evaluate(config: ml_collections.ConfigDict, workdir: epath.PathLike) -> state_lib.TrainState:
+    """Trains `config.task` to `config.num_train_steps`, resuming from `workdir` if it holds a
+    checkpoint; returns the final state. Raises FloatingPointError on a non-finite loss/gradient."""
+    workdir = epath.Path(workdir)
+    logging.info("Config:\n%s", config)
 
-  # ---- Task, mesh and data.
-  task = load_task(config)
-  mesh = partitioning.make_mesh(config.mesh)
-  rules = partitioning.logical_axis_rules(config)
-  batch_sharding = partitioning.batch_sharding(mesh, rules)
-  _check_config(config, batch_sharding)
+    # ---- Task, mesh and data.
+    task = load_task(config)
+    mesh = partitioning.make_mesh(config.mesh)
+    rules = partitioning.logical_axis_rules(config)
+    batch_sharding = partitioning.batch_sharding(mesh, rules)
+    _check_config(config, batch_sharding)
 
-  train_ds, val_ds = _make_dataset(task, config, "train"), _make_dataset(task, config, "val")
-  train_iter = iter(train_ds)
+    train_ds, val_ds = _make_dataset(task, config, "train"), _make_dataset(task, config, "val")
+    train_iter = iter(train_ds)
 
-  # ---- Train state: restored from the newest checkpoint in workdir, else initialised.
-  tx, schedule = optim.make_optimizer(config.optimizer, config.num_train_steps)
-  init_fn = state_lib.make_init_fn(task, tx, _batch_spec(train_ds, config))
-  abstract_state = state_lib.abstract_train_state(init_fn, mesh, rules)
-  manager = checkpointing.make_manager(workdir / "checkpoints", config.keep_checkpoints)
-  first_step = manager.latest_step() or 0
-  if first_step:
-    logging.info("Resuming from the checkpoint of step %d in %s", first_step, manager.directory)
-    state = checkpointing.restore(manager, first_step, abstract_state, train_iter)
-  else:
-    state = state_lib.init_train_state(init_fn, abstract_state, config.seed, mesh, rules)
-  # Statistics need every value on this host, which only a single process has.
-  parameter_overview.log_parameter_overview(
-      state.params, include_stats=jax.process_count() == 1, msg="Parameters",
-      jax_logging_process=0)
+    # ---- Train state: restored from the newest checkpoint in workdir, else initialised.
+    tx, schedule = optim.make_optimizer(config.optimizer, config.num_train_steps)
+    init_fn = state_lib.make_init_fn(task, tx, _batch_spec(train_ds, config))
+    abstract_state = state_lib.abstract_train_state(init_fn, mesh, rules)
+    manager = checkpointing.make_manager(workdir / "checkpoints", config.keep_checkpoints)
+    first_step = manager.latest_step() or 0
+    if first_step:
+        logging.info("Resuming from the checkpoint of step %d in %s", first_step, manager.directory)
+        state = checkpointing.restore(manager, first_step, abstract_state, train_iter)
+    else:
+        state = state_lib.init_train_state(init_fn, abstract_state, config.seed, mesh, rules)
+    # Statistics need every value on this host, which only a single process has.
+    parameter_overview.log_parameter_overview(
+        state.params, include_stats=jax.process_count() == 1, msg="Parameters", jax_logging_process=0
+    )
 
-  # ---- Steps and outputs.
-  train_step = steps.make_train_step(task, tx, schedule, config, abstract_state, batch_sharding,
-                                     rules)
-  eval_step = steps.make_eval_step(task, config, abstract_state, batch_sharding, rules)
-  eval_rng = jax.random.fold_in(state.rng, 0)  # training folds in steps >= 1
-  writer = SummaryWriter(workdir, enabled=jax.process_index() == 0,
-                         purge_step=first_step + 1 if first_step else None)
-  progress = ProgressReporter(config.num_train_steps, first_step)
+    # ---- Steps and outputs.
+    train_step = steps.make_train_step(task, tx, schedule, config, abstract_state, batch_sharding, rules)
+    eval_step = steps.make_eval_step(task, config, abstract_state, batch_sharding, rules)
+    eval_rng = jax.random.fold_in(state.rng, 0)  # training folds in steps >= 1
+    writer = SummaryWriter(
+        workdir, enabled=jax.process_index() == 0, purge_step=first_step + 1 if first_step else None
+    )
+    progress = ProgressReporter(config.num_train_steps, first_step)
 
-  # ---- Loop.
-  unchecked = None  # (step, metrics) of the previous update, checked one step late (see below).
-  try:
-    for step in range(first_step + 1, config.num_train_steps + 1):
-      batch = partitioning.global_batch(next(train_iter), batch_sharding)
-      state, metrics = train_step(state, batch)
-      # Checking the previous step's loss while this one runs keeps the device queue full.
-      if unchecked is not None:
-        _check_finite(*unchecked, manager)
-      unchecked = (step, metrics)
+    # ---- Loop.
+    unchecked = None  # (step, metrics) of the previous update, checked one step late (see below).
+    try:
+        for step in range(first_step + 1, config.num_train_steps + 1):
+            batch = partitioning.global_batch(next(train_iter), batch_sharding)
+            state, metrics = train_step(state, batch)
+            # Checking the previous step's loss while this one runs keeps the device queue full.
+            if unchecked is not None:
+                _check_finite(*unchecked, manager)
+            unchecked = (step, metrics)
 
-      def due(every: int) -> bool:
-        return step % every == 0 or step == config.num_train_steps
+            def due(every: int) -> bool:
+                return step % every == 0 or step == config.num_train_steps
 
-      periods = (config.log_every_steps, config.eval_every_steps, config.summary_every_steps,
-                 config.checkpoint_every_steps)
-      if any(due(every) for every in periods):
-        # Nothing is logged, evaluated or saved from a state that went non-finite.
-        _check_finite(*unchecked, manager)
-        unchecked = None
-      if due(config.log_every_steps):
-        writer.scalars(step, "train", {**jax.device_get(metrics), **progress.report(step)})
-      eval_params = state.ema_params if config.eval_on_ema else state.params
-      val_metrics = None
-      if due(config.eval_every_steps):
-        val_metrics = _evaluate(eval_step, eval_params, val_ds, config.eval_steps, eval_rng,
-                                batch_sharding)
-        writer.scalars(step, "val", val_metrics)
-        logging.info("step %d: validation %s", step, val_metrics)
-      if due(config.summary_every_steps) and hasattr(task, "summaries"):
-        val_batch = partitioning.global_batch(next(iter(val_ds)), batch_sharding)
-        with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
-          writer.media(step, task.summaries(eval_params, val_batch, eval_rng, step))
-      if due(config.checkpoint_every_steps):
-        checkpointing.save(manager, state, train_iter, val_metrics)
-  finally:
-    manager.wait_until_finished()  # also on failure: the save in flight is a good state
-    manager.close()
-    writer.close()
-  return state
+            periods = (
+                config.log_every_steps,
+                config.eval_every_steps,
+                config.summary_every_steps,
+                config.checkpoint_every_steps,
+            )
+            if any(due(every) for every in periods):
+                # Nothing is logged, evaluated or saved from a state that went non-finite.
+                _check_finite(*unchecked, manager)
+                unchecked = None
+            if due(config.log_every_steps):
+                writer.scalars(step, "train", {**jax.device_get(metrics), **progress.report(step)})
+            eval_params = state.ema_params if config.eval_on_ema else state.params
+            val_metrics = None
+            if due(config.eval_every_steps):
+                val_metrics = _evaluate(
+                    eval_step, eval_params, val_ds, config.eval_steps, eval_rng, batch_sharding
+                )
+                writer.scalars(step, "val", val_metrics)
+                logging.info("step %d: validation %s", step, val_metrics)
+            if due(config.summary_every_steps) and hasattr(task, "summaries"):
+                val_batch = partitioning.global_batch(next(iter(val_ds)), batch_sharding)
+                with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
+                    writer.media(step, task.summaries(eval_params, val_batch, eval_rng, step))
+            if due(config.checkpoint_every_steps):
+                checkpointing.save(manager, state, train_iter, val_metrics)
+    finally:
+        manager.wait_until_finished()  # also on failure: the save in flight is a good state
+        manager.close()
+        writer.close()
+    return state
 
 
-def restore_checkpoint(config: ml_collections.ConfigDict, workdir: epath.PathLike, *,
-                       step: int | None = None,
-                       mesh: jax.sharding.Mesh | None = None) -> state_lib.TrainState:
-  """The train state a run of `config` saved in `workdir` at `step` (default: the newest), laid
-  out on `mesh` (default: the config's), which may differ from the mesh it was trained on."""
-  task = load_task(config)
-  mesh = partitioning.make_mesh(config.mesh) if mesh is None else mesh
-  rules = partitioning.logical_axis_rules(config)
-  tx, _ = optim.make_optimizer(config.optimizer, config.num_train_steps)
-  init_fn = state_lib.make_init_fn(task, tx,
-                                   _batch_spec(_make_dataset(task, config, "train"), config))
-  abstract_state = state_lib.abstract_train_state(init_fn, mesh, rules)
-  manager = checkpointing.make_manager(epath.Path(workdir) / "checkpoints",
-                                       config.keep_checkpoints)
-  step = manager.latest_step() if step is None else step
-  if step is None:
-    raise FileNotFoundError(f"workdir={workdir}: no checkpoint in {manager.directory}")
-  try:
-    return checkpointing.restore(manager, step, abstract_state)
-  finally:
-    manager.close()
+def restore_checkpoint(
+    config: ml_collections.ConfigDict,
+    workdir: epath.PathLike,
+    *,
+    step: int | None = None,
+    mesh: jax.sharding.Mesh | None = None,
+) -> state_lib.TrainState:
+    """The train state a run of `config` saved in `workdir` at `step` (default: the newest), laid
+    out on `mesh` (default: the config's), which may differ from the mesh it was trained on."""
+    task = load_task(config)
+    mesh = partitioning.make_mesh(config.mesh) if mesh is None else mesh
+    rules = partitioning.logical_axis_rules(config)
+    tx, _ = optim.make_optimizer(config.optimizer, config.num_train_steps)
+    init_fn = state_lib.make_init_fn(task, tx, _batch_spec(_make_dataset(task, config, "train"), config))
+    abstract_state = state_lib.abstract_train_state(init_fn, mesh, rules)
+    manager = checkpointing.make_manager(epath.Path(workdir) / "checkpoints", config.keep_checkpoints)
+    step = manager.latest_step() if step is None else step
+    if step is None:
+        raise FileNotFoundError(f"workdir={workdir}: no checkpoint in {manager.directory}")
+    try:
+        return checkpointing.restore(manager, step, abstract_state)
+    finally:
+        manager.close()
 
 
 def _make_dataset(task: Task, config: ml_collections.ConfigDict, split: str) -> grain.IterDataset:
-  """This process's shard of `split`, in batches of config.batch_size / process_count."""
-  return task.make_dataset(split, seed=config.seed,
-                           shard_options=grain.sharding.ShardByJaxProcess(drop_remainder=True),
-                           batch_size=config.batch_size // jax.process_count())
+    """This process's shard of `split`, in batches of config.batch_size / process_count."""
+    return task.make_dataset(
+        split,
+        seed=config.seed,
+        shard_options=grain.sharding.ShardByJaxProcess(drop_remainder=True),
+        batch_size=config.batch_size // jax.process_count(),
+    )
 
 
 def _batch_spec(dataset: grain.IterDataset, config: ml_collections.ConfigDict) -> Any:
-  """Global batch shapes and dtypes, read from a throwaway iterator (so that the checkpointed
-  iterator does not advance)."""
-  return jax.tree.map(lambda x: jax.ShapeDtypeStruct((config.batch_size, *x.shape[1:]), x.dtype),
-                      next(iter(dataset)))
+    """Global batch shapes and dtypes, read from a throwaway iterator (so that the checkpointed
+    iterator does not advance)."""
+    return jax.tree.map(
+        lambda x: jax.ShapeDtypeStruct((config.batch_size, *x.shape[1:]), x.dtype), next(iter(dataset))
+    )
 
 
-def _check_config(config: ml_collections.ConfigDict,
-                  batch_sharding: jax.sharding.NamedSharding) -> None:
-  batch_axes = batch_sharding.spec[0]
-  batch_axes = batch_axes if isinstance(batch_axes, tuple) else (batch_axes,)
-  batch_shards = math.prod(batch_sharding.mesh.shape[a] for a in batch_axes if a is not None)
-  if config.batch_size % math.lcm(batch_shards, jax.process_count()):
-    raise ValueError(f"config.batch_size={config.batch_size}: must be divisible by the "
-                     f"{batch_shards} batch shards of the mesh and the {jax.process_count()} "
-                     f"processes")
-  if config.checkpoint_every_steps % config.eval_every_steps:
-    raise ValueError(f"config.checkpoint_every_steps={config.checkpoint_every_steps}: must be a "
-                     f"multiple of eval_every_steps={config.eval_every_steps}, so that every "
-                     f"checkpoint has a validation loss for choosing the best one")
+def _check_config(config: ml_collections.ConfigDict, batch_sharding: jax.sharding.NamedSharding) -> None:
+    batch_axes = batch_sharding.spec[0]
+    batch_axes = batch_axes if isinstance(batch_axes, tuple) else (batch_axes,)
+    batch_shards = math.prod(batch_sharding.mesh.shape[a] for a in batch_axes if a is not None)
+    if config.batch_size % math.lcm(batch_shards, jax.process_count()):
+        raise ValueError(
+            f"config.batch_size={config.batch_size}: must be divisible by the "
+            f"{batch_shards} batch shards of the mesh and the {jax.process_count()} "
+            f"processes"
+        )
+    if config.checkpoint_every_steps % config.eval_every_steps:
+        raise ValueError(
+            f"config.checkpoint_every_steps={config.checkpoint_every_steps}: must be a "
+            f"multiple of eval_every_steps={config.eval_every_steps}, so that every "
+            f"checkpoint has a validation loss for choosing the best one"
+        )
 
 
 def _check_finite(step: int, metrics: dict[str, jax.Array], manager: ocp.CheckpointManager) -> None:
-  loss, grad_norm = jax.device_get((metrics["loss"], metrics["grad_norm"]))
-  if not (np.isfinite(loss) and np.isfinite(grad_norm)):
-    raise FloatingPointError(
-        f"Non-finite training loss ({loss}) or gradient norm ({grad_norm}) at step {step}; "
-        f"stopping. The newest checkpoint (step {manager.latest_step()} in {manager.directory}) "
-        f"predates it and is intact.")
+    loss, grad_norm = jax.device_get((metrics["loss"], metrics["grad_norm"]))
+    if not (np.isfinite(loss) and np.isfinite(grad_norm)):
+        raise FloatingPointError(
+            f"Non-finite training loss ({loss}) or gradient norm ({grad_norm}) at step {step}; "
+            f"stopping. The newest checkpoint (step {manager.latest_step()} in {manager.directory}) "
+            f"predates it and is intact."
+        )
 
 
-def _evaluate(eval_step: Any, params: Any, val_ds: grain.IterDataset, num_steps: int,
-              rng: jax.Array, batch_sharding: jax.sharding.NamedSharding) -> dict[str, float]:
-  """Mean of the per-batch eval metrics over the first `num_steps` validation batches."""
-  totals, count = None, 0
-  for local_batch in itertools.islice(val_ds, num_steps):
-    metrics = eval_step(params, partitioning.global_batch(local_batch, batch_sharding),
-                        jax.random.fold_in(rng, count))
-    totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
-    count += 1
-  if totals is None:
-    raise ValueError("the task's 'val' dataset yielded no batches")
-  return {name: float(value) / count for name, value in jax.device_get(totals).items()}
+def _evaluate(
+    eval_step: Any,
+    params: Any,
+    val_ds: grain.IterDataset,
+    num_steps: int,
+    rng: jax.Array,
+    batch_sharding: jax.sharding.NamedSharding,
+) -> dict[str, float]:
+    """Mean of the per-batch eval metrics over the first `num_steps` validation batches."""
+    totals, count = None, 0
+    for local_batch in itertools.islice(val_ds, num_steps):
+        metrics = eval_step(
+            params, partitioning.global_batch(local_batch, batch_sharding), jax.random.fold_in(rng, count)
+        )
+        totals = metrics if totals is None else jax.tree.map(jnp.add, totals, metrics)
+        count += 1
+    if totals is None:
+        raise ValueError("the task's 'val' dataset yielded no batches")
+    return {name: float(value) / count for name, value in jax.device_get(totals).items()}
