@@ -80,3 +80,11 @@ def test_inconsistent_config_raises_before_training(tmp_path, overrides, message
     with pytest.raises(ValueError, match=message):
         train_and_evaluate(run_utils.toy_config(**overrides), tmp_path)
     assert not (tmp_path / "checkpoints").exists()
+
+
+def test_relative_workdir_checkpoints_and_resumes(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = run_utils.toy_config()  # 8 steps, a checkpoint every 4
+    train_and_evaluate(config, "runs/relative")
+    assert sorted(p.name for p in (tmp_path / "runs/relative/checkpoints").iterdir()) == ["4", "8"]
+    assert int(restore_checkpoint(config, "runs/relative").step) == 8

@@ -38,7 +38,8 @@ def make_manager(directory: epath.PathLike, keep: int) -> ocp.CheckpointManager:
     options = ocp.CheckpointManagerOptions(
         preservation_policy=policy, best_fn=lambda metrics: metrics["loss"], best_mode="min"
     )
-    return ocp.CheckpointManager(directory, options=options)
+    # orbax refuses relative paths when saving; `--workdir=runs/x` is how people call the trainer.
+    return ocp.CheckpointManager(epath.Path(directory).absolute(), options=options)
 
 
 def save(
