@@ -23,3 +23,20 @@ def tiny_synth(tmp_path_factory):
     builder = BinauralSynth(config=config, data_dir=data_dir, num_workers=1)
     builder.download_and_prepare(file_format="array_record")
     return builder, config, data_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_generator_run(tiny_synth, tmp_path_factory):
+    """Workdir (config.json, checkpoints/2) of a tiny ViSAudio generator trained for 2 steps on `tiny_synth` with
+    the FrameCodec stand-in; shared by the evaluation and sampling tests (mark them
+    `pytest.mark.xdist_group("generator_run")` so that one worker trains it once)."""
+    from tests.generator import helpers
+    from v2a_jax.train import trainer
+
+    # The 2 validation clips do not fill a batch of 8 on the 8-device mesh: validate on train + validation.
+    config = helpers.tiny_config("visaudio", tiny_synth[2], num_train_steps=2, eval_every_steps=2, eval_steps=1,
+                                 checkpoint_every_steps=2, summary_every_steps=100, log_every_steps=1,
+                                 data__val_split="train+validation")
+    path = tmp_path_factory.mktemp("generator_run")
+    trainer.train_and_evaluate(config, path)
+    return path

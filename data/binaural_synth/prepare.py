@@ -60,7 +60,7 @@ def summarize(builder: BinauralSynth, split: str = "train") -> str:
     class_counts = np.bincount(np.asarray(classes, np.int64), minlength=1)
     lines = [
         f"binaural_synth/{config.name} at {builder.data_dir}",
-        f"  splits: " + ", ".join(f"{k} {v.num_examples}" for k, v in builder.info.splits.items()),
+        "  splits: " + ", ".join(f"{k} {v.num_examples}" for k, v in builder.info.splits.items()),
         f"  on disk: {_dir_size_bytes(builder.data_dir) / 2**20:.1f} MiB",
         f"  clip: {scene.duration_s:g} s, audio 2 x {int(scene.duration_s * scene.sample_rate)} at "
         f"{scene.sample_rate} Hz, video {int(scene.duration_s * scene.fps)} x {scene.image_size} x "

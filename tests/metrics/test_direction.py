@@ -89,6 +89,8 @@ def test_left_right_agreement(scene):
     assert good.count == 5 * 20  # the 3-degree clip is ignored (|lateral| < 5)
     assert good.fraction == 1.0
     assert dm.left_right_agreement(audio[:, ::-1], true_az, sounding, FPS, SR).fraction == 0.0
+    mono = np.repeat(audio.mean(axis=1, keepdims=True), 2, axis=1)  # identical ears name no side
+    assert dm.left_right_agreement(mono, true_az, sounding, FPS, SR).fraction == 0.0
 
 
 def test_direction_error_silence_and_bad_shapes(scene):
@@ -149,3 +151,24 @@ def test_av_sync_offset_of_shifted_burst_train():
     assert far.n_matched == 0 and far.n_detected == 8 and np.isnan(far.mean_offset_s)
     with pytest.raises(ValueError):
         dm.av_sync_offset(audio, onsets[:1], SR)
+
+
+def test_ild_cue_follows_the_louder_ear(scene):
+    audio, true_az, sounding = scene
+    # The scene has ITDs only; give each clip the ILD of its side (6 dB, the law's ~33 degrees).
+    lateral = np.sign(np.sin(np.radians(true_az[:, 0, 0])))[:, None]
+    gains = 10.0 ** (np.stack([3.0 * lateral, -3.0 * lateral], axis=1) / 20.0)  # [B, 2, 1]
+    leveled = (audio * gains).astype(np.float32)
+    by_ild = dm.left_right_agreement(leveled, true_az, sounding, FPS, SR, cue="ild")
+    assert by_ild.count > 0 and by_ild.fraction == 1.0
+    assert dm.left_right_agreement(leveled[:, ::-1], true_az, sounding, FPS, SR, cue="ild").fraction == 0.0
+    error = dm.direction_error(leveled, true_az, sounding, FPS, SR, cue="ild")
+    expected = np.degrees(np.arcsin(6.0 / dm.ILD_90_DB))
+    truth = dm.lateral_angle_deg(true_az[:, :, 0])
+    evaluated = np.isfinite(error.per_frame_deg)
+    np.testing.assert_allclose(error.per_frame_deg[evaluated],
+                               np.abs(np.sign(truth) * expected - truth)[evaluated], atol=1.0)  # ITD edge effects
+    # ITDs with equal levels have no ILD: no side (the ITD cue finds it).
+    assert dm.left_right_agreement(audio, true_az, sounding, FPS, SR, cue="ild").fraction == 0.0
+    with pytest.raises(ValueError, match="cue"):
+        dm.direction_error(audio, true_az, sounding, FPS, SR, cue="ipd")

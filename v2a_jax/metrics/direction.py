@@ -26,6 +26,13 @@ SPEED_OF_SOUND_M_S = 343.0
 # model gives at most about 11 dB for white noise at 16 kHz (peaking near 75 degrees).
 ILD_90_DB = 11.0
 MIN_LATERAL_DEG = 5.0  # left_right_agreement ignores frames whose true source is this close to the median plane
+# left_right_agreement: an estimate this close to the median plane names no side (identical ears measure a
+# GCC-PHAT peak a rounding error off lag 0, which must not count as a side; 2 degrees ~ 18 us ~ 0.3 samples).
+CENTRE_DEAD_ZONE_DEG = 2.0
+# GCC-PHAT bins more than this below a frame's strongest cross-spectrum bin are ignored by the direction estimate
+# (binaural.gcc_phat_frames): on binaural_synth's reference audio plain PHAT puts tonal sources (flute, bird,
+# engine, horn) near the median plane, outvoted by the reverberant tail's broadband bins.
+DIRECTION_DYNAMIC_RANGE_DB = 30.0
 
 # Onset detection: log-compressed spectral flux on the 2.5D-Visual-Sound STFT grid (10 ms hop at 16 kHz).
 ONSET_N_FFT = 512
@@ -104,10 +111,17 @@ def _video_frames(audio: np.ndarray, num_frames: int, fps: float, sample_rate: i
     return padded[..., starts[:, None] + np.arange(frame_len)]
 
 
+CUES = ("itd", "ild")
+
+
 def _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate, true_elevation_deg,
-                       energy_threshold_db, head_radius_m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                       energy_threshold_db, head_radius_m,
+                       cue: str = "itd") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Estimated and true lateral angle [B, T] and the mask of frames with exactly one sounding source and a
-    measurable ITD."""
+    measurable cue. cue 'itd': GCC-PHAT ITD through Woodworth's formula; 'ild': broadband ILD through the coarse
+    law ILD = ILD_90_DB sin(lateral) (`azimuth_from_cues`), for audio whose fine structure cannot be trusted."""
+    if cue not in CUES:
+        raise ValueError(f"direction: cue={cue!r}, expected one of {CUES}")
     audio = binaural.as_binaural(pred_audio, "pred_audio")
     azimuth = np.asarray(true_azimuth_deg, dtype=np.float64)
     sounding = np.asarray(sounding, dtype=bool)
@@ -119,8 +133,14 @@ def _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate,
                          f"sounding {sounding.shape}")
     elevation = 0.0 if true_elevation_deg is None else np.broadcast_to(true_elevation_deg, azimuth.shape)
     frames = _video_frames(audio, azimuth.shape[1], fps, sample_rate)
-    itd, valid = binaural.gcc_phat_frames(frames, sample_rate, energy_threshold_db=energy_threshold_db)
-    estimate = azimuth_from_cues(itd, head_radius_m=head_radius_m)
+    if cue == "itd":
+        itd, valid = binaural.gcc_phat_frames(frames, sample_rate, energy_threshold_db=energy_threshold_db,
+                                              dynamic_range_db=DIRECTION_DYNAMIC_RANGE_DB)
+        estimate = azimuth_from_cues(itd, head_radius_m=head_radius_m)
+    else:
+        valid = binaural.frame_validity(frames, energy_threshold_db)
+        ild = binaural.ild_db(np.moveaxis(frames, -3, -2))  # [B, T]
+        estimate = azimuth_from_cues(np.full(ild.shape, np.nan), ild)
     true_lateral = np.sum(np.where(sounding, lateral_angle_deg(azimuth, elevation), 0.0), axis=-1)
     return estimate, true_lateral, valid & (sounding.sum(axis=-1) == 1)
 
@@ -128,11 +148,12 @@ def _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate,
 def direction_error(pred_audio, true_azimuth_deg, sounding, fps: float,
                     sample_rate: int = binaural.DEFAULT_SAMPLE_RATE, true_elevation_deg=None,
                     energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
-                    head_radius_m: float = HEAD_RADIUS_M) -> DirectionResult:
+                    head_radius_m: float = HEAD_RADIUS_M, cue: str = "itd") -> DirectionResult:
     """Absolute lateral-angle error of generated audio per video frame with exactly one sounding source.
 
     For video frame t the audio in [t / fps, (t + 1) / fps) gives one GCC-PHAT ITD (`binaural.gcc_phat_frames`,
-    +-1 ms lags), mapped to a lateral angle by `azimuth_from_cues` (ITD only). The truth is the sounding
+    +-1 ms lags), mapped to a lateral angle by `azimuth_from_cues` (ITD only; cue='ild' uses the frame's broadband
+    ILD instead, see `_lateral_per_frame`). The truth is the sounding
     source's azimuth folded to the lateral angle asin(sin(az) cos(el)) (elevation 0 unless given). Frames with
     0 or >= 2 sounding sources, or whose audio is below `energy_threshold_db` in either ear, are skipped.
 
@@ -144,7 +165,7 @@ def direction_error(pred_audio, true_azimuth_deg, sounding, fps: float,
       DirectionResult(per_frame_deg [B, T], mean_deg, count).
     """
     estimate, truth, mask = _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate,
-                                               true_elevation_deg, energy_threshold_db, head_radius_m)
+                                               true_elevation_deg, energy_threshold_db, head_radius_m, cue)
     err = np.where(mask, np.abs(estimate - truth), np.nan)
     count = int(mask.sum())
     return DirectionResult(err, float(np.nanmean(err)) if count else float("nan"), count)
@@ -153,20 +174,22 @@ def direction_error(pred_audio, true_azimuth_deg, sounding, fps: float,
 def left_right_agreement(pred_audio, true_azimuth_deg, sounding, fps: float,
                          sample_rate: int = binaural.DEFAULT_SAMPLE_RATE, true_elevation_deg=None,
                          energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
-                         min_lateral_deg: float = MIN_LATERAL_DEG) -> AgreementResult:
+                         min_lateral_deg: float = MIN_LATERAL_DEG, cue: str = "itd") -> AgreementResult:
     """Fraction of evaluated frames where the estimated side (sign of the lateral angle) matches the truth.
 
     Frames as in `direction_error`, further restricted to |true lateral angle| >= min_lateral_deg (default
-    5 degrees): near the median plane the side is not meaningful. An estimate of exactly 0 counts as wrong.
+    5 degrees): near the median plane the side is not meaningful. An estimate within CENTRE_DEAD_ZONE_DEG of the
+    median plane names no side and counts as wrong (so identical ears score 0).
 
     Returns:
       AgreementResult(fraction, count).
     """
     estimate, truth, mask = _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate,
-                                               true_elevation_deg, energy_threshold_db, HEAD_RADIUS_M)
+                                               true_elevation_deg, energy_threshold_db, HEAD_RADIUS_M, cue)
     mask = mask & (np.abs(truth) >= min_lateral_deg)
     count = int(mask.sum())
-    agree = np.sign(estimate[mask]) == np.sign(truth[mask])
+    side = np.where(np.abs(estimate) < CENTRE_DEAD_ZONE_DEG, 0.0, np.sign(estimate))
+    agree = side[mask] == np.sign(truth[mask])
     return AgreementResult(float(agree.mean()) if count else float("nan"), count)
 
 

@@ -10,11 +10,16 @@ Retention: the newest `keep` checkpoints plus the one saved with the lowest vali
 from collections.abc import Mapping
 
 import grain
+import jax
 import orbax.checkpoint as ocp
 from etils import epath
 from orbax.checkpoint import checkpoint_managers
 
 from v2a_jax.train.state import TrainState
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be loaded; the message names the path and the problem."""
 
 
 def make_manager(directory: epath.PathLike, keep: int) -> ocp.CheckpointManager:
@@ -68,3 +73,54 @@ def restore(
     if data_iterator is not None:
         items["data"] = grain.checkpoint.CheckpointRestore(data_iterator)
     return manager.restore(step, args=ocp.args.Composite(**items)).state
+
+
+def _check_shapes(path: epath.Path, expected, saved) -> None:
+    """Raises CheckpointError naming the first param missing, extra or of another shape in `saved`."""
+
+    def flat(tree):
+        return {jax.tree_util.keystr(k, simple=True, separator="/"): v
+                for k, v in jax.tree_util.tree_flatten_with_path(tree)[0]}
+
+    flat_expected, flat_saved = flat(expected), flat(saved)
+    missing, extra = sorted(flat_expected.keys() - flat_saved.keys()), sorted(flat_saved.keys() - flat_expected.keys())
+    if missing:
+        raise CheckpointError(f"{path}: does not match its config: param {missing[0]} is not in the "
+                              f"checkpoint ({len(missing)} missing)")
+    if extra:
+        raise CheckpointError(f"{path}: does not match its config: the checkpoint has param {extra[0]}, "
+                              f"which the config's model lacks ({len(extra)} such)")
+    for name, spec in flat_expected.items():
+        shape = tuple(flat_saved[name].shape)
+        if shape != tuple(spec.shape):
+            raise CheckpointError(f"{path}: does not match its config: param {name} has shape {shape} "
+                                  f"in the checkpoint, the config builds {tuple(spec.shape)}")
+
+
+def restore_params(path: epath.PathLike, key: str, abstract):
+    """The `key` entry ("params" or "ema_params") of the TrainState saved at `path` (a checkpoint's state item,
+    `<directory>/<step>/state`), laid out as `abstract` says (ShapeDtypeStructs with shardings), after checking
+    its shapes; nothing else of the state is read, so no dataset or optimiser is needed (sampling, codecs).
+    Raises CheckpointError naming the path and the first mismatch."""
+    path = epath.Path(path)
+    # The handler reads the state item directly (the checkpointer would look for a step-level metadata file).
+    handler = ocp.PyTreeCheckpointHandler()
+    try:
+        try:
+            saved = handler.metadata(path.absolute())
+        except Exception as e:  # orbax raises assorted types for unreadable metadata
+            raise CheckpointError(f"{path}: unreadable checkpoint ({' '.join(str(e).split())[:200]})") from e
+        saved = getattr(saved, "tree", saved)
+        if key not in saved:
+            raise CheckpointError(f"{path}: the checkpoint has no {key} (entries: {sorted(saved)})")
+        _check_shapes(path, abstract, saved[key])
+        restore_args = jax.tree.map(lambda s: ocp.ArrayRestoreArgs(sharding=s.sharding, global_shape=s.shape,
+                                                                   dtype=s.dtype), abstract)
+        try:
+            restored = handler.restore(path.absolute(), args=ocp.args.PyTreeRestore(
+                item={key: abstract}, restore_args={key: restore_args}, partial_restore=True))
+        except Exception as e:
+            raise CheckpointError(f"{path}: cannot restore {key} ({' '.join(str(e).split())[:200]})") from e
+    finally:
+        handler.close()
+    return restored[key]

@@ -68,8 +68,15 @@ def abstract_train_state(init_fn: InitFn, mesh: jax.sharding.Mesh, rules: Logica
     (which is how a checkpoint written on one mesh is read onto another).
     """
     key = jax.ShapeDtypeStruct((2,), jnp.uint32)
+    return abstract_tree(init_fn, mesh, rules, key, key)
+
+
+def abstract_tree(fn: Callable[..., Any], mesh: jax.sharding.Mesh, rules: LogicalRules, *args: Any) -> Any:
+    """The unboxed output of `fn(*args)` (a tree with logically partitioned leaves, e.g. a model's params; args
+    may be ShapeDtypeStructs) as `jax.ShapeDtypeStruct`s carrying their `NamedSharding` on `mesh`. Nothing is
+    computed: the restore target of params without a dataset or an optimiser (sampling, codecs)."""
     with axis_rules(mesh, rules):
-        boxed = jax.eval_shape(init_fn, key, key)
+        boxed = jax.eval_shape(fn, *args)
     shardings = nn.logical_to_mesh_sharding(nn.get_partition_spec(boxed), mesh, rules)
     return jax.tree.map(
         lambda s, sh: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sh), nn.meta.unbox(boxed), shardings

@@ -21,7 +21,7 @@ from absl import logging
 from clu import parameter_overview
 from etils import epath
 
-from v2a_jax.train import checkpointing, optim, partitioning, steps
+from v2a_jax.train import checkpointing, optim, partitioning, run_config, steps
 from v2a_jax.train import state as state_lib
 from v2a_jax.train.progress import ProgressReporter
 from v2a_jax.train.summaries import SummaryWriter
@@ -33,6 +33,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: epath.PathLik
     checkpoint; returns the final state. Raises FloatingPointError on a non-finite loss/gradient."""
     workdir = epath.Path(workdir)
     logging.info("Config:\n%s", config)
+    if jax.process_index() == 0:
+        run_config.save(config, workdir)
 
     # ---- Task, mesh and data.
     task = load_task(config)

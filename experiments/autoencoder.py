@@ -1,0 +1,149 @@
+r"""Binaural audio autoencoder (v2a_jax/autoencoder): per-ear latents [B, 2, T, C] that keep interaural cues.
+
+Run from the repo root (CPU, the `small` dataset built by the quickstart into runs/quickstart/data):
+  python -m v2a_jax.main --config=experiments/autoencoder.py:cpu --workdir=runs/ae_cpu
+  python -m v2a_jax.autoencoder.latents --workdir=runs/ae_cpu --export_stats   # latent mean/std (train split)
+  python -m experiments.evaluate_autoencoder --workdir=runs/ae_cpu            # held-out test metrics
+Expected: RESULTS_PLACEHOLDER
+
+Variants, `--config=experiments/autoencoder.py:VARIANT`:
+  tiny     tests: 64K parameters, 0.32 s crops, seconds per run.
+  cpu      (default) the one-hour CPU run on 2 cores: 2.6M parameters, batch 16 of 0.64 s crops, 4200 steps.
+  mmaudio  MMAudio-sized: the latent layout of MMAudio's 16 kHz VAE (31.25 frames/s x 20 channels), widths
+           512 (STFT rate) / 1024 (latent rate), 4 + 8 + 8 + 4 ConvNeXt blocks, 119M parameters; batch 64 of
+           2.56 s crops of binaural_synth/default (8 s clips) for 300K steps, bfloat16 (accelerators).
+
+Fields besides the trainer's (see experiments/toy_regression.py for those):
+  model.*: v2a_jax.autoencoder.model.AutoencoderConfig (samples_per_latent 512 = 31.25 frames/s at 16 kHz,
+    latent_dim 20, n_fft, stft_frames_per_latent, widths, block counts, mlp_ratio, kernel_size).
+  loss.resolutions: (n_fft, hop) pairs of the multi-resolution STFT loss; loss.log_floor its power floor
+    (mean square; 1e-9 = -90 dBFS); loss.mrstft_weight weighs log-magnitude L1 + spectral convergence.
+  loss.complex_resolutions, loss.complex_weight: compressed complex STFT loss (phase-sensitive).
+  loss.interaural_n_fft/_hop: STFT of the interaural terms; loss.ipd_weight, .ipd_band_hz (low, high),
+    .ipd_weight_power (bin weight = |L conj(R)|^power of the target); loss.ild_weight (per dB), .ild_num_bands.
+  loss.kl_weight: KL of the posterior from N(0, I), per latent element.
+  data.data_dir, data.name: the TFDS dataset (loader.open_split); data.sample_rate must match it;
+    data.crop_s: training crop (multiple of 0.16 s for 25 fps video and 512-sample latents);
+    data.val_crop_s: validation crop from each clip's start.
+"""
+
+import ml_collections
+
+VARIANTS = ("tiny", "cpu", "mmaudio")
+
+
+def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
+    variant = variant or "cpu"
+    if variant not in VARIANTS:
+        raise ValueError(f"experiments/autoencoder.py: variant {variant!r} is not one of {VARIANTS}")
+    config = ml_collections.ConfigDict()
+    config.task = "v2a_jax.autoencoder.task:AutoencoderTask"
+    config.seed = 0
+    config.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "tensor": 1})
+    config.logical_axis_rules = ()
+    config.batch_size = 16
+    config.num_train_steps = 4200
+
+    config.optimizer = ml_collections.ConfigDict()
+    config.optimizer.learning_rate = 1e-3
+    config.optimizer.warmup_steps = 100
+    config.optimizer.schedule = "cosine"
+    config.optimizer.decay_boundaries = ()
+    config.optimizer.decay_factor = 0.1
+    config.optimizer.b1 = 0.9
+    config.optimizer.b2 = 0.99
+    config.optimizer.weight_decay = 1e-4
+    config.optimizer.grad_clip_norm = 1.0
+
+    config.ema_decay = 0.998
+    config.eval_on_ema = True
+    config.compute_dtype = "float32"
+
+    config.log_every_steps = 50
+    config.eval_every_steps = 500
+    config.eval_steps = 6
+    config.summary_every_steps = 1000
+    config.checkpoint_every_steps = 500
+    config.keep_checkpoints = 2
+
+    config.data = ml_collections.ConfigDict()
+    config.data.data_dir = "runs/quickstart/data"
+    config.data.name = "binaural_synth/small"
+    config.data.sample_rate = 16000
+    config.data.crop_s = 0.64
+    config.data.val_crop_s = 1.92
+
+    config.model = ml_collections.ConfigDict()
+    config.model.samples_per_latent = 512
+    config.model.latent_dim = 20
+    config.model.n_fft = 512
+    config.model.stft_frames_per_latent = 4
+    config.model.stft_dim = 128
+    config.model.latent_rate_dim = 256
+    config.model.encoder_stft_blocks = 2
+    config.model.encoder_latent_blocks = 2
+    config.model.decoder_latent_blocks = 2
+    config.model.decoder_stft_blocks = 2
+    config.model.mlp_ratio = 3
+    config.model.kernel_size = 7
+
+    config.loss = ml_collections.ConfigDict()
+    config.loss.resolutions = ((256, 64), (512, 128), (1024, 256), (2048, 512))
+    config.loss.log_floor = 1e-8
+    config.loss.mrstft_weight = 1.0
+    config.loss.complex_resolutions = ((512, 128), (1024, 256))
+    config.loss.complex_weight = 5.0
+    config.loss.interaural_n_fft = 1024
+    config.loss.interaural_hop = 256
+    config.loss.ipd_weight = 1.0
+    config.loss.ipd_band_hz = (50.0, 7200.0)
+    config.loss.ipd_weight_power = 0.25
+    config.loss.ild_weight = 0.05
+    config.loss.ild_num_bands = 16
+    config.loss.kl_weight = 1e-5
+
+    if variant == "tiny":
+        config.batch_size = 8
+        config.num_train_steps = 20
+        config.optimizer.warmup_steps = 2
+        config.ema_decay = 0.9
+        config.log_every_steps = 5
+        config.eval_every_steps = 10
+        config.eval_steps = 1
+        config.summary_every_steps = 20
+        config.checkpoint_every_steps = 10
+        config.data.crop_s = 0.32
+        config.data.val_crop_s = 0.32
+        config.model.stft_dim = 16
+        config.model.latent_rate_dim = 32
+        for name in ("encoder_stft_blocks", "encoder_latent_blocks", "decoder_latent_blocks",
+                     "decoder_stft_blocks"):
+            config.model[name] = 1
+        config.model.mlp_ratio = 2
+        config.model.kernel_size = 3
+        config.loss.resolutions = ((256, 64), (512, 128))
+        config.loss.complex_resolutions = ((512, 128),)
+        config.loss.interaural_n_fft = 512
+        config.loss.interaural_hop = 128
+    elif variant == "mmaudio":
+        config.batch_size = 64
+        config.num_train_steps = 300_000
+        config.optimizer.learning_rate = 3e-4
+        config.optimizer.warmup_steps = 1000
+        config.ema_decay = 0.9999
+        config.compute_dtype = "bfloat16"
+        config.log_every_steps = 100
+        config.eval_every_steps = 5000
+        config.summary_every_steps = 10_000
+        config.checkpoint_every_steps = 5000
+        config.data.data_dir = "runs/data"
+        config.data.name = "binaural_synth/default"  # 8 s clips
+        config.data.crop_s = 2.56
+        config.data.val_crop_s = 7.68
+        config.model.stft_dim = 512
+        config.model.latent_rate_dim = 1024
+        config.model.encoder_stft_blocks = 4
+        config.model.encoder_latent_blocks = 8
+        config.model.decoder_latent_blocks = 8
+        config.model.decoder_stft_blocks = 4
+    return config

@@ -1,0 +1,173 @@
+r"""Generator speed on this machine: parameter counts, training throughput, model FLOP/s, sampling time.
+
+    python -m experiments.benchmarks.generator_speed [--sizes=tiny,small] [--steps=3] [--out=speed.json]
+
+For every MODEL-SIZE of experiments/generator.py it prints the parameter count (from shapes alone, nothing
+allocated). For the sizes in --sizes it then measures, on one device with the ViSAudio model:
+  - training throughput: the trainer's jitted train step (forward, backward, AdamW, EMA) on synthetic batches of
+    the config's shapes (--batch_tiny / --batch_small examples), after one warm-up step; examples/s;
+  - model FLOP/s: XLA's cost analysis of the compiled step divided by the step time, and that as a fraction of
+    a plain float32 matmul's FLOP/s (2048 x 2048 x 2048, measured in the same run, same threads);
+  - sampling time for 8 s of audio (250 latent frames, 200 video frames): 25 Euler steps with classifier-free
+    guidance (conditional and unconditional halves in one batch of 2), batch 1, compile excluded.
+The codec is the FrameCodec stand-in with MMAudio's 20 latent channels (tests/generator/fake_codec.py): its
+encode is one small matmul, so the numbers are the generator's. Data loading is not included. Float32 compute
+(bf16 is not faster on CPU).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from absl import app, flags
+
+from experiments import generator
+from v2a_jax.generator.model import count_params
+from v2a_jax.generator.task import GeneratorTask
+from v2a_jax.train import optim, partitioning, state, steps
+
+_SIZES = flags.DEFINE_list("sizes", ["tiny", "small"], "Sizes whose speed is measured (param counts: all).")
+_STEPS = flags.DEFINE_integer("steps", 3, "Timed training steps per size (after one warm-up step).")
+_BATCH_TINY = flags.DEFINE_integer("batch_tiny", 16, "Training batch of the tiny config.")
+_BATCH_SMALL = flags.DEFINE_integer("batch_small", 2, "Training batch of the small and large configs.")
+_OUT = flags.DEFINE_string("out", "", "Optional JSON file for the results.")
+
+LATENT_DIM = 20
+FRAME_SIZE = 64  # stored binaural_synth frames
+SAMPLE_SECONDS = 8.0
+
+
+def bench_config(variant: str) -> ml_collections.ConfigDict:
+    config = generator.get_config(variant)
+    config.codec.factory = "tests.generator.fake_codec:FrameCodec"
+    config.codec.kwargs = ml_collections.ConfigDict({"latent_dim": LATENT_DIM})
+    config.compute_dtype = "float32"
+    config.mesh = ml_collections.ConfigDict({"data": 1, "fsdp": 1, "tensor": 1})
+    return config
+
+
+def synthetic_batch(task: GeneratorTask, batch: int, seconds: float, rng: np.random.Generator) -> dict:
+    """Random arrays shaped like a batch of `seconds`-long clips (3 source slots)."""
+    frames = int(round(seconds * task.seq.video_fps))
+    samples = int(round(seconds * task.seq.sample_rate))
+    slots = 3
+    return {
+        "audio": (0.05 * rng.standard_normal((batch, 2, samples))).astype(np.float32),
+        "video": rng.uniform(-1, 1, (batch, frames, FRAME_SIZE, FRAME_SIZE, 3)).astype(np.float32),
+        "caption_ids": rng.integers(1, 10, (batch, task.model_config.text_max_len)).astype(np.int32),
+        "screen_x": rng.uniform(0, FRAME_SIZE, (batch, frames, slots)).astype(np.float32),
+        "screen_y": rng.uniform(0, FRAME_SIZE, (batch, frames, slots)).astype(np.float32),
+        "visible": rng.uniform(size=(batch, frames, slots)) < 0.5,
+        "sounding": rng.uniform(size=(batch, frames, slots)) < 0.5,
+        "relative_azimuth_deg": rng.uniform(-90, 90, (batch, frames, slots)).astype(np.float32),
+        "elevation_deg": np.zeros((batch, frames, slots), np.float32),
+    }
+
+
+def param_count(variant: str) -> int:
+    config = bench_config(variant)
+    task = GeneratorTask(config)
+    batch = synthetic_batch(task, 1, config.data.duration_s, np.random.default_rng(0))
+    shapes = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), batch)
+    return count_params(jax.eval_shape(task.init, jax.random.PRNGKey(0), shapes))
+
+
+def matmul_flops_per_s(n: int = 2048, repeats: int = 5) -> float:
+    a = jnp.asarray(np.random.default_rng(0).standard_normal((n, n)), jnp.float32)
+    matmul = jax.jit(lambda x: x @ x)
+    matmul(a).block_until_ready()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        matmul(a).block_until_ready()
+    return 2 * n ** 3 * repeats / (time.perf_counter() - start)
+
+
+def train_speed(variant: str, batch_size: int, num_steps: int) -> tuple[dict, GeneratorTask, state.TrainState]:
+    """Timings of the train step; also returns the task and the trained state (for sampling)."""
+    config = bench_config(variant)
+    config.batch_size = batch_size
+    task = GeneratorTask(config)
+    rng = np.random.default_rng(0)
+    batches = [synthetic_batch(task, batch_size, config.data.duration_s, rng) for _ in range(2)]
+    mesh = partitioning.make_mesh(config.mesh, jax.devices()[:1])
+    rules = partitioning.logical_axis_rules(config)
+    sharding = partitioning.batch_sharding(mesh, rules)
+    tx, schedule = optim.make_optimizer(config.optimizer, config.num_train_steps)
+    init_fn = state.make_init_fn(task, tx, jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), batches[0]))
+    abstract = state.abstract_train_state(init_fn, mesh, rules)
+    train_state = state.init_train_state(init_fn, abstract, 0, mesh, rules)
+    step = steps.make_train_step(task, tx, schedule, config, abstract, sharding, rules)
+    device_batches = [partitioning.global_batch(b, sharding) for b in batches]
+    start = time.perf_counter()
+    compiled = step.lower(train_state, device_batches[0]).compile()
+    compile_s = time.perf_counter() - start
+    cost = compiled.cost_analysis()
+    flops = float((cost[0] if isinstance(cost, (list, tuple)) else cost)["flops"])
+    train_state, metrics = compiled(train_state, device_batches[0])  # warm-up
+    jax.block_until_ready(metrics)
+    start = time.perf_counter()
+    for i in range(num_steps):
+        train_state, metrics = compiled(train_state, device_batches[i % 2])
+    jax.block_until_ready(metrics)
+    step_s = (time.perf_counter() - start) / num_steps
+    speed = {"batch": batch_size, "compile_s": compile_s, "step_s": step_s, "examples_per_s": batch_size / step_s,
+             "step_gflop": flops / 1e9, "model_gflop_per_s": flops / step_s / 1e9}
+    return speed, task, train_state
+
+
+def sampling_time(task: GeneratorTask, params) -> dict:
+    """Seconds to sample 8 s of audio (25 Euler steps, CFG 4.5, batch 1), compile excluded."""
+    batch = synthetic_batch(task, 1, SAMPLE_SECONDS, np.random.default_rng(1))
+    inputs = {k: jnp.asarray(v) for k, v in task.model_inputs(batch).items()}
+    num_latent = int(round(SAMPLE_SECONDS * task.seq.latent_fps))
+
+    def sample(params, inputs, key):
+        latents = task.sample_latents(params, inputs, key, num_latent_frames=num_latent, num_steps=25,
+                                      method="euler", cfg_strength=4.5)
+        return task.codec.decode(latents)
+
+    start = time.perf_counter()
+    fn = jax.jit(sample).lower(params, inputs, jax.random.PRNGKey(0)).compile()
+    compile_s = time.perf_counter() - start
+    fn(params, inputs, jax.random.PRNGKey(0)).block_until_ready()
+    start = time.perf_counter()
+    audio = fn(params, inputs, jax.random.PRNGKey(1))
+    audio.block_until_ready()
+    seconds = time.perf_counter() - start
+    assert audio.shape == (1, 2, int(SAMPLE_SECONDS * task.seq.sample_rate))
+    return {"sample_8s_25steps_s": seconds, "sample_compile_s": compile_s}
+
+
+def main(argv):
+    del argv
+    results = {"params": {}, "speed": {}}
+    print("parameter counts (latent_dim 20):")
+    for size in generator.SIZES:
+        for model in generator.MODELS:
+            variant = f"{model}-{size}"
+            results["params"][variant] = param_count(variant)
+            print(f"  {variant:20s} {results['params'][variant] / 1e6:9.2f} M")
+    for size in _SIZES.value:
+        batch = _BATCH_TINY.value if size == "tiny" else _BATCH_SMALL.value
+        speed, task, train_state = train_speed(f"visaudio-{size}", batch, _STEPS.value)
+        speed.update(sampling_time(task, train_state.ema_params))
+        speed["matmul_gflop_per_s"] = matmul_flops_per_s() / 1e9
+        speed["mfu_vs_matmul"] = speed["model_gflop_per_s"] / speed["matmul_gflop_per_s"]
+        results["speed"][f"visaudio-{size}"] = speed
+        print(f"visaudio-{size}: batch {batch}, {speed['step_s']:.2f} s/step, {speed['examples_per_s']:.2f} "
+              f"examples/s, {speed['step_gflop']:.1f} GFLOP/step, {speed['model_gflop_per_s']:.1f} GFLOP/s = "
+              f"{100 * speed['mfu_vs_matmul']:.1f} % of a {speed['matmul_gflop_per_s']:.0f} GFLOP/s matmul; "
+              f"compile {speed['compile_s']:.0f} s; 8 s of audio in {speed['sample_8s_25steps_s']:.2f} s "
+              f"(25 Euler steps, CFG)", flush=True)
+    if _OUT.value:
+        with open(_OUT.value, "w") as f:
+            json.dump(results, f, indent=2)
+
+
+if __name__ == "__main__":
+    app.run(main)

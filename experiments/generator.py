@@ -1,0 +1,217 @@
+r"""Binaural flow-matching generator (v2a_jax/generator): the two papers' models, the baselines, three sizes.
+
+Run from the repo root, `--config=experiments/generator.py:MODEL-SIZE` (default `visaudio-tiny`):
+  python -m v2a_jax.main --config=experiments/generator.py:visaudio-tiny --workdir=runs/gen_visaudio_tiny
+Prerequisites: the benchmark (`python -m v2a_jax.quickstart --workdir=runs/quickstart` builds
+binaural_synth/small into runs/quickstart/data, which `tiny` reads; `small`/`large` read binaural_synth/default:
+`python -m data.binaural_synth.build --config=default --data_dir=runs/quickstart/data`) and a trained audio
+autoencoder whose run directory is config.codec.kwargs.workdir (loaded by v2a_jax.autoencoder.codec.load_codec).
+Without one, `--config.codec.factory=tests.generator.fake_codec:load_codec` trains on a fixed orthonormal framing
+"codec" (a linear stand-in, latent_dim 8: the pipeline runs end to end, the audio is a projection).
+
+MODEL (every ablation is one flag away; experiments/sweeps/generator_ablations.py lists them):
+  visaudio     ViSAudio: dual-branch per-ear latents, separate per-ear single blocks, conditional spacetime
+               module (per-branch patch-feature condition with left/right position embeddings).
+  spatialv2a   SpatialV2A: dual-branch, separate per-ear branches, visual-guided spatialisation branch
+               (heatmap -> 5 statistics -> spatial condition in every block); heatmap supervision off
+               (model.spatialisation.aux_weight > 0 turns on the ground-truth BCE).
+  joint_stereo baseline: both ears' latents concatenated per frame into one token stream, no spatial modules.
+  mono         baseline: one stream trained on the mono downmix, copied to both ears (ViSAudio's "mono
+               MMAudio" row), no spatial modules.
+SIZE:
+  tiny   hidden 64, 2 + 2 blocks, 32x32 video (pooled from 64x64), 1.28 s crops of binaural_synth/small,
+         semantic 6.25 fps; trains on the 2-core CPU in minutes.
+  small  MMAudio-S scale: hidden 448 (7 heads x 64), 4 joint + 8 single blocks; 8 s clips of
+         binaural_synth/default at 64x64, semantic 8 fps; MMAudio's optimiser (AdamW 1e-4, betas 0.9/0.95, wd
+         1e-6, 1K warmup, lr x0.1 at 80 % and 90 %, clip 1.0), bf16 compute.
+  large  MMAudio-L scale: hidden 896 (14 heads), 7 + 14 blocks; otherwise as small.
+Parameter counts (ViSAudio, FrameCodec latent_dim 8; `python -m experiments.benchmarks.generator_speed`
+prints them for every model): see the README of v2a_jax/generator or the benchmark output.
+
+Expected results. With a trained codec the `tiny` ViSAudio run should generate audio whose measured direction
+follows the visible source: `python -m v2a_jax.evaluate --workdir=... --out_dir=...` reports the direction
+error and left/right agreement on held-out clips (with the binaural, sync and distribution metrics) against the
+flipped video, the ground truth, the codec and the mono-copy / two-stage / random-direction baselines (the mono
+copy has no direction: agreement near 0); `python -m v2a_jax.evaluation.ablations` tabulates several runs.
+The papers' orderings to expect in the sweep: mono worst, joint stereo below dual-branch, dual-branch + spacetime
+(ViSAudio) or + spatialisation (SpatialV2A) best; aligned RoPE better timing than unaligned (MMAudio: DeSync 0.483
+vs 0.509 s). Measured here with the FrameCodec stand-in, visaudio-tiny (batch 16): train flow loss ~2.0 at step 0
+(x1 - x0 of unit-variance latents, 2 ears) and falling (see experiments/benchmarks/generator_speed.py for step times).
+
+Fields beyond the trainer's (experiments/toy_regression.py documents those):
+  data.data_dir, name, train_split, val_split: the TFDS dataset and splits; duration_s: crop length;
+    sample_rate, video_fps, semantic_fps, latent_fps: stream rates (v2a_jax.pipeline.sequence.SequenceConfig,
+    which must divide the crop exactly); num_workers: grain worker processes.
+  codec.factory: "module:function" returning an AudioCodec, called with **codec.kwargs.
+  model.layout: 'dual' | 'stereo' | 'mono'; branch_weights: 'shared' (one set + branch embedding) |
+    'separate' (per ear); hidden, num_heads, joint_depth (N1), single_depth (N2), mlp_ratio, mlp_multiple_of
+    (SwiGLU width rounding); aligned_rope: video RoPE positions aligned in time with audio; spacetime: ViSAudio
+    module; spatialisation.enabled / hidden (heatmap net width) / aux_weight (ground-truth heatmap BCE weight).
+  model.video.features: 'pixels' (trainable encoder) | 'precomputed' (batch carries clip_features [B, T_sem, Dc],
+    sync_features [B, T_sync, Dy], patch_features [B, T_sem, P, Dp]); image_size, patch_size, tubelet_frames,
+    width, depth, num_heads: the pixel encoder; patch_grid (rows, cols) and frame_size (pixels across the frames
+    the features were computed on): the precomputed patch layout.
+  model.text.enabled; vocabulary (caption words; others map to UNK), max_len (tokens incl. BOS), width,
+    depth, num_heads: the caption encoder.
+  flow.t_mean, t_std: logit-normal training times; video_dropout, text_dropout: condition dropout for
+    guidance; num_val_buckets: validation loss per timestep bucket.
+  sampler.method ('euler' | 'heun'), num_steps, cfg_strength: sampling for summaries and evaluation.
+  summary.num_clips: validation clips rendered to TensorBoard (audio + binaural-cue image).
+"""
+
+import ml_collections
+
+from data.binaural_synth import classes
+
+# Words of the binaural_synth captions ("Visible sound: a, b. Invisible sound: c."), for the caption tokeniser.
+CAPTION_VOCABULARY = ("visible", "invisible", "sound", "none", ":", ",", ".", *classes.CLASS_NAMES)
+MODELS = ("visaudio", "spatialv2a", "joint_stereo", "mono")
+SIZES = ("tiny", "small", "large")
+
+
+def _model_variant(model: ml_collections.ConfigDict, name: str) -> None:
+    settings = {
+        "visaudio": dict(layout="dual", branch_weights="separate", spacetime=True, spatial=False),
+        "spatialv2a": dict(layout="dual", branch_weights="separate", spacetime=False, spatial=True),
+        "joint_stereo": dict(layout="stereo", branch_weights="shared", spacetime=False, spatial=False),
+        "mono": dict(layout="mono", branch_weights="shared", spacetime=False, spatial=False),
+    }[name]
+    model.layout = settings["layout"]
+    model.branch_weights = settings["branch_weights"]
+    model.spacetime = settings["spacetime"]
+    model.spatialisation.enabled = settings["spatial"]
+
+
+def _size(config: ml_collections.ConfigDict, size: str) -> None:
+    model, video, text, data, opt = config.model, config.model.video, config.model.text, config.data, config.optimizer
+    if size == "tiny":
+        model.hidden, model.num_heads, model.joint_depth, model.single_depth = 64, 2, 2, 2
+        model.mlp_multiple_of = 32
+        video.image_size, video.patch_size, video.width, video.depth, video.num_heads = 32, 8, 64, 1, 2
+        text.width, text.depth, text.num_heads = 64, 1, 2
+        model.spatialisation.hidden = 64
+        data.name, data.duration_s, data.semantic_fps = "binaural_synth/small", 1.28, 6.25
+        config.batch_size, config.num_train_steps = 16, 4000
+        opt.learning_rate, opt.warmup_steps, opt.schedule = 5e-4, 200, "cosine"
+        config.ema_decay = 0.999
+        config.compute_dtype = "float32"
+        config.eval_every_steps, config.checkpoint_every_steps, config.summary_every_steps = 500, 500, 1000
+        return
+    big = size == "large"
+    model.hidden, model.num_heads = (896, 14) if big else (448, 7)
+    model.joint_depth, model.single_depth = (7, 14) if big else (4, 8)
+    model.mlp_multiple_of = 256
+    video.image_size, video.patch_size = 64, 8
+    video.width, video.depth, video.num_heads = (512, 6, 8) if big else (384, 4, 6)
+    text.width, text.depth, text.num_heads = (512, 4, 8) if big else (256, 2, 4)
+    model.spatialisation.hidden = 128
+    data.name, data.duration_s, data.semantic_fps = "binaural_synth/default", 8.0, 8.0
+    config.batch_size, config.num_train_steps = 64, 300_000
+    opt.learning_rate, opt.warmup_steps, opt.schedule = 1e-4, 1000, "step"
+    opt.decay_boundaries, opt.decay_factor = (240_000, 270_000), 0.1
+    opt.b2, opt.weight_decay = 0.95, 1e-6
+    config.ema_decay = 0.9995
+    config.compute_dtype = "bfloat16"
+    config.eval_every_steps, config.checkpoint_every_steps, config.summary_every_steps = 5000, 5000, 10_000
+
+
+def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
+    variant = variant or "visaudio-tiny"
+    name, _, size = variant.partition("-")
+    if name not in MODELS or size not in SIZES:
+        raise ValueError(f"experiments/generator.py: variant {variant!r} is not MODEL-SIZE with MODEL in {MODELS} "
+                         f"and SIZE in {SIZES}")
+    config = ml_collections.ConfigDict()
+    config.task = "v2a_jax.generator.task:GeneratorTask"
+    config.seed = 0
+    config.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "tensor": 1})
+    config.logical_axis_rules = ()
+    config.batch_size = 16
+    config.num_train_steps = 4000
+
+    config.optimizer = ml_collections.ConfigDict()
+    config.optimizer.learning_rate = 5e-4
+    config.optimizer.warmup_steps = 200
+    config.optimizer.schedule = "cosine"
+    config.optimizer.decay_boundaries = ()
+    config.optimizer.decay_factor = 0.1
+    config.optimizer.b1 = 0.9
+    config.optimizer.b2 = 0.999
+    config.optimizer.weight_decay = 1e-4
+    config.optimizer.grad_clip_norm = 1.0
+
+    config.ema_decay = 0.999
+    config.eval_on_ema = True
+    config.compute_dtype = "float32"
+
+    config.log_every_steps = 50
+    config.eval_every_steps = 500
+    config.eval_steps = 4
+    config.summary_every_steps = 1000
+    config.checkpoint_every_steps = 500
+    config.keep_checkpoints = 2
+
+    config.data = ml_collections.ConfigDict()
+    config.data.data_dir = "runs/quickstart/data"
+    config.data.name = "binaural_synth/small"
+    config.data.train_split = "train"
+    config.data.val_split = "validation"
+    config.data.duration_s = 1.28
+    config.data.sample_rate = 16000
+    config.data.video_fps = 25.0
+    config.data.semantic_fps = 6.25
+    config.data.latent_fps = 31.25
+    config.data.num_workers = 0
+
+    config.codec = ml_collections.ConfigDict()
+    config.codec.factory = "v2a_jax.autoencoder.codec:load_codec"
+    config.codec.kwargs = ml_collections.ConfigDict({"workdir": "runs/ae_cpu"})
+
+    config.model = ml_collections.ConfigDict()
+    config.model.layout = "dual"
+    config.model.branch_weights = "separate"
+    config.model.hidden = 64
+    config.model.num_heads = 2
+    config.model.joint_depth = 2
+    config.model.single_depth = 2
+    config.model.mlp_ratio = 4.0
+    config.model.mlp_multiple_of = 32
+    config.model.aligned_rope = True
+    config.model.spacetime = True
+    config.model.spatialisation = ml_collections.ConfigDict({"enabled": False, "hidden": 64, "aux_weight": 0.0})
+    config.model.video = ml_collections.ConfigDict()
+    config.model.video.features = "pixels"
+    config.model.video.image_size = 32
+    config.model.video.patch_size = 8
+    config.model.video.tubelet_frames = 3
+    config.model.video.width = 64
+    config.model.video.depth = 1
+    config.model.video.num_heads = 2
+    config.model.video.patch_grid = (4, 4)
+    config.model.video.frame_size = 64
+    config.model.text = ml_collections.ConfigDict()
+    config.model.text.enabled = True
+    config.model.text.vocabulary = CAPTION_VOCABULARY
+    config.model.text.max_len = 16
+    config.model.text.width = 64
+    config.model.text.depth = 1
+    config.model.text.num_heads = 2
+
+    config.flow = ml_collections.ConfigDict()
+    config.flow.t_mean = 0.0
+    config.flow.t_std = 1.0
+    config.flow.video_dropout = 0.1
+    config.flow.text_dropout = 0.1
+    config.flow.num_val_buckets = 4
+
+    config.sampler = ml_collections.ConfigDict()
+    config.sampler.method = "euler"
+    config.sampler.num_steps = 25
+    config.sampler.cfg_strength = 4.5
+
+    config.summary = ml_collections.ConfigDict()
+    config.summary.num_clips = 2
+
+    _model_variant(config.model, name)
+    _size(config, size)
+    return config

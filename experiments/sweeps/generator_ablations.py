@@ -1,0 +1,73 @@
+r"""The two papers' ablations as one sweep: every run is experiments/generator.py:BASE plus flag overrides.
+
+    python -m experiments.sweeps.generator_ablations --size=tiny              # prints one command per run
+    python -m experiments.sweeps.generator_ablations --size=tiny --run        # trains them one after another
+    python -m v2a_jax.evaluation.ablations --workdirs=$(python -m experiments.sweeps.generator_ablations \
+        --size=tiny --workdirs)                                               # one table over the sweep
+
+Runs (ViSAudio Table 3 / SpatialV2A Table 2 / MMAudio Table 5 analogues):
+  mono             mono MMAudio copied to both ears (no direction at all: the floor)
+  joint_stereo     both ears as one token stream, no spatial modules
+  dual             dual-branch, separate per-ear branches, no spacetime, no spatialisation
+  dual_shared      dual-branch with one set of branch weights + a branch embedding
+  visaudio         dual-branch + conditional spacetime module (the ViSAudio model)
+  spatialv2a       dual-branch + visual-guided spatialisation branch (the SpatialV2A model)
+  spatialv2a_aux   SpatialV2A with the heatmap supervised by the benchmark's true source positions
+  visaudio_no_rope_align   ViSAudio with video RoPE positions not aligned with the audio (MMAudio's ablation)
+Guidance strength and sampling steps are evaluation settings, not training runs
+(v2a_jax.evaluation.ablations --cfg_strengths / --num_steps).
+Expected ordering of direction error (the papers' claims, to be checked here): mono > joint_stereo > dual >
+visaudio, spatialv2a.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from absl import app, flags
+
+_SIZE = flags.DEFINE_enum("size", "tiny", ["tiny", "small", "large"], "Model size of every run.")
+_ROOT = flags.DEFINE_string("root", "runs/ablations", "Parent directory of the runs' workdirs.")
+_RUN = flags.DEFINE_bool("run", False, "Train the runs one after another (skipping none: training resumes).")
+_WORKDIRS = flags.DEFINE_bool("workdirs", False, "Print the runs' workdirs, comma-separated, and exit.")
+
+# name -> (base model of experiments/generator.py, config overrides)
+RUNS: dict[str, tuple[str, dict[str, object]]] = {
+    "mono": ("mono", {}),
+    "joint_stereo": ("joint_stereo", {}),
+    "dual": ("visaudio", {"model.spacetime": False}),
+    "dual_shared": ("visaudio", {"model.spacetime": False, "model.branch_weights": "shared"}),
+    "visaudio": ("visaudio", {}),
+    "spatialv2a": ("spatialv2a", {}),
+    "spatialv2a_aux": ("spatialv2a", {"model.spatialisation.aux_weight": 0.1}),
+    "visaudio_no_rope_align": ("visaudio", {"model.aligned_rope": False}),
+}
+
+
+def sweep(size: str, root: str) -> list[tuple[str, str, list[str]]]:
+    """(name, workdir, `python -m v2a_jax.main` argv) of every run."""
+    out = []
+    for name, (base, overrides) in RUNS.items():
+        workdir = f"{root}/{name}-{size}"
+        argv = [sys.executable, "-m", "v2a_jax.main", f"--config=experiments/generator.py:{base}-{size}",
+                f"--workdir={workdir}", *(f"--config.{k}={v}" for k, v in overrides.items())]
+        out.append((name, workdir, argv))
+    return out
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    runs = sweep(_SIZE.value, _ROOT.value)
+    if _WORKDIRS.value:
+        print(",".join(workdir for _, workdir, _ in runs))
+        return
+    for i, (name, _, argv) in enumerate(runs, 1):
+        print(f"[{i}/{len(runs)}] {name}: {' '.join(argv[1:])}", flush=True)
+        if _RUN.value:
+            subprocess.run(argv, check=True)
+
+
+if __name__ == "__main__":
+    app.run(main)

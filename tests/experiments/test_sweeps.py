@@ -1,0 +1,23 @@
+from experiments import generator
+from experiments.sweeps import generator_ablations
+from v2a_jax.generator.model import ModelConfig
+
+
+def test_every_ablation_run_builds_a_distinct_valid_model():
+    runs = generator_ablations.sweep("tiny", "runs/x")
+    models, trainings = {}, {}
+    for name, workdir, argv in runs:
+        assert workdir == f"runs/x/{name}-tiny"
+        base, overrides = generator_ablations.RUNS[name]
+        assert argv[3] == f"--config=experiments/generator.py:{base}-tiny"
+        assert argv[5:] == [f"--config.{k}={v}" for k, v in overrides.items()]
+        config = generator.get_config(f"{base}-tiny")
+        config.update_from_flattened_dict(overrides)
+        models[name] = ModelConfig.from_config(config.model, latent_dim=8, semantic_frames_per_video_frame=0.25,
+                                               dtype="float32")
+        trainings[name] = (models[name], config.model.spatialisation.aux_weight)
+    assert len(set(trainings.values())) == len(runs)  # no two runs train the same model with the same loss
+    assert models["dual"].spacetime is False and models["visaudio"].spacetime is True
+    assert models["dual_shared"].branch_weights == "shared"
+    assert models["visaudio_no_rope_align"].aligned_rope is False
+    assert models["mono"].layout == "mono" and models["joint_stereo"].layout == "stereo"

@@ -1,0 +1,48 @@
+"""Flow-matching pieces: logit-normal times, the linear path, the per-ear loss, dropout masks, val buckets."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from v2a_jax.generator import flow_matching as fm
+
+
+def test_logit_normal_times():
+    t = np.asarray(fm.logit_normal_times(jax.random.PRNGKey(0), 200_000, mean=0.5, std=2.0), np.float64)
+    assert np.all((t > 0) & (t < 1))
+    logit = np.log(t / (1 - t))
+    np.testing.assert_allclose([logit.mean(), logit.std()], [0.5, 2.0], atol=0.02)
+
+
+def test_path_and_target():
+    k0, k1 = jax.random.split(jax.random.PRNGKey(0))
+    x0, x1 = jax.random.normal(k0, (3, 2, 5, 4)), jax.random.normal(k1, (3, 2, 5, 4))
+    t = jnp.array([0.0, 0.25, 1.0])
+    xt = fm.interpolate(x0, x1, t)
+    np.testing.assert_allclose(xt[0], x0[0], atol=1e-6)
+    np.testing.assert_allclose(xt[1], 0.75 * x0[1] + 0.25 * x1[1], atol=1e-6)
+    np.testing.assert_allclose(xt[2], x1[2], atol=1e-6)
+    # The target is the time derivative of the path.
+    h = 1e-3
+    deriv = (fm.interpolate(x0, x1, t + h) - fm.interpolate(x0, x1, t)) / h
+    np.testing.assert_allclose(deriv, fm.target_velocity(x0, x1), atol=1e-2)
+
+
+def test_loss_is_per_ear_mean_summed_over_ears():
+    rng = np.random.default_rng(0)
+    pred, target = rng.standard_normal((2, 4, 2, 6, 3))
+    per_ear = np.asarray(fm.per_ear_loss(jnp.asarray(pred), jnp.asarray(target)))
+    manual = np.array([[np.mean((pred[b, e] - target[b, e]) ** 2) for e in range(2)] for b in range(4)])
+    np.testing.assert_allclose(per_ear, manual, rtol=1e-5)
+    np.testing.assert_allclose(float(fm.flow_loss(jnp.asarray(per_ear))), manual.sum(axis=1).mean(), rtol=1e-5)
+
+
+def test_drop_masks_rates_and_independence():
+    video, text = fm.drop_masks(jax.random.PRNGKey(0), 100_000, 0.1, 0.3)
+    video, text = np.asarray(video), np.asarray(text)
+    np.testing.assert_allclose([video.mean(), text.mean(), (video & text).mean()], [0.1, 0.3, 0.03], atol=0.005)
+
+
+def test_validation_buckets():
+    np.testing.assert_allclose(fm.bucket_times(4), [0.125, 0.375, 0.625, 0.875])
+    assert fm.bucket_names(4) == ["loss_t0.00-0.25", "loss_t0.25-0.50", "loss_t0.50-0.75", "loss_t0.75-1.00"]

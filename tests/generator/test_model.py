@@ -1,0 +1,137 @@
+"""The generator model: shapes of every variant (traced once each, no compilation), the baselines' ear
+structure, and the precomputed-feature path with features made here."""
+
+import dataclasses
+
+import chex
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from tests.generator import helpers
+from v2a_jax.generator.model import Conditions, Generator, ModelConfig, count_params
+
+B, T_VIDEO, T_SEM, T_LAT, C = 2, 32, 8, 40, 8
+BASE = ModelConfig.from_config(helpers.tiny_config("visaudio").model, latent_dim=C,
+                               semantic_frames_per_video_frame=T_SEM / T_VIDEO, dtype="float32")
+VARIANTS = {
+    "visaudio": dict(layout="dual", branch_weights="separate", spacetime=True),
+    "spatialv2a": dict(layout="dual", branch_weights="separate", spacetime=False, spatialisation=True),
+    "dual_shared_both_modules": dict(layout="dual", branch_weights="shared", spacetime=True, spatialisation=True),
+    "joint_stereo": dict(layout="stereo", branch_weights="shared", spacetime=False),
+    "mono": dict(layout="mono", branch_weights="shared", spacetime=False),
+    "visaudio_no_text_unaligned": dict(layout="dual", spacetime=True, text=False, aligned_rope=False),
+    "spatialv2a_precomputed": dict(layout="dual", spacetime=False, spatialisation=True,
+                                   video_features="precomputed", patch_grid=(3, 5)),
+}
+
+
+def _inputs(config: ModelConfig, key=jax.random.PRNGKey(0)) -> dict:
+    keys = jax.random.split(key, 4)
+    inputs = {}
+    if config.video_features == "pixels":
+        inputs["video"] = jax.random.uniform(keys[0], (B, T_VIDEO, 32, 32, 3), minval=-1, maxval=1)
+    else:
+        p = config.grid[0] * config.grid[1]
+        inputs["clip_features"] = jax.random.normal(keys[0], (B, T_SEM, 24))
+        inputs["sync_features"] = jax.random.normal(keys[1], (B, T_VIDEO, 12))
+        inputs["patch_features"] = jax.random.normal(keys[2], (B, T_SEM, p, 20))
+    if config.text:
+        inputs["caption_ids"] = jax.random.randint(keys[3], (B, config.text_max_len), 0, config.text_vocab_size)
+    return inputs
+
+
+def _args(config: ModelConfig, key=jax.random.PRNGKey(0)):
+    x = jax.random.normal(key, (B, 2, T_LAT, C))
+    no = jnp.zeros((B,), bool)
+    return x, jnp.full((B,), 0.3), _inputs(config, key), no, no
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_shapes_of_every_variant(name):
+    config = dataclasses.replace(BASE, **VARIANTS[name])
+    model = Generator(config)
+    chex.clear_trace_counter()
+
+    @chex.assert_max_traces(n=1)
+    def forward(key):
+        params = model.init(key, *_args(config))
+        return model.apply(params, *_args(config)), params
+
+    (velocity, cond), params = jax.eval_shape(forward, jax.random.PRNGKey(0))
+    assert velocity.shape == (B, 2, T_LAT, C) and velocity.dtype == jnp.float32
+    nb = 2 if config.layout == "dual" else 1
+    assert isinstance(cond, Conditions)
+    assert cond.frame_cond.shape == (B, nb, T_LAT, config.hidden)
+    assert cond.video_tokens.shape == (B, T_SEM, config.hidden)
+    assert cond.global_cond.shape == (B, config.hidden)
+    assert (cond.text_tokens is not None) == config.text
+    if config.text:
+        assert cond.text_tokens.shape == (B, config.text_max_len, config.hidden)
+    p = config.grid[0] * config.grid[1]
+    assert (None if cond.heatmap_logits is None else cond.heatmap_logits.shape) == (
+        (B, T_SEM, p) if config.spatialisation else None)
+    assert ("spacetime" in params["params"]) == config.spacetime
+    assert ("heatmap" in params["params"]) == config.spatialisation
+    branch = params["params"]["branches"]["branch"]["final"]["out"]["kernel"].value
+    separate = config.layout == "dual" and config.branch_weights == "separate"
+    assert branch.shape[0] == 2 if separate else branch.ndim == 3  # [2, k, D, C] per ear, else [k, D, C]
+
+
+def test_separate_branches_double_the_branch_parameters():
+    counts = {}
+    for weights in ("shared", "separate"):
+        config = dataclasses.replace(BASE, branch_weights=weights)
+        params = jax.eval_shape(Generator(config).init, jax.random.PRNGKey(0), *_args(config))
+        counts[weights] = (count_params(params), count_params(params["params"]["branches"]))
+    assert counts["separate"][1] == 2 * counts["shared"][1]
+    assert counts["separate"][0] - counts["shared"][0] == counts["shared"][1]
+
+
+def test_config_rejects_spacetime_without_branches():
+    with pytest.raises(ValueError, match="spacetime"):
+        dataclasses.replace(BASE, layout="stereo", spacetime=True)
+
+
+def _perturbed(params):
+    """Params plus small noise: opens the zero-initialised gates and output layers so outputs depend on inputs.
+    (numpy noise: eager jax.random would compile a sampler per parameter shape.)"""
+    rng = np.random.default_rng(2)
+    return jax.tree.map(lambda p: p + 0.05 * rng.standard_normal(p.shape).astype(np.float32), params)
+
+
+def test_precomputed_features_are_all_read_and_dropped_together():
+    config = dataclasses.replace(BASE, **VARIANTS["spatialv2a_precomputed"])
+    model = Generator(config)
+    x, t, inputs, no, _ = _args(config)
+    params = _perturbed(jax.jit(model.init)(jax.random.PRNGKey(1), x, t, inputs, no, no))
+    apply = jax.jit(model.apply)
+    base, cond = apply(params, x, t, inputs, no, no)
+    assert np.all(np.isfinite(base)) and cond.heatmap_logits.shape == (B, T_SEM, 15)
+    dropped = apply(params, x, t, inputs, ~no, no)[0]
+    for key in ("clip_features", "sync_features", "patch_features"):
+        # Random, not constant, changes: a LayerNorm right after the input would cancel a constant shift.
+        changed = {**inputs, key: inputs[key] + jax.random.normal(jax.random.PRNGKey(3), inputs[key].shape)}
+        assert float(jnp.abs(apply(params, x, t, changed, no, no)[0] - base).max()) > 1e-4, key
+        np.testing.assert_allclose(apply(params, x, t, changed, ~no, no)[0], dropped, atol=1e-6)
+
+
+@pytest.mark.parametrize("layout", ["mono", "stereo"])
+def test_baseline_layouts_ears(layout):
+    """Mono reads only the left-ear slot and writes the same velocity to both ears; joint stereo reads and writes
+    both ears (a change in one ear's input reaches both ears' outputs through the shared stream)."""
+    config = dataclasses.replace(BASE, layout=layout, branch_weights="shared", spacetime=False, text=False,
+                                 video_features="precomputed", patch_grid=(2, 2))
+    model = Generator(config)
+    x, t, inputs, no, _ = _args(config)
+    params = _perturbed(jax.jit(model.init)(jax.random.PRNGKey(1), x, t, inputs, no, no))
+    apply = jax.jit(model.apply)
+    v = np.asarray(apply(params, x, t, inputs, no, no)[0])
+    right_changed = np.asarray(apply(params, x.at[:, 1].add(1.0), t, inputs, no, no)[0])
+    if layout == "mono":
+        np.testing.assert_array_equal(v[:, 0], v[:, 1])
+        np.testing.assert_array_equal(right_changed, v)
+    else:
+        assert np.abs(v[:, 0] - v[:, 1]).max() > 1e-3
+        assert np.abs(right_changed - v)[:, 0].max() > 1e-4 and np.abs(right_changed - v)[:, 1].max() > 1e-4

@@ -1,0 +1,94 @@
+"""`python -m v2a_jax.evaluate` end to end: a generator trained for 2 steps on the tiny dataset (FrameCodec stand-in),
+evaluated on its 3-clip test split (a partial batch padded to the run's 8), rerun from the cache, and the one-line
+error of a missing checkpoint."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile
+from absl import flags
+from absl.testing import flagsaver
+
+from tests.generator import helpers
+from v2a_jax import evaluate
+from v2a_jax.evaluation import checkpoint
+
+ROWS = ("generated", "flipped", "ground_truth", "autoencoder", "mono_copy", "two_stage", "random_direction")
+ALWAYS_FINITE = ("stft", "env", "mag", "phs", "snr_db", "lsd_db", "delta_ild_db", "delta_iacc")
+
+
+pytestmark = pytest.mark.xdist_group("generator_run")
+
+
+@pytest.fixture(scope="module")
+def workdir(tiny_generator_run):
+    return tiny_generator_run
+
+
+def _main(**flag_values):
+    evaluate.define_flags()
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()
+    with flagsaver.flagsaver(split="test", num_steps=["2"], num_wavs=2, **flag_values):
+        evaluate.main(["evaluate"])
+
+
+def test_evaluate_writes_every_row_and_reruns_from_the_cache(workdir, tmp_path, capsys):
+    out = tmp_path / "eval"
+    _main(workdir=str(workdir), out_dir=str(out), step="2")
+    report = json.loads((out / "report.json").read_text())
+    assert report["step"] == 2 and report["num_clips"] == 3 and report["batches_cached"] == 0
+    assert report["batches_generated"] == 3  # one batch x (generated, flipped, autoencoder)
+    assert set(report["rows"]) == set(ROWS)
+    assert "distribution" in report["omitted"]
+    for name, metrics in report["rows"].items():
+        for key in ALWAYS_FINITE:
+            assert metrics[key] is not None and np.isfinite(metrics[key]), (name, key)
+    assert report["localiser"]["frames"] > 0 and 0 <= report["localiser"]["azimuth_error_deg"] < 45
+    truth = report["rows"]["ground_truth"]
+    assert truth["stft"] == 0.0 and truth["delta_itd_us"] == 0.0 and truth["delta_ild_db"] == 0.0
+    assert truth["itd_valid_frames"] > 0 and truth["direction_frames"] > 0
+    table = (out / "report.md").read_text()
+    assert all(f"| {row} |" in table for row in ROWS)
+    with np.load(out / "cache" / "generated" / "batch_0000.npz") as cached_batch:
+        generated = cached_batch["audio"]
+    assert generated.shape == (3, 2, 20480)  # the padding to 8 clips is dropped
+    audio, rate = soundfile.read(out / "wav" / "clip001_generated.wav")
+    assert rate == 16000
+    np.testing.assert_allclose(audio.T, np.clip(generated[1], -1, 1), atol=1 / 32767)
+    mono, _ = soundfile.read(out / "wav" / "clip001_mono_copy.wav")
+    np.testing.assert_array_equal(mono[:, 0], mono[:, 1])
+    np.testing.assert_allclose(mono[:, 0], np.clip(generated[1].mean(axis=0), -1, 1), atol=1 / 32767)
+    assert soundfile.info(out / "wav" / "clip000_ground_truth.wav").subtype == "PCM_16"
+    assert not (out / "wav" / "clip002_generated.wav").exists()  # num_wavs=2
+    assert (out / "png" / "clip000_generated.png").stat().st_size > 0
+    assert (out / "png" / "clip001_flipped.png").exists()
+    assert "3/3 clips" in capsys.readouterr().out
+
+    cached = sorted((out / "cache").rglob("batch_*.npz"))
+    mtimes = [p.stat().st_mtime_ns for p in cached]
+    _main(workdir=str(workdir), out_dir=str(out), step="latest")
+    rerun = json.loads((out / "report.json").read_text())
+    assert rerun["batches_generated"] == 0 and rerun["batches_cached"] == 3
+    assert [p.stat().st_mtime_ns for p in cached] == mtimes
+    assert rerun["rows"] == report["rows"]
+
+
+def test_missing_checkpoint_and_config_give_one_line_errors(workdir, tmp_path):
+    with pytest.raises(SystemExit, match=rf"^error: {workdir}/checkpoints/7: no checkpoint of step 7$"):
+        _main(workdir=str(workdir), out_dir=str(tmp_path / "a"), step="7")
+    with pytest.raises(SystemExit, match=rf"^error: {tmp_path}/config.json: no run config"):
+        _main(workdir=str(tmp_path), out_dir=str(tmp_path / "b"))
+    untrained = tmp_path / "untrained"
+    untrained.mkdir()
+    (untrained / "config.json").write_text((workdir / "config.json").read_text())
+    with pytest.raises(SystemExit, match=rf"^error: {untrained}/checkpoints: no checkpoint$"):
+        _main(workdir=str(untrained), out_dir=str(tmp_path / "c"))
+
+
+def test_run_label_names_the_ablation_axes():
+    config = helpers.tiny_config("spatialv2a", "", model__aligned_rope=False)
+    label = checkpoint.run_label(config)
+    assert label == {"layout": "dual", "spacetime": False, "spatialisation": True, "aligned_rope": False}
+    assert checkpoint.label_text(label) == "dual+spatialisation"

@@ -1,0 +1,107 @@
+"""`python -m v2a_jax.sample` end to end on a tiny generator trained for 2 steps: a 2.5 s video (longer than the
+1.28 s training clips, so windows are crossfaded) gets binaural audio next to its untouched video stream; a folder
+with bad files still writes the good one and exits non-zero with a summary; outputs are never overwritten
+silently; unwritable outputs and unloadable runs are one line each."""
+
+import av
+import numpy as np
+import pytest
+import soundfile
+
+from tests.video import helpers
+from v2a_jax import sample
+from v2a_jax.video import io
+
+NUM_FRAMES = 62  # 2.5 s at 25 fps (rounded down to whole frames): three 1.28 s windows
+FAST = ["--num_steps=2"]
+
+
+pytestmark = pytest.mark.xdist_group("generator_run")
+
+
+@pytest.fixture(scope="module")
+def workdir(tiny_generator_run):
+    return tiny_generator_run
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    """A folder with a good video (carrying its own silent audio track), four bad files, and a copy of the good
+    video whose output name clashes with it."""
+    folder = tmp_path_factory.mktemp("videos")
+    helpers.write_video(folder / "good.mp4", helpers.moving_square_frames(NUM_FRAMES, 64), 25, audio_rate=44100)
+    (folder / "good.mkv").write_bytes((folder / "good.mp4").read_bytes())  # also out/good.mp4: reported, not lost
+    (folder / "notes.mp4").write_text("this is a text file renamed .mp4\n" * 20)
+    (folder / "empty.mp4").write_bytes(b"")
+    helpers.write_video(folder / "no_frames.avi", np.zeros((0, 64, 64, 3), np.uint8), 25)
+    (folder / "truncated.mp4").write_bytes((folder / "good.mp4").read_bytes()[:2000])
+    return folder
+
+
+def test_single_video_gets_binaural_audio_with_its_video_untouched(workdir, inputs, tmp_path, capsys):
+    out = tmp_path / "out.mp4"
+    rc = sample.main([f"--workdir={workdir}", f"--video={inputs / 'good.mp4'}", f"--out={out}", "--wav", *FAST])
+    assert rc == 0
+    assert "s of audio per second" in capsys.readouterr().err
+    np.testing.assert_array_equal(helpers.decoded_frames(out), helpers.decoded_frames(inputs / "good.mp4"))
+    samples, rate, streams = helpers.audio_track(out)
+    expected = NUM_FRAMES * 640  # the video's duration at 16 kHz
+    assert streams == 1 and rate == 16000 and samples.shape[0] == 2
+    assert abs(samples.shape[1] - expected) <= io.AAC_FRAME
+    with av.open(str(out)) as container:
+        assert container.streams.audio[0].codec_context.name == "aac"
+        assert container.streams.audio[0].layout.name == "stereo"
+    wav, wav_rate = soundfile.read(tmp_path / "out.wav", dtype="float32")
+    assert wav_rate == 16000 and wav.shape == (expected, 2)
+    left, right = wav.T
+    assert np.std(left) > 1e-3 and np.std(right) > 1e-3  # the fake codec decodes random latents to noise
+    assert np.abs(left - right).mean() > 0.1 * np.abs(left).mean()  # the ears differ
+    # The AAC track carries the same audio as the WAV.
+    assert np.corrcoef(samples[0, :expected], left)[0, 1] > 0.9
+
+
+def test_folder_run_writes_the_good_file_and_summarises_the_bad_ones(workdir, inputs, tmp_path, capsys):
+    out_dir = tmp_path / "out"
+    rc = sample.main([f"--checkpoint={workdir}/checkpoints/2", f"--video_dir={inputs}", f"--out_dir={out_dir}",
+                      "--num_variants=2", *FAST])
+    captured = capsys.readouterr()
+    assert rc == 1
+    assert sorted(p.name for p in out_dir.iterdir()) == ["good_v0.mp4", "good_v1.mp4"]  # from good.mkv (first)
+    summary = captured.err[captured.err.index("5 of 6 inputs failed:"):].splitlines()[1:]
+    expected = {"notes.mp4": "not a readable video", "empty.mp4": "not a readable video",
+                "no_frames.avi": "has no video frames", "truncated.mp4": "not a readable video",
+                "good.mp4": f"its output {out_dir / 'good_v0.mp4'} is also the output of {inputs / 'good.mkv'}"}
+    assert len(summary) == 5
+    for line in summary:
+        name = next(n for n in expected if f"/{n}:" in line)
+        assert expected.pop(name) in line
+    assert not expected
+    a, _, _ = helpers.audio_track(out_dir / "good_v0.mp4")
+    b, _, _ = helpers.audio_track(out_dir / "good_v1.mp4")
+    assert np.abs(a - b).mean() > 1e-3  # two independent variants
+
+
+def test_existing_outputs_are_kept_without_overwrite(workdir, inputs, tmp_path, capsys):
+    out = tmp_path / "out.wav"
+    out.write_bytes(b"keep me")
+    args = [f"--workdir={workdir}", f"--video={inputs / 'good.mp4'}", f"--out={out}", *FAST]
+    assert sample.main(args) == 1
+    assert f"{out}: exists (pass --overwrite to replace it)" in capsys.readouterr().err
+    assert out.read_bytes() == b"keep me"
+    assert sample.main([*args, "--overwrite"]) == 0
+    assert soundfile.info(str(out)).frames == NUM_FRAMES * 640
+
+
+def test_unwritable_output_folder_is_one_line(workdir, inputs, tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    rc = sample.main([f"--workdir={workdir}", f"--video={inputs / 'good.mp4'}", f"--out={blocker / 'x.mp4'}", *FAST])
+    assert rc == 1
+    assert f"{blocker}: cannot create the output folder" in capsys.readouterr().err
+
+
+def test_unloadable_run_is_one_line_and_exit_status_2(tmp_path, inputs, capsys):
+    rc = sample.main([f"--checkpoint={tmp_path}/run/checkpoints/5", f"--video={inputs / 'good.mp4'}",
+                      f"--out={tmp_path / 'x.mp4'}"])
+    assert rc == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path}/run: no such workdir"

@@ -1,0 +1,28 @@
+import json
+
+import pytest
+
+from experiments import autoencoder, generator
+from tests.train.run_utils import toy_config
+from v2a_jax.train import run_config, trainer
+
+
+@pytest.mark.parametrize("config", [generator.get_config("spatialv2a-tiny"), autoencoder.get_config("cpu")])
+def test_saved_config_loads_back_equal(tmp_path, config):
+    run_config.save(config, tmp_path)
+    loaded = run_config.load(tmp_path)
+    assert loaded.to_dict() == config.to_dict()  # tuples stay tuples (loss resolutions, band edges, vocabulary)
+
+
+def test_missing_and_corrupt_config_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match=str(tmp_path / "config.json")):
+        run_config.load(tmp_path)
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(ValueError, match="not a valid run config"):
+        run_config.load(tmp_path)
+
+
+def test_trainer_writes_the_run_config(tmp_path):
+    config = toy_config(num_train_steps=1)
+    trainer.train_and_evaluate(config, tmp_path)
+    assert json.loads((tmp_path / "config.json").read_text())["num_train_steps"] == 1

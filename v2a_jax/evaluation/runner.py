@@ -1,0 +1,223 @@
+"""Restores a generator run and generates audio for every clip of a dataset split, caching each finished batch.
+
+The model rows generated on the device (MODEL_ROWS):
+  generated    the model on the clip's video (and caption);
+  flipped      the model on the horizontally flipped video (same noise), to be scored against the mirrored truth;
+               only for models that read pixels (precomputed features cannot be flipped here);
+  autoencoder  codec.decode(codec.encode(reference audio)): the ceiling the codec leaves the generator.
+Each finished batch of a row is written to CACHE/<row>/batch_XXXX.npz ("audio" [b, 2, N] float32) and read back
+instead of regenerated on a rerun; CACHE/settings.json records what produced them, and a cache made with other
+settings is refused rather than mixed in. Generation noise depends only on `Settings.seed` and the batch index, so
+checkpoints evaluated with one seed see the same noise. A partial last batch is padded with copies of its last
+clip to the run's batch size (the mesh needs full batches) and the padding is dropped.
+
+Evaluation runs in one process (all its local devices).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from typing import Any, Callable, Iterator
+
+import flax.linen as nn
+import grain
+import jax
+import ml_collections
+import numpy as np
+from etils import epath
+
+from v2a_jax.evaluation import localiser
+from v2a_jax.generator import inference, text_encoder
+from v2a_jax.generator.task import CaptionIds, GeneratorTask
+from v2a_jax.pipeline import loader
+from v2a_jax.train import partitioning
+
+MODEL_ROWS = ("generated", "flipped", "autoencoder")
+TRUTH_KEYS = ("audio", "relative_azimuth_deg", "elevation_deg", "sounding", "visible", "onset_s")
+SAMPLERS = ("euler", "heun")
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What to evaluate: `step` None = the newest checkpoint; `ema` the EMA params instead of the raw ones;
+    `max_clips` > 0 evaluates only the split's first max_clips clips."""
+
+    split: str = "test"
+    step: int | None = None
+    ema: bool = True
+    sampler: str = "euler"
+    num_steps: int = 25
+    cfg_strength: float = 4.5
+    seed: int = 0
+    max_clips: int = 0
+
+    def __post_init__(self):
+        if self.sampler not in SAMPLERS:
+            raise ValueError(f"sampler={self.sampler!r}: expected one of {SAMPLERS}")
+        if self.num_steps < 1:
+            raise ValueError(f"num_steps={self.num_steps}: must be >= 1")
+
+
+@dataclasses.dataclass
+class Run:
+    """A restored generator run: its config (sampler replaced by the settings'), task, params and step."""
+
+    workdir: epath.Path
+    config: ml_collections.ConfigDict
+    task: GeneratorTask
+    params: Any
+    step: int
+
+
+@dataclasses.dataclass
+class Clips:
+    """Every clip of the split: rows {name: [B, 2, N]} (MODEL_ROWS present), ground truth (the loader's keys:
+    audio [B, 2, N], relative_azimuth_deg / elevation_deg / sounding / visible [B, T, S], onset_s [B, S, E]), the visual
+    localiser's azimuth [B, T] (SOFA degrees), clip indices [B], and how many batches were generated / read."""
+
+    rows: dict[str, np.ndarray]
+    truth: dict[str, np.ndarray]
+    localised_azimuth_deg: np.ndarray
+    clip_index: np.ndarray
+    batches_generated: int
+    batches_cached: int
+
+
+def load_run(workdir: epath.PathLike, settings: Settings) -> Run:
+    """Restores the run in `workdir` (config from WORKDIR/config.json; generator.inference.load_generator) with
+    the sampler of `settings`. Raises FileNotFoundError naming the missing config or checkpoint."""
+    workdir = epath.Path(workdir)
+    if settings.step is not None and not (workdir / "checkpoints" / str(settings.step)).exists():
+        path = workdir / "checkpoints" / str(settings.step)
+        raise FileNotFoundError(f"{path}: no checkpoint of step {settings.step}")
+    gen = inference.load_generator(workdir, settings.step, use_ema=settings.ema)
+    # The task samples with config.sampler (GeneratorTask.generate reads it at trace time).
+    gen.config.sampler.method = settings.sampler
+    gen.config.sampler.num_steps = settings.num_steps
+    gen.config.sampler.cfg_strength = settings.cfg_strength
+    return Run(workdir, gen.config, gen.task, gen.params, gen.step)
+
+
+def _batches(run: Run, split: str) -> tuple[int, Iterator[dict[str, np.ndarray]]]:
+    """(number of clips, batches of run.config.batch_size in order) of `split`, with the model's inputs, the
+    video and the ground truth."""
+    task, data = run.task, run.config.data
+    source, clip = loader.open_split(data.data_dir, data.name, split)
+    keys = tuple(dict.fromkeys((*task.batch_keys(), "video", *TRUTH_KEYS)))
+    ds = loader.make_dataset(source, clip, task.seq, train=False, batch_size=run.config.batch_size, seed=0,
+                             shard_options=grain.sharding.NoSharding(), keys=keys)
+    if task.model_config.text:
+        text = run.config.model.text
+        ds = ds.map(CaptionIds(text_encoder.Tokenizer(text.vocabulary, text.max_len)))
+    return len(source), iter(ds)
+
+
+def _pad(batch: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
+    """Repeats the last clip until every array has `size` clips."""
+    return {k: np.concatenate([v, np.repeat(v[-1:], size - v.shape[0], axis=0)]) for k, v in batch.items()}
+
+
+class _Cache:
+    """CACHE/<row>/batch_XXXX.npz files of one set of settings (module docstring)."""
+
+    def __init__(self, directory: epath.Path, settings: dict):
+        self.directory = directory
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / "settings.json"
+        if path.exists():
+            if json.loads(path.read_text()) != settings:
+                raise ValueError(f"{path}: the cached audio was generated with other settings "
+                                 f"({path.read_text().strip()}, now {json.dumps(settings)}); use another out_dir "
+                                 f"or delete {directory}")
+        else:
+            path.write_text(json.dumps(settings))
+
+    def path(self, row: str, index: int) -> epath.Path:
+        return self.directory / row / f"batch_{index:04d}.npz"
+
+    def load(self, row: str, index: int) -> np.ndarray | None:
+        path = self.path(row, index)
+        if not path.exists():
+            return None
+        with path.open("rb") as f:
+            return np.load(f)["audio"]
+
+    def save(self, row: str, index: int, audio: np.ndarray) -> None:
+        path = self.path(row, index)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / (path.name + ".tmp")
+        with tmp.open("wb") as f:
+            np.savez(f, audio=audio)
+        tmp.rename(path)  # a killed run leaves no half-written batch behind
+
+
+def model_rows(run: Run) -> tuple[str, ...]:
+    """The MODEL_ROWS this run can produce (the flipped row needs pixel video)."""
+    flippable = run.task.model_config.video_features == "pixels"
+    return tuple(r for r in MODEL_ROWS if r != "flipped" or flippable)
+
+
+def generate(run: Run, settings: Settings, cache_dir: epath.PathLike,
+             progress: Callable[[str], None] = print) -> Clips:
+    """Generates (or reads from the cache) every model row for every clip of `settings.split`; see `Clips`."""
+    if jax.process_count() > 1:
+        raise ValueError(f"evaluation runs in one process, not {jax.process_count()} (module docstring)")
+    task, config = run.task, run.config
+    rows = model_rows(run)
+    cache = _Cache(epath.Path(cache_dir), {**dataclasses.asdict(settings), "step": run.step,
+                                           "workdir": str(run.workdir.absolute()), "rows": list(rows)})
+    mesh = partitioning.make_mesh(config.mesh)
+    rules = partitioning.logical_axis_rules(config)
+    sharding = partitioning.batch_sharding(mesh, rules)
+    generate_fn = jax.jit(task.generate)
+    reconstruct_fn = jax.jit(lambda audio: task.codec.decode(task.codec.encode(audio)))
+    base_key = jax.random.PRNGKey(settings.seed)
+
+    def on_device(name: str, batch: dict[str, np.ndarray], index: int) -> np.ndarray:
+        if name == "flipped":
+            batch = {**batch, "video": batch["video"][:, :, :, ::-1]}
+        inputs = partitioning.global_batch({**task.model_inputs(batch), "audio": batch["audio"]}, sharding)
+        if name == "autoencoder":
+            out = reconstruct_fn(inputs["audio"])
+        else:
+            out = generate_fn(run.params, inputs, jax.random.fold_in(base_key, index))
+        return np.asarray(jax.device_get(out), np.float32)
+
+    num_clips, batches = _batches(run, settings.split)
+    num_clips = min(num_clips, settings.max_clips or num_clips)
+    collected: dict[str, list[np.ndarray]] = {k: [] for k in (*rows, *TRUTH_KEYS, "localised", "index")}
+    generated = cached = done = 0
+    start = time.monotonic()
+    with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
+        for index, local in enumerate(batches):
+            if settings.max_clips:
+                if done >= settings.max_clips:
+                    break
+                local = {k: v[:settings.max_clips - done] for k, v in local.items()}
+            size = local["audio"].shape[0]
+            padded = None
+            for name in rows:
+                audio = cache.load(name, index)
+                if audio is None:
+                    padded = padded if padded is not None else _pad(local, config.batch_size)
+                    audio = on_device(name, padded, index)[:size]
+                    cache.save(name, index, audio)
+                    generated += 1
+                else:
+                    cached += 1
+                collected[name].append(audio)
+            for key in TRUTH_KEYS:
+                collected[key].append(local[key])
+            collected["localised"].append(localiser.azimuth_deg(local["video"]))
+            collected["index"].append(done + np.arange(size))
+            done += size
+            progress(f"{run.workdir}: {done}/{num_clips} clips, {time.monotonic() - start:.1f} s "
+                     f"(batch {index}: {'generated' if padded is not None else 'cached'})")
+    if not done:
+        raise ValueError(f"split {settings.split!r} of {config.data.name} in {config.data.data_dir} has no clips")
+    data = {k: np.concatenate(v) for k, v in collected.items()}
+    return Clips(rows={r: data[r] for r in rows}, truth={k: data[k] for k in TRUTH_KEYS},
+                 localised_azimuth_deg=data["localised"], clip_index=data["index"], batches_generated=generated,
+                 batches_cached=cached)

@@ -1,0 +1,310 @@
+"""The binaural flow-matching generator: encoders, conditions, and the multimodal transformer.
+
+`Generator` predicts the flow velocity of per-ear audio latents x [B, 2, T, C] (0 = left ear) at flow time t,
+given a clip's video and caption. It has two halves, so that sampling encodes each clip once:
+
+  encode(inputs, drop_video, drop_text, num_latent_frames) -> Conditions   (no dependence on x or t)
+  velocity(x, t, conditions) -> v [B, 2, T, C]
+
+`__call__` chains them. `inputs` holds either 'video' [B, T_video, H, W, 3] in [-1, 1] (config video.features =
+'pixels') or precomputed 'clip_features' [B, T_sem, Dc], 'sync_features' [B, T_sync, Dy] and 'patch_features'
+[B, T_patch, P, Dp] ('precomputed'), plus 'caption_ids' [B, L] int32 when the text condition is on. The
+drop masks [B] bool replace that example's video features by learned null features and its caption by the
+empty caption (classifier-free guidance).
+
+Layouts (`layout`):
+  'dual'   ViSAudio/SpatialV2A: each ear its own token stream (branch), both in the joint blocks, then per-ear
+           single blocks (shared weights + branch embedding, or separate weights: `branch_weights`).
+  'stereo' joint-stereo baseline: the two ears' latents concatenated per frame into one stream ([T, 2C]).
+  'mono'   mono baseline: one stream generated from the left-ear slot and copied to both ears; the task trains
+           it on the mono downmix and ties the noise of the two ears (`tie_ears`).
+Conditioning follows MMAudio: global c_g = MLP(proj(mean video tokens) + proj(mean text tokens)) + t-embedding;
+frame-level c_f = c_g + sync features upsampled to the latent rate, per branch plus ViSAudio's spacetime
+condition (`spacetime`), plus SpatialV2A's spatial condition (`spatialisation`), plus the branch embedding.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+from flax import struct
+
+from v2a_jax.generator import layers, spacetime, spatialisation, text_encoder, transformer
+from v2a_jax.generator.video_encoder import PixelVideoEncoder, VideoFeatures
+
+LAYOUTS = ("dual", "stereo", "mono")
+BRANCH_WEIGHTS = ("shared", "separate")
+VIDEO_FEATURES = ("pixels", "precomputed")
+PRECOMPUTED_KEYS = ("clip_features", "sync_features", "patch_features")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Static description of a generator (hashable: it is a flax module attribute).
+
+    Built from an ml_collections `config.model` by `from_config`; field meanings are documented there and in
+    experiments/generator.py.
+    """
+
+    latent_dim: int
+    semantic_frames_per_video_frame: float
+    layout: str = "dual"
+    branch_weights: str = "separate"
+    hidden: int = 64
+    num_heads: int = 2
+    joint_depth: int = 1
+    single_depth: int = 1
+    mlp_ratio: float = 4.0
+    mlp_multiple_of: int = 32
+    aligned_rope: bool = True
+    spacetime: bool = False
+    spatialisation: bool = False
+    heatmap_hidden: int = 64
+    video_features: str = "pixels"
+    video_image_size: int = 32
+    video_patch_size: int = 8
+    video_tubelet_frames: int = 3
+    video_width: int = 64
+    video_depth: int = 1
+    video_num_heads: int = 2
+    patch_grid: tuple[int, int] = (4, 4)
+    text: bool = True
+    text_vocab_size: int = 32
+    text_max_len: int = 16
+    text_width: int = 64
+    text_depth: int = 1
+    text_num_heads: int = 2
+    dtype: str = "float32"
+
+    def __post_init__(self):
+        def bad(field, why):
+            raise ValueError(f"config.model.{field}={getattr(self, field)!r}: {why}")
+
+        if self.layout not in LAYOUTS:
+            bad("layout", f"must be one of {LAYOUTS}")
+        if self.branch_weights not in BRANCH_WEIGHTS:
+            bad("branch_weights", f"must be one of {BRANCH_WEIGHTS}")
+        if self.video_features not in VIDEO_FEATURES:
+            bad("video_features", f"must be one of {VIDEO_FEATURES}")
+        if self.spacetime and self.layout != "dual":
+            bad("spacetime", "the spacetime module conditions each ear's branch: it needs layout='dual'")
+        if self.hidden % self.num_heads or (self.hidden // self.num_heads) % 2:
+            bad("hidden", f"must split into num_heads={self.num_heads} heads of even size (RoPE)")
+        if self.joint_depth < 1 or self.single_depth < 1:
+            bad("joint_depth", f"joint_depth and single_depth must be >= 1 (got {self.joint_depth}, "
+                f"{self.single_depth})")
+        if self.video_features == "pixels":
+            if self.video_image_size % self.video_patch_size:
+                bad("video_image_size", f"must be a multiple of patch_size={self.video_patch_size}")
+            if self.video_width % self.video_num_heads:
+                bad("video_width", f"must be divisible by video num_heads={self.video_num_heads}")
+
+    @property
+    def num_branches(self) -> int:
+        return 2 if self.layout == "dual" else 1
+
+    @property
+    def grid(self) -> tuple[int, int]:
+        """Patch grid (rows, columns) of the patch features."""
+        if self.video_features == "pixels":
+            side = self.video_image_size // self.video_patch_size
+            return side, side
+        return tuple(self.patch_grid)
+
+    @property
+    def mlp_hidden(self) -> int:
+        return layers.mlp_hidden(self.hidden, self.mlp_ratio, self.mlp_multiple_of)
+
+    @property
+    def compute_dtype(self) -> jnp.dtype:
+        return jnp.dtype(self.dtype)
+
+    @classmethod
+    def from_config(cls, model: ml_collections.ConfigDict, *, latent_dim: int,
+                    semantic_frames_per_video_frame: float, dtype: str) -> "ModelConfig":
+        video, text, spatial = model.video, model.text, model.spatialisation
+        return cls(
+            latent_dim=latent_dim, semantic_frames_per_video_frame=semantic_frames_per_video_frame,
+            layout=model.layout,
+            branch_weights=model.branch_weights, hidden=model.hidden, num_heads=model.num_heads,
+            joint_depth=model.joint_depth, single_depth=model.single_depth, mlp_ratio=model.mlp_ratio,
+            mlp_multiple_of=model.mlp_multiple_of, aligned_rope=model.aligned_rope, spacetime=model.spacetime,
+            spatialisation=spatial.enabled, heatmap_hidden=spatial.hidden, video_features=video.features,
+            video_image_size=video.image_size, video_patch_size=video.patch_size,
+            video_tubelet_frames=video.tubelet_frames, video_width=video.width, video_depth=video.depth,
+            video_num_heads=video.num_heads, patch_grid=tuple(video.patch_grid), text=text.enabled,
+            text_vocab_size=text_encoder.NUM_SPECIAL + len(text.vocabulary), text_max_len=text.max_len,
+            text_width=text.width, text_depth=text.depth,
+            text_num_heads=text.num_heads, dtype=dtype)
+
+
+class Conditions(struct.PyTreeNode):
+    """Everything `velocity` needs from a clip, computed once by `encode`.
+
+    video_tokens [B, T_sem, D]; text_tokens [B, L, D] and text_mask [B, L] (None without text);
+    global_cond [B, D] (timestep-free); frame_cond [B, nb, T, D] (per-branch frame-level condition without
+    the global part); heatmap_logits [B, T_patch, P] (None without the spatialisation branch).
+    """
+
+    video_tokens: jax.Array
+    text_tokens: jax.Array | None
+    text_mask: jax.Array | None
+    global_cond: jax.Array
+    frame_cond: jax.Array
+    heatmap_logits: jax.Array | None
+
+
+def tie_ears(x: jax.Array, layout: str) -> jax.Array:
+    """For the mono layout, both ears hold the left ear's values (one latent copied to both ears)."""
+    return jnp.broadcast_to(x[:, :1], x.shape) if layout == "mono" else x
+
+
+class NullFeatures(nn.Module):
+    """Replaces the features of dropped examples by a learned null vector: x [B, ..., D], drop [B] bool."""
+
+    @nn.compact
+    def __call__(self, x: jax.Array, drop: jax.Array) -> jax.Array:
+        null = self.param("null", layers.boxed(nn.initializers.normal(0.02), ("embed",)), (x.shape[-1],))
+        drop = drop.reshape((-1,) + (1,) * (x.ndim - 1))
+        return jnp.where(drop, null.astype(x.dtype), x)
+
+
+class Generator(nn.Module):
+    """See the module docstring."""
+
+    config: ModelConfig
+
+    def setup(self):
+        c = self.config
+        dt = c.compute_dtype
+        d, mlp = c.hidden, c.mlp_hidden
+        if c.video_features == "pixels":
+            self.video_encoder = PixelVideoEncoder(
+                c.video_image_size, c.video_patch_size, c.video_tubelet_frames, c.video_width, c.video_depth,
+                c.video_num_heads, c.semantic_frames_per_video_frame, dt)
+        self.null_semantic, self.null_sync, self.null_patches = NullFeatures(), NullFeatures(), NullFeatures()
+        if c.text:
+            self.text_encoder = text_encoder.TextEncoder(c.text_vocab_size, c.text_max_len, c.text_width,
+                                                         c.text_depth, c.text_num_heads, dt)
+            self.text_in = layers.dense(d, (None, "embed"), dtype=dt)
+            self.text_mlp = layers.ConvMLP(mlp, 1, dt)
+            self.text_cond_proj = layers.dense(d, ("embed", "mlp"), dtype=dt)
+        # MMAudio's input projections.
+        self.video_in = layers.dense(d, (None, "embed"), dtype=dt)
+        self.video_mlp = layers.ConvMLP(mlp, 3, dt)
+        self.sync_in = layers.conv1d(d, 7, (None, "embed"), dtype=dt)
+        self.sync_mlp = layers.ConvMLP(mlp, 3, dt)
+        self.audio_in = layers.conv1d(d, 7, (None, "embed"), dtype=dt)
+        self.audio_mlp = layers.ConvMLP(mlp, 7, dt)
+        self.video_cond_proj = layers.dense(d, ("embed", "mlp"), dtype=dt)
+        self.global_fc1 = layers.dense(4 * d, ("embed", "mlp"), dtype=dt)
+        self.global_fc2 = layers.dense(d, ("mlp", "embed"), dtype=dt)
+        self.t_embed = layers.TimestepEmbedding(d, dtype=dt)
+        if c.num_branches > 1:
+            self.branch_embedding = self.param(
+                "branch_embedding", layers.boxed(nn.initializers.normal(0.02), ("channels", "embed")),
+                (c.num_branches, d))
+        if c.spacetime:
+            self.spacetime = spacetime.Spacetime(d, c.num_heads, mlp, c.num_branches, dt)
+        if c.spatialisation:
+            self.heatmap = spatialisation.HeatmapNet(c.heatmap_hidden, dt)
+            self.spatial_condition = spatialisation.SpatialCondition(d, mlp, dt)
+        self.joint = transformer.JointStack(d, c.num_heads, mlp, c.joint_depth, c.aligned_rope, dt)
+        out_dim = 2 * c.latent_dim if c.layout == "stereo" else c.latent_dim
+        self.branches = transformer.Branches(d, c.num_heads, mlp, c.single_depth, out_dim,
+                                             c.branch_weights == "separate", dt)
+
+    def video_features(self, inputs: dict[str, jax.Array]) -> VideoFeatures:
+        """The raw visual streams: from pixels or from the precomputed features in `inputs`."""
+        if self.config.video_features == "pixels":
+            return self.video_encoder(inputs["video"])
+        missing = [k for k in PRECOMPUTED_KEYS if k not in inputs]
+        if missing:
+            raise KeyError(f"Generator: video.features='precomputed' needs {list(PRECOMPUTED_KEYS)} in the batch; "
+                           f"missing {missing}")
+        patches = inputs["patch_features"]
+        if patches.shape[2] != self.config.grid[0] * self.config.grid[1]:
+            raise ValueError(f"Generator: patch_features has {patches.shape[2]} patches, config.model.video."
+                             f"patch_grid={self.config.grid} needs {self.config.grid[0] * self.config.grid[1]}")
+        return VideoFeatures(inputs["clip_features"], inputs["sync_features"], patches)
+
+    def encode(self, inputs: dict[str, jax.Array], drop_video: jax.Array, drop_text: jax.Array,
+               num_latent_frames: int) -> Conditions:
+        c = self.config
+        dt = c.compute_dtype
+        feats = self.video_features(inputs)
+        semantic = self.null_semantic(feats.semantic.astype(dt), drop_video)
+        sync = self.null_sync(feats.sync.astype(dt), drop_video)
+        patches = self.null_patches(feats.patches.astype(dt), drop_video)
+
+        video = layers.constrain(self.video_mlp(self.video_in(semantic)), transformer.TOKENS)
+        pooled = self.video_cond_proj(video.mean(axis=1))
+        text = text_mask = None
+        if c.text:
+            ids = jnp.where(drop_text[:, None], text_encoder.empty_caption_ids(*inputs["caption_ids"].shape),
+                            inputs["caption_ids"])
+            text, text_mask = self.text_encoder(ids)
+            text = layers.constrain(self.text_mlp(self.text_in(text)), transformer.TOKENS)
+            weights = text_mask[..., None].astype(dt)
+            pooled = pooled + self.text_cond_proj((text * weights).sum(axis=1) / weights.sum(axis=1))
+        global_cond = self.global_fc2(nn.silu(self.global_fc1(pooled)))
+
+        sync = self.sync_mlp(nn.selu(self.sync_in(sync)))
+        sync = layers.resample_nearest(sync, num_latent_frames, axis=1)  # [B, T, D]
+        frame = jnp.broadcast_to(sync[:, None], (sync.shape[0], c.num_branches, *sync.shape[1:]))
+        if c.spacetime:
+            frame = frame + self.spacetime(patches, sync, global_cond)
+        heatmap_logits = None
+        if c.spatialisation:
+            heatmap_logits = self.heatmap(patches)
+            stats = spatialisation.heatmap_statistics(jax.nn.sigmoid(heatmap_logits), c.grid)
+            frame = frame + self.spatial_condition(stats, num_latent_frames)[:, None]
+        if c.num_branches > 1:
+            frame = frame + self.branch_embedding.astype(dt)[None, :, None, :]
+        return Conditions(video_tokens=video, text_tokens=text, text_mask=text_mask, global_cond=global_cond,
+                          frame_cond=layers.constrain(frame, transformer.AUDIO), heatmap_logits=heatmap_logits)
+
+    def velocity(self, x: jax.Array, t: jax.Array, cond: Conditions) -> jax.Array:
+        """x [B, 2, T, C] at flow times t [B] -> velocity [B, 2, T, C] (float32)."""
+        c = self.config
+        dt = c.compute_dtype
+        b, _, n, ch = x.shape
+        if ch != c.latent_dim:
+            raise ValueError(f"Generator: latents have {ch} channels, the model was built for {c.latent_dim}")
+        x = x.astype(dt)
+        if c.layout == "stereo":
+            streams = x.transpose(0, 2, 1, 3).reshape(b, 1, n, 2 * ch)
+        elif c.layout == "mono":
+            streams = x[:, :1]
+        else:
+            streams = x
+        audio = self.audio_mlp(nn.selu(self.audio_in(streams)))
+        if c.num_branches > 1:
+            audio = audio + self.branch_embedding.astype(dt)[None, :, None, :]
+        audio = layers.constrain(audio, transformer.AUDIO)
+        c_g = cond.global_cond + self.t_embed(t)
+        c_f = c_g[:, None, None, :] + cond.frame_cond
+        audio = self.joint(audio, cond.video_tokens, cond.text_tokens, c_g, c_f, cond.text_mask)
+        out = self.branches(audio, c_f).astype(jnp.float32)  # [B, nb, T, out]
+        if c.layout == "stereo":
+            return out.reshape(b, n, 2, ch).transpose(0, 2, 1, 3)
+        if c.layout == "mono":
+            return jnp.broadcast_to(out, (b, 2, n, ch))
+        return out
+
+    def __call__(self, x: jax.Array, t: jax.Array, inputs: dict[str, jax.Array], drop_video: jax.Array,
+                 drop_text: jax.Array) -> tuple[jax.Array, Conditions]:
+        """(velocity [B, 2, T, C], the conditions it used)."""
+        cond = self.encode(inputs, drop_video, drop_text, x.shape[2])
+        return self.velocity(x, t, cond), cond
+
+
+def count_params(params: Any) -> int:
+    """Number of scalar parameters in a (boxed or plain) params tree."""
+    return int(sum(np.prod(np.shape(x)) for x in jax.tree.leaves(nn.meta.unbox(params))))

@@ -1,0 +1,260 @@
+"""The generator as a trainer task (v2a_jax/train/task.py): flow matching on per-ear codec latents.
+
+`config.task = "v2a_jax.generator.task:GeneratorTask"`. The task reads `binaural_synth`-layout clips, turns the
+audio into normalised per-ear latents with an `AudioCodec` inside the jitted step, and trains `Generator` with
+the flow-matching loss of flow_matching.py (+ the optional heatmap supervision of the spatialisation branch).
+
+The codec is resolved from the config: `config.codec.factory` is the import path "package.module:function" of a
+function called with `**config.codec.kwargs` that returns an AudioCodec (v2a_jax/autoencoder/codec.py); e.g.
+the trained autoencoder's `v2a_jax.autoencoder.codec:load_codec` with kwargs {workdir: ...}, or the fixed
+framing codec of the tests. Its sample rate and latent rate must match the sequence config.
+
+Config fields read (see experiments/generator.py for the values and their meaning): data.*, model.*, codec.*,
+flow.*, sampler.*, summary.*, compute_dtype.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import grain
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from v2a_jax.autoencoder.codec import AudioCodec
+from v2a_jax.generator import flow_matching as fm
+from v2a_jax.generator import plots, samplers, spatialisation, text_encoder
+from v2a_jax.generator.model import PRECOMPUTED_KEYS, Conditions, Generator, ModelConfig, tie_ears
+from v2a_jax.pipeline import loader
+from v2a_jax.pipeline.sequence import SequenceConfig
+from v2a_jax.train.summaries import Audio
+
+GROUND_TRUTH_KEYS = ("screen_x", "screen_y", "visible", "sounding", "relative_azimuth_deg", "elevation_deg")
+SPLITS = ("train", "val")
+
+
+def load_codec(codec_config: ml_collections.ConfigDict) -> AudioCodec:
+    """Calls the function named by `codec_config.factory` ("package.module:function") with its kwargs."""
+    module_name, _, name = codec_config.factory.partition(":")
+    if not module_name or not name:
+        raise ValueError(f"config.codec.factory={codec_config.factory!r}: expected 'package.module:function'")
+    module = importlib.import_module(module_name)
+    if not hasattr(module, name):
+        raise ValueError(f"config.codec.factory={codec_config.factory!r}: {module_name} has no {name}")
+    codec = getattr(module, name)(**codec_config.get("kwargs", {}))
+    for attr in ("sample_rate", "samples_per_latent", "latent_dim", "encode", "decode"):
+        if not hasattr(codec, attr):
+            raise ValueError(f"config.codec.factory={codec_config.factory!r} returned {type(codec).__name__}, which "
+                             f"lacks AudioCodec.{attr}")
+    return codec
+
+
+def sequence_config(data: ml_collections.ConfigDict) -> SequenceConfig:
+    return SequenceConfig(duration_s=data.duration_s, sample_rate=data.sample_rate, video_fps=data.video_fps,
+                          semantic_fps=data.semantic_fps, latent_fps=data.latent_fps)
+
+
+class CaptionIds(grain.transforms.Map):
+    """Batched 'caption' [B] bytes -> 'caption_ids' [B, max_len] int32 (text_encoder.Tokenizer)."""
+
+    def __init__(self, tokenizer: text_encoder.Tokenizer):
+        self._tokenizer = tokenizer
+
+    def map(self, batch: dict) -> dict:
+        out = {k: v for k, v in batch.items() if k != "caption"}
+        out["caption_ids"] = self._tokenizer(list(batch["caption"]))
+        return out
+
+
+class GeneratorTask:
+    """Implements v2a_jax.train.task.TaskWithSummaries for the binaural generator."""
+
+    def __init__(self, config: ml_collections.ConfigDict):
+        self.config = config
+        self.seq = sequence_config(config.data)
+        self.codec = load_codec(config.codec)
+        if (self.codec.sample_rate != self.seq.sample_rate
+                or self.codec.samples_per_latent != self.seq.samples_per_latent_frame):
+            raise ValueError(
+                f"config.codec: the codec works at {self.codec.sample_rate} Hz with {self.codec.samples_per_latent} "
+                f"samples per latent, the data config at {self.seq.sample_rate} Hz with "
+                f"{self.seq.samples_per_latent_frame} (config.data.latent_fps={config.data.latent_fps})")
+        self.model_config = ModelConfig.from_config(
+            config.model, latent_dim=self.codec.latent_dim,
+            semantic_frames_per_video_frame=self.seq.semantic_fps / self.seq.video_fps, dtype=config.compute_dtype)
+        self.model = Generator(self.model_config)
+        self._summary_fn = None
+
+    # ---- Data.
+
+    def batch_keys(self) -> tuple[str, ...]:
+        """Dataset features the task reads ('caption' becomes 'caption_ids' in the pipeline)."""
+        video = ("video",) if self.model_config.video_features == "pixels" else PRECOMPUTED_KEYS
+        text = ("caption",) if self.model_config.text else ()
+        return ("audio", *video, *text, *GROUND_TRUTH_KEYS)
+
+    def make_dataset(self, split: str, *, seed: int, shard_options: grain.sharding.ShardOptions,
+                     batch_size: int) -> grain.IterDataset:
+        if split not in SPLITS:
+            raise ValueError(f"GeneratorTask.make_dataset: split={split!r}, expected one of {sorted(SPLITS)}")
+        data = self.config.data
+        source, clip = loader.open_split(data.data_dir, data.name, data[f"{split}_split"])
+        ds = loader.make_dataset(source, clip, self.seq, train=split == "train", batch_size=batch_size, seed=seed,
+                                 shard_options=shard_options, keys=self.batch_keys(), num_workers=data.num_workers)
+        if self.model_config.text:
+            text = self.config.model.text
+            ds = ds.map(CaptionIds(text_encoder.Tokenizer(text.vocabulary, text.max_len)))
+        return ds
+
+    def model_inputs(self, batch) -> dict[str, jax.Array]:
+        """The batch entries the generator reads (video or precomputed features, caption ids)."""
+        keys = ("video",) if self.model_config.video_features == "pixels" else PRECOMPUTED_KEYS
+        keys = keys + (("caption_ids",) if self.model_config.text else ())
+        return {k: batch[k] for k in keys}
+
+    def latents(self, batch) -> jax.Array:
+        """Normalised per-ear latents x1 [B, 2, T, C] of the batch's audio (mono layout: of the downmix)."""
+        audio = batch["audio"]
+        if self.model_config.layout == "mono":
+            audio = jnp.broadcast_to(audio.mean(axis=1, keepdims=True), audio.shape)
+        x1 = jax.lax.stop_gradient(self.codec.encode(audio)).astype(jnp.float32)
+        expected = (audio.shape[0], 2, self.seq.num_latent_frames, self.codec.latent_dim)
+        if x1.shape != expected:
+            raise ValueError(f"GeneratorTask: codec.encode gave latents {x1.shape}, expected {expected}")
+        return tie_ears(x1, self.model_config.layout)
+
+    # ---- Training and validation.
+
+    def init(self, rng, batch):
+        x = jnp.zeros((batch["audio"].shape[0], 2, self.seq.num_latent_frames, self.codec.latent_dim), jnp.float32)
+        no = jnp.zeros((x.shape[0],), bool)
+        t = jnp.zeros((x.shape[0],), jnp.float32)
+        return self.model.init(rng, x, t, self.model_inputs(batch), no, no)["params"]
+
+    def _heatmap_metrics(self, cond: Conditions, batch, keep: jax.Array) -> dict[str, jax.Array]:
+        """Heatmap BCE against the ground-truth sounding regions, and the hit rate: the share of frames with a
+        visible sounding source whose hottest patch holds one. Averaged over examples where `keep`."""
+        logits = cond.heatmap_logits  # [B, K, P]
+        if self.model_config.video_features == "pixels":
+            frame_size = batch["video"].shape[3]
+        else:
+            frame_size = self.config.model.video.frame_size
+        target = spatialisation.heatmap_targets(batch["screen_x"], batch["screen_y"], batch["visible"],
+                                                batch["sounding"], frame_size, self.model_config.grid,
+                                                logits.shape[1])
+        bce = jnp.mean(jnp.maximum(logits, 0) - logits * target + jnp.log1p(jnp.exp(-jnp.abs(logits))), axis=(1, 2))
+        weight = keep.astype(jnp.float32)
+        has_source = jnp.max(target, axis=-1) * weight[:, None]  # [B, K]
+        hit = jnp.take_along_axis(target, jnp.argmax(logits, axis=-1)[..., None], axis=-1)[..., 0]
+        return {
+            "heatmap_bce": jnp.sum(bce * weight) / jnp.maximum(jnp.sum(weight), 1.0),
+            "heatmap_hit_rate": jnp.sum(hit * has_source) / jnp.maximum(jnp.sum(has_source), 1.0),
+        }
+
+    def loss(self, params, batch, rng, step):
+        del step
+        flow = self.config.flow
+        x1 = self.latents(batch)
+        b = x1.shape[0]
+        k_t, k_x0, k_drop = jax.random.split(rng, 3)
+        t = fm.logit_normal_times(k_t, b, flow.t_mean, flow.t_std)
+        x0 = tie_ears(jax.random.normal(k_x0, x1.shape, jnp.float32), self.model_config.layout)
+        drop_video, drop_text = fm.drop_masks(k_drop, b, flow.video_dropout, flow.text_dropout)
+        v, cond = self.model.apply({"params": params}, fm.interpolate(x0, x1, t), t, self.model_inputs(batch),
+                                   drop_video, drop_text)
+        per_ear = fm.per_ear_loss(v, fm.target_velocity(x0, x1))
+        loss = fm.flow_loss(per_ear)
+        metrics = {"flow_loss": loss, "loss_left": per_ear[:, 0].mean(), "loss_right": per_ear[:, 1].mean()}
+        if self.model_config.spatialisation:
+            metrics.update(self._heatmap_metrics(cond, batch, ~drop_video))
+            loss = loss + self.config.model.spatialisation.aux_weight * metrics["heatmap_bce"]
+        return loss, metrics
+
+    def eval_step(self, params, batch, rng):
+        """Flow loss at the centre of each of `flow.num_val_buckets` time buckets (same noise for all), their
+        mean as "loss", and the heatmap metrics when the spatialisation branch is on."""
+        x1 = self.latents(batch)
+        b = x1.shape[0]
+        x0 = tie_ears(jax.random.normal(rng, x1.shape, jnp.float32), self.model_config.layout)
+        no = jnp.zeros((b,), bool)
+        variables = {"params": params}
+        cond = self.model.apply(variables, self.model_inputs(batch), no, no, x1.shape[2], method=Generator.encode)
+
+        def loss_at(t_value):
+            t = jnp.full((b,), t_value, jnp.float32)
+            v = self.model.apply(variables, fm.interpolate(x0, x1, t), t, cond, method=Generator.velocity)
+            return fm.flow_loss(fm.per_ear_loss(v, fm.target_velocity(x0, x1)))
+
+        num_buckets = self.config.flow.num_val_buckets
+        losses = jax.lax.map(loss_at, fm.bucket_times(num_buckets))
+        metrics = dict(zip(fm.bucket_names(num_buckets), losses))
+        metrics["loss"] = jnp.mean(losses)
+        if self.model_config.spatialisation:
+            metrics.update(self._heatmap_metrics(cond, batch, ~no))
+        return metrics
+
+    # ---- Sampling.
+
+    def sample_latents(self, params, inputs: dict[str, jax.Array], key: jax.Array, *, num_latent_frames: int,
+                       num_steps: int, method: str, cfg_strength: float) -> jax.Array:
+        """Generated normalised latents [B, 2, num_latent_frames, C] for `inputs`; deterministic given `key`."""
+        b = next(iter(inputs.values())).shape[0]
+        variables = {"params": params}
+        encode = lambda drop: self.model.apply(  # noqa: E731
+            variables, inputs, drop, drop, num_latent_frames, method=Generator.encode)
+        cond, uncond = encode(jnp.zeros((b,), bool)), encode(jnp.ones((b,), bool))
+        x0 = tie_ears(jax.random.normal(key, (b, 2, num_latent_frames, self.codec.latent_dim), jnp.float32),
+                      self.model_config.layout)
+        field = samplers.guided_velocity(
+            lambda x, t, c: self.model.apply(variables, x, t, c, method=Generator.velocity), cond, uncond,
+            cfg_strength)
+        return samplers.sample(field, x0, num_steps=num_steps, method=method)
+
+    def generate(self, params, batch, key: jax.Array) -> jax.Array:
+        """Binaural waveforms [B, 2, N] for a batch of clips, with the config's sampler (`config.sampler`)."""
+        sampler = self.config.sampler
+        latents = self.sample_latents(params, self.model_inputs(batch), key,
+                                      num_latent_frames=batch["audio"].shape[2] // self.codec.samples_per_latent,
+                                      num_steps=sampler.num_steps, method=sampler.method,
+                                      cfg_strength=sampler.cfg_strength)
+        return self.codec.decode(latents)
+
+    def summaries(self, params, batch, rng, step):
+        """Generated and reference audio of the first `summary.num_clips` validation clips, and per clip a PNG
+        of the generated left/right spectrograms with ITD/ILD over time against the true source direction."""
+        del step
+        num = min(self.config.summary.num_clips, batch["audio"].shape[0])
+        if self._summary_fn is None:
+            self._summary_fn = self._make_summary_fn(batch, num)
+        out = jax.device_get(self._summary_fn(params, batch, rng))
+        media = {}
+        for i in range(num):
+            generated, reference = out["generated"][i], out["audio"][i]
+            media[f"clip{i}/generated"] = Audio(np.clip(generated, -1.0, 1.0), self.seq.sample_rate)
+            media[f"clip{i}/reference"] = Audio(reference, self.seq.sample_rate)
+            media[f"clip{i}/binaural_cues"] = plots.binaural_cues_image(
+                generated, reference, out["relative_azimuth_deg"][i], out["elevation_deg"][i], out["sounding"][i],
+                fps=self.seq.video_fps, sample_rate=self.seq.sample_rate)
+        return media
+
+    def _make_summary_fn(self, batch, num: int):
+        """Jitted (params, batch, key) -> replicated host-ready arrays for the first `num` clips. Generation runs
+        on the smallest leading slice of the batch that still splits evenly over the batch's shards."""
+        sharding = batch["audio"].sharding
+        shards, replicated = 1, None
+        if isinstance(sharding, jax.sharding.NamedSharding):
+            spec = sharding.spec[0] if len(sharding.spec) else None
+            axes = () if spec is None else (spec if isinstance(spec, tuple) else (spec,))
+            shards = math.prod(sharding.mesh.shape[a] for a in axes)
+            replicated = jax.sharding.NamedSharding(sharding.mesh, jax.P())
+        size = min(batch["audio"].shape[0], shards * math.ceil(num / shards))
+
+        def fn(params, batch, key):
+            sub = jax.tree.map(lambda x: x[:size], batch)
+            generated = self.generate(params, sub, key)[:num]
+            keep = ("audio", "relative_azimuth_deg", "elevation_deg", "sounding")
+            return {"generated": generated, **{k: batch[k][:num] for k in keep}}
+
+        return jax.jit(fn, out_shardings=replicated)

@@ -1,0 +1,126 @@
+"""Trainable spatio-temporal video encoder from pixels, and the precomputed-feature alternative.
+
+Both produce `VideoFeatures`, the three visual streams MMAudio-style generators consume:
+  semantic [B, T_sem, D]: frame tokens at the low semantic rate (MMAudio: CLIP at 8 fps);
+  sync     [B, T_video, D]: features at the video frame rate (MMAudio: Synchformer);
+  patches  [B, T_sem, P, D]: patch-level features that keep image position (ViSAudio's spatially tuned
+           encoder; SpatialV2A's localisation input), P = grid_h * grid_w in row-major order.
+
+The pixel encoder is a divided space-time transformer (TimeSformer): a tubelet embedding (a 3-D convolution
+of `tubelet_frames` x patch x patch, stride 1 in time, so it keeps the video rate while seeing motion such as
+an object's pulse), a learned spatial position embedding, then blocks of temporal attention (per patch
+position, RoPE over frame index) followed by spatial attention (per frame). Semantic frames and patch features
+are read at the video frames under each semantic frame's centre (`layers.nearest_indices`).
+"""
+
+from __future__ import annotations
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from v2a_jax.generator import layers
+
+
+class VideoFeatures(struct.PyTreeNode):
+    """semantic [B, T_sem, Ds]; sync [B, T_sync, Dy]; patches [B, T_patch, P, Dp] (see module docstring)."""
+
+    semantic: jax.Array
+    sync: jax.Array
+    patches: jax.Array
+
+
+class SpaceTimeBlock(nn.Module):
+    """Temporal attention over frames (per patch), then spatial attention over patches (per frame), then MLP.
+
+    (x [B, T, P, D], None) -> (x [B, T, P, D], None): the scan carry signature.
+    """
+
+    num_heads: int
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jax.Array, _) -> tuple[jax.Array, None]:
+        b, t, p, d = x.shape
+        head_dim = d // self.num_heads
+        # Temporal: sequences over T for every (clip, patch position).
+        xt = x.transpose(0, 2, 1, 3).reshape(b * p, t, d)
+        q, k, v = layers.QKV(self.num_heads, head_dim, dtype=self.dtype, name="time_qkv")(
+            layers.LayerNorm(self.dtype, name="time_norm")(xt))
+        frames = jnp.arange(t, dtype=jnp.float32)
+        q, k = layers.rope(q, frames), layers.rope(k, frames)
+        h = layers.dense(d, ("heads", "embed"), dtype=self.dtype, name="time_proj")(
+            layers.merge_heads(layers.attention(q, k, v)))
+        x = x + h.reshape(b, p, t, d).transpose(0, 2, 1, 3)
+        # Spatial: sequences over P for every (clip, frame); position comes from the patch embedding.
+        xs = x.reshape(b * t, p, d)
+        q, k, v = layers.QKV(self.num_heads, head_dim, dtype=self.dtype, name="space_qkv")(
+            layers.LayerNorm(self.dtype, name="space_norm")(xs))
+        h = layers.dense(d, ("heads", "embed"), dtype=self.dtype, name="space_proj")(
+            layers.merge_heads(layers.attention(q, k, v)))
+        x = x + h.reshape(b, t, p, d)
+        hm = layers.LayerNorm(self.dtype, name="mlp_norm")(x)
+        hm = nn.gelu(layers.dense(4 * d, ("embed", "mlp"), dtype=self.dtype, name="fc1")(hm))
+        return x + layers.dense(d, ("mlp", "embed"), dtype=self.dtype, name="fc2")(hm), None
+
+
+class PixelVideoEncoder(nn.Module):
+    """video [B, T, H, W, 3] in [-1, 1] -> VideoFeatures with T_sem = T * `semantic_frames_per_video_frame`
+    (semantic rate / video rate; must give a whole number), so one model encodes clips of any length.
+
+    Frames larger than `image_size` are average-pooled down by the integer factor H / image_size first.
+    """
+
+    image_size: int
+    patch_size: int
+    tubelet_frames: int
+    width: int
+    depth: int
+    num_heads: int
+    semantic_frames_per_video_frame: float
+    dtype: jnp.dtype = jnp.float32
+
+    def _num_semantic_frames(self, num_video_frames: int) -> int:
+        count = num_video_frames * self.semantic_frames_per_video_frame
+        if abs(count - round(count)) > 1e-6 or round(count) < 1:
+            raise ValueError(f"PixelVideoEncoder: {num_video_frames} video frames give {count:g} semantic frames at "
+                             f"{self.semantic_frames_per_video_frame:g} per video frame, not a whole number")
+        return int(round(count))
+
+    @nn.compact
+    def __call__(self, video: jax.Array) -> VideoFeatures:
+        b, t, h, w, _ = video.shape
+        if h != w or h % self.image_size:
+            raise ValueError(f"PixelVideoEncoder: frames {h}x{w} cannot be pooled to image_size={self.image_size} "
+                             f"(need square frames whose side is a multiple of it)")
+        if self.image_size % self.patch_size:
+            raise ValueError(f"PixelVideoEncoder: image_size={self.image_size} is not a multiple of "
+                             f"patch_size={self.patch_size}")
+        video = video.astype(self.dtype)
+        factor = h // self.image_size
+        if factor > 1:
+            video = video.reshape(b, t, self.image_size, factor, self.image_size, factor, 3).mean(axis=(3, 5))
+        pad_t = ((self.tubelet_frames - 1) // 2, self.tubelet_frames // 2)
+        x = nn.Conv(self.width, (self.tubelet_frames, self.patch_size, self.patch_size),
+                    strides=(1, self.patch_size, self.patch_size), padding=(pad_t, (0, 0), (0, 0)),
+                    dtype=self.dtype, name="tubelet",
+                    kernel_init=layers.boxed(nn.initializers.lecun_normal(),
+                                             ("conv_kernel", None, None, None, "embed")),
+                    bias_init=layers.boxed(layers.ZEROS, ("embed",)))(video)  # [B, T, gh, gw, D]
+        grid = self.image_size // self.patch_size
+        x = x.reshape(b, t, grid * grid, self.width)
+        pos = self.param("patch_position", layers.boxed(nn.initializers.normal(0.02), ("length", "embed")),
+                         (grid * grid, self.width))
+        x = x + pos.astype(self.dtype)
+        blocks = nn.scan(SpaceTimeBlock, variable_axes={"params": 0}, split_rngs={"params": True},
+                         length=self.depth, metadata_params={nn.PARTITION_NAME: "layers"})
+        x, _ = blocks(self.num_heads, self.dtype, name="blocks")(x, None)
+        x = layers.LayerNorm(self.dtype, name="final_norm")(x)
+        picked = x[:, layers.nearest_indices(self._num_semantic_frames(t), t)]  # [B, T_sem, P, D]
+        head = lambda name: layers.dense(self.width, ("embed", "mlp"), dtype=self.dtype, name=name)  # noqa: E731
+        return VideoFeatures(
+            semantic=head("semantic_head")(picked.mean(axis=2)),
+            sync=head("sync_head")(x.mean(axis=2)),
+            patches=head("patch_head")(picked),
+        )
