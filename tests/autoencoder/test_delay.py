@@ -57,7 +57,8 @@ def test_apply_delay_shifts_the_waveform():
 def test_untrained_autoencoder_already_keeps_the_itd():
     """Structure, not training: the two ears' reconstructions differ by the measured delays."""
     config = AutoencoderConfig(stft_dim=16, latent_rate_dim=32, encoder_stft_blocks=1, encoder_latent_blocks=1,
-                               decoder_latent_blocks=1, decoder_stft_blocks=1, mlp_ratio=2, kernel_size=3)
+                               decoder_latent_blocks=1, decoder_stft_blocks=1, mlp_ratio=2, kernel_size=3,
+                               interaural_delay=True)
     model = BinauralAutoencoder(config)
     audio = jnp.asarray(_rendered_noise(45.0, seconds=2.048))
     params = model.init(jax.random.PRNGKey(0), audio)["params"]
@@ -76,7 +77,8 @@ def test_untrained_autoencoder_already_keeps_the_itd():
 def test_encoder_sees_each_ear_advanced_by_its_delay():
     """A pure interaural delay moves only the delay channel: the learned channels of both ears agree."""
     config = AutoencoderConfig(stft_dim=16, latent_rate_dim=32, encoder_stft_blocks=1, encoder_latent_blocks=1,
-                               decoder_latent_blocks=1, decoder_stft_blocks=1, mlp_ratio=2, kernel_size=3)
+                               decoder_latent_blocks=1, decoder_stft_blocks=1, mlp_ratio=2, kernel_size=3,
+                               interaural_delay=True)
     model = BinauralAutoencoder(config)
     x = np.random.default_rng(2).standard_normal(8 * SPL + 64).astype(np.float32) * 0.1
     audio = jnp.asarray(np.stack([x[6:6 + 8 * SPL], x[:8 * SPL]])[None])  # right lags by 6 samples: ITD +6

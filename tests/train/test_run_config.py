@@ -10,6 +10,7 @@ from v2a_jax.train import run_config, trainer
 @pytest.mark.parametrize("config", [generator.get_config("spatialv2a-tiny"), autoencoder.get_config("cpu")])
 def test_saved_config_loads_back_equal(tmp_path, config):
     run_config.save(config, tmp_path)
+    run_config.save(config, tmp_path)  # a resumed run writes it again
     loaded = run_config.load(tmp_path)
     assert loaded.to_dict() == config.to_dict()  # tuples stay tuples (loss resolutions, band edges, vocabulary)
 

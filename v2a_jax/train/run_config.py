@@ -20,7 +20,7 @@ def save(config: ml_collections.ConfigDict, workdir: epath.PathLike) -> epath.Pa
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / (CONFIG_FILE + ".tmp")
     tmp.write_text(json.dumps(json.loads(config.to_json_best_effort()), indent=2, sort_keys=True))
-    tmp.rename(path)
+    tmp.replace(path)  # atomic, and a resumed run overwrites the config of its first start
     return path
 
 
