@@ -20,7 +20,7 @@ Variants, `--config=experiments/autoencoder.py:VARIANT`:
            512 (STFT rate) / 1024 (latent rate), 4 + 8 + 8 + 4 ConvNeXt blocks, 119M parameters; batch 64 of
            2.56 s crops of binaural_synth/default (8 s clips) for 300K steps, bfloat16 (accelerators).
 
-Fields besides the trainer's (see experiments/toy_regression.py for those):
+Fields besides the trainer's (experiments/trainer_defaults.py documents those):
   model.*: v2a_jax.autoencoder.model.AutoencoderConfig (samples_per_latent 512 = 31.25 frames/s at 16 kHz,
     latent_dim 20, n_fft, stft_frames_per_latent, widths, block counts, mlp_ratio, kernel_size; interaural_delay:
     the last latent channel is each ear's measured delay (v2a_jax/autoencoder/delay.py), max_delay_samples its
@@ -38,6 +38,8 @@ Fields besides the trainer's (see experiments/toy_regression.py for those):
 
 import ml_collections
 
+from experiments.trainer_defaults import base_config
+
 VARIANTS = ("tiny", "cpu", "mmaudio")
 
 
@@ -45,35 +47,12 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     variant = variant or "cpu"
     if variant not in VARIANTS:
         raise ValueError(f"experiments/autoencoder.py: variant {variant!r} is not one of {VARIANTS}")
-    config = ml_collections.ConfigDict()
-    config.task = "v2a_jax.autoencoder.task:AutoencoderTask"
-    config.seed = 0
-    config.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "tensor": 1})
-    config.logical_axis_rules = ()
-    config.batch_size = 16
+    config = base_config("v2a_jax.autoencoder.task:AutoencoderTask")
     config.num_train_steps = 4200
-
-    config.optimizer = ml_collections.ConfigDict()
-    config.optimizer.learning_rate = 1e-3
     config.optimizer.warmup_steps = 100
-    config.optimizer.schedule = "cosine"
-    config.optimizer.decay_boundaries = ()
-    config.optimizer.decay_factor = 0.1
-    config.optimizer.b1 = 0.9
     config.optimizer.b2 = 0.99
-    config.optimizer.weight_decay = 1e-4
-    config.optimizer.grad_clip_norm = 1.0
-
     config.ema_decay = 0.998
-    config.eval_on_ema = True
-    config.compute_dtype = "float32"
-
-    config.log_every_steps = 50
-    config.eval_every_steps = 500
     config.eval_steps = 6
-    config.summary_every_steps = 1000
-    config.checkpoint_every_steps = 500
-    config.keep_checkpoints = 2
 
     config.data = ml_collections.ConfigDict()
     config.data.data_dir = "runs/quickstart/data"

@@ -16,7 +16,7 @@ Variants, `--config=experiments/classifier.py:VARIANT`:
            blocks, batch 2 (the tiny dataset has 2 validation clips); the mesh puts every device on 'tensor', whose
            logical names the model does not use, so that a batch of 2 is legal on the 8 forced test devices.
 
-Fields beyond the common ones (documented in experiments/toy_regression.py):
+Fields beyond the common ones (documented in experiments/trainer_defaults.py):
   data.data_dir, data.name: the TFDS directory and '<dataset>/<config>' of the clips.
   data.crop_s: crop length in seconds; with data.semantic_fps it must satisfy SequenceConfig's alignment.
   data.gain_jitter_db: training gain drawn uniformly in +-this many dB.
@@ -27,6 +27,7 @@ Fields beyond the common ones (documented in experiments/toy_regression.py):
 import ml_collections
 
 from data.binaural_synth.classes import CLASS_NAMES
+from experiments.trainer_defaults import base_config
 
 VARIANTS = ("default", "tiny")
 
@@ -36,30 +37,15 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     if variant not in VARIANTS:
         raise ValueError(f"experiments/classifier.py: variant {variant!r} is not one of {sorted(VARIANTS)}")
     tiny = variant == "tiny"
-    config = ml_collections.ConfigDict()
-    config.task = "v2a_jax.classifier.task:ClassifierTask"
-    config.seed = 0
-    config.mesh = ml_collections.ConfigDict(
-        {"data": 1, "fsdp": 1, "tensor": -1} if tiny else {"data": -1, "fsdp": 1, "tensor": 1})
-    config.logical_axis_rules = ()
+    config = base_config("v2a_jax.classifier.task:ClassifierTask")
+    if tiny:
+        config.mesh = ml_collections.ConfigDict({"data": 1, "fsdp": 1, "tensor": -1})
     config.batch_size = 2 if tiny else 32
     config.num_train_steps = 2 if tiny else 600
-
-    config.optimizer = ml_collections.ConfigDict()
     config.optimizer.learning_rate = 2e-3
     config.optimizer.warmup_steps = 0 if tiny else 50
-    config.optimizer.schedule = "cosine"
-    config.optimizer.decay_boundaries = ()
-    config.optimizer.decay_factor = 0.1
-    config.optimizer.b1 = 0.9
-    config.optimizer.b2 = 0.999
-    config.optimizer.weight_decay = 1e-4
-    config.optimizer.grad_clip_norm = 1.0
-
     config.ema_decay = 0.99
     config.eval_on_ema = True  # the embedding uses the EMA params, so they are the ones validated
-    config.compute_dtype = "float32"
-
     config.log_every_steps = 1 if tiny else 50
     config.eval_every_steps = 2 if tiny else 200
     config.eval_steps = 1 if tiny else 3

@@ -38,7 +38,7 @@ The papers' orderings to expect in the sweep: mono worst, joint stereo below dua
 vs 0.509 s). Measured here with the FrameCodec stand-in, visaudio-tiny (batch 16): train flow loss ~2.0 at step 0
 (x1 - x0 of unit-variance latents, 2 ears) and falling (see experiments/benchmarks/generator_speed.py for step times).
 
-Fields beyond the trainer's (experiments/toy_regression.py documents those):
+Fields beyond the trainer's (experiments/trainer_defaults.py documents those):
   data.data_dir, name, train_split, val_split: the TFDS dataset and splits; duration_s: crop length;
     sample_rate, video_fps, semantic_fps, latent_fps: stream rates (v2a_jax.pipeline.sequence.SequenceConfig,
     which must divide the crop exactly); num_workers: grain worker processes.
@@ -62,6 +62,7 @@ Fields beyond the trainer's (experiments/toy_regression.py documents those):
 import ml_collections
 
 from data.binaural_synth import classes
+from experiments.trainer_defaults import base_config
 
 # Words of the binaural_synth captions ("Visible sound: a, b. Invisible sound: c."), for the caption tokeniser.
 CAPTION_VOCABULARY = ("visible", "invisible", "sound", "none", ":", ",", ".", *classes.CLASS_NAMES)
@@ -121,35 +122,10 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     if name not in MODELS or size not in SIZES:
         raise ValueError(f"experiments/generator.py: variant {variant!r} is not MODEL-SIZE with MODEL in {MODELS} "
                          f"and SIZE in {SIZES}")
-    config = ml_collections.ConfigDict()
-    config.task = "v2a_jax.generator.task:GeneratorTask"
-    config.seed = 0
-    config.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "tensor": 1})
-    config.logical_axis_rules = ()
-    config.batch_size = 16
+    config = base_config("v2a_jax.generator.task:GeneratorTask")
     config.num_train_steps = 4000
-
-    config.optimizer = ml_collections.ConfigDict()
     config.optimizer.learning_rate = 5e-4
     config.optimizer.warmup_steps = 200
-    config.optimizer.schedule = "cosine"
-    config.optimizer.decay_boundaries = ()
-    config.optimizer.decay_factor = 0.1
-    config.optimizer.b1 = 0.9
-    config.optimizer.b2 = 0.999
-    config.optimizer.weight_decay = 1e-4
-    config.optimizer.grad_clip_norm = 1.0
-
-    config.ema_decay = 0.999
-    config.eval_on_ema = True
-    config.compute_dtype = "float32"
-
-    config.log_every_steps = 50
-    config.eval_every_steps = 500
-    config.eval_steps = 4
-    config.summary_every_steps = 1000
-    config.checkpoint_every_steps = 500
-    config.keep_checkpoints = 2
 
     config.data = ml_collections.ConfigDict()
     config.data.data_dir = "runs/quickstart/data"

@@ -17,7 +17,7 @@ def test_loads_the_named_class_with_the_config():
 @pytest.mark.parametrize(
     "name, message",
     [
-        ("tests.train.toy_task", "expected 'package.module:ClassName'"),
+        ("tests.train.toy_task", "expected 'package.module:name'"),
         ("tests.train.toy_task:Missing", "has no Missing"),
     ],
 )

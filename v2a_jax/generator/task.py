@@ -15,7 +15,6 @@ flow.*, sampler.*, summary.*, compute_dtype.
 
 from __future__ import annotations
 
-import importlib
 import math
 import grain
 import jax
@@ -30,6 +29,7 @@ from v2a_jax.generator.model import PRECOMPUTED_KEYS, Conditions, Generator, Mod
 from v2a_jax.pipeline import loader
 from v2a_jax.pipeline.sequence import SequenceConfig
 from v2a_jax.train.summaries import Audio
+from v2a_jax.train.task import import_object
 
 GROUND_TRUTH_KEYS = ("screen_x", "screen_y", "visible", "sounding", "relative_azimuth_deg", "elevation_deg")
 SPLITS = ("train", "val")
@@ -37,13 +37,7 @@ SPLITS = ("train", "val")
 
 def load_codec(codec_config: ml_collections.ConfigDict) -> AudioCodec:
     """Calls the function named by `codec_config.factory` ("package.module:function") with its kwargs."""
-    module_name, _, name = codec_config.factory.partition(":")
-    if not module_name or not name:
-        raise ValueError(f"config.codec.factory={codec_config.factory!r}: expected 'package.module:function'")
-    module = importlib.import_module(module_name)
-    if not hasattr(module, name):
-        raise ValueError(f"config.codec.factory={codec_config.factory!r}: {module_name} has no {name}")
-    codec = getattr(module, name)(**codec_config.get("kwargs", {}))
+    codec = import_object(codec_config.factory, "config.codec.factory")(**codec_config.get("kwargs", {}))
     for attr in ("sample_rate", "samples_per_latent", "latent_dim", "encode", "decode"):
         if not hasattr(codec, attr):
             raise ValueError(f"config.codec.factory={codec_config.factory!r} returned {type(codec).__name__}, which "

@@ -75,12 +75,17 @@ class TaskWithSummaries(Task, Protocol):
         """
 
 
+def import_object(path: str, field: str) -> Any:
+    """The object named by `path` ("package.module:name"); errors name the config `field` that gave it."""
+    module_name, _, name = path.partition(":")
+    if not module_name or not name:
+        raise ValueError(f"{field}={path!r}: expected 'package.module:name'")
+    module = importlib.import_module(module_name)
+    if not hasattr(module, name):
+        raise ValueError(f"{field}={path!r}: module {module_name} has no {name}")
+    return getattr(module, name)
+
+
 def load_task(config: ml_collections.ConfigDict) -> Task:
     """Imports and constructs the task named by `config.task` ("package.module:ClassName")."""
-    module_name, _, class_name = config.task.partition(":")
-    if not module_name or not class_name:
-        raise ValueError(f"config.task={config.task!r}: expected 'package.module:ClassName'")
-    module = importlib.import_module(module_name)
-    if not hasattr(module, class_name):
-        raise ValueError(f"config.task={config.task!r}: module {module_name} has no {class_name}")
-    return getattr(module, class_name)(config)
+    return import_object(config.task, "config.task")(config)
