@@ -13,7 +13,8 @@ and overrides what differs (its `data` and `model` belong to its task).
     at num_train_steps) | 'step'), .decay_boundaries and .decay_factor (for 'step': the rate is
     multiplied by decay_factor from each boundary on), .b1, .b2, .weight_decay (AdamW),
     .grad_clip_norm (global norm; 0 disables).
-  ema_decay: EMA of the params, ema <- decay * ema + (1 - decay) * params after every update.
+  ema_decay: EMA of the params, ema <- d * ema + (1 - d) * params after every update, with the warmed-up
+    d = min(ema_decay, (1 + step) / (10 + step)).
   eval_on_ema: validate (and choose the best checkpoint) with the EMA params instead of the raw.
   compute_dtype: 'float32' | 'bfloat16'; params stay float32, the forward pass sees them cast.
   log_every_steps: train scalars and steps/s, ETA.

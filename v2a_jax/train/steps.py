@@ -63,7 +63,10 @@ def make_train_step(
         (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        ema_params = optax.incremental_update(params, state.ema_params, 1.0 - config.ema_decay)
+        # Warmed-up decay (as TF's ExponentialMovingAverage with num_updates): early on the average follows the
+        # params, so a short run's EMA is not mostly its initialisation (0.999 ** 1000 = 0.37 of it otherwise).
+        decay = jnp.minimum(config.ema_decay, (1.0 + step) / (10.0 + step))
+        ema_params = optax.incremental_update(params, state.ema_params, 1.0 - decay)
         metrics = {
             **metrics,
             "loss": loss,
