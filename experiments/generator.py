@@ -6,7 +6,7 @@ Prerequisites: the benchmark (`python -m v2a_jax.quickstart --workdir=runs/quick
 binaural_synth/small into runs/quickstart/data, which `tiny` reads; `small`/`large` read binaural_synth/default:
 `python -m data.binaural_synth.build --config=default --data_dir=runs/quickstart/data`) and a trained audio
 autoencoder whose run directory is config.codec.kwargs.workdir (loaded by v2a_jax.autoencoder.codec.load_codec).
-Without one, `--config.codec.factory=tests.generator.fake_codec:load_codec` trains on a fixed orthonormal framing
+Without one, `--config.codec.factory=v2a_jax.autoencoder.frame_codec:load_codec` trains on a fixed orthonormal framing
 "codec" (a linear stand-in, latent_dim 8: the pipeline runs end to end, the audio is a projection).
 
 MODEL (every ablation is one flag away; experiments/sweeps/generator_ablations.py lists them):

@@ -10,7 +10,7 @@ allocated). For the sizes in --sizes it then measures, on one device with the Vi
     a plain float32 matmul's FLOP/s (2048 x 2048 x 2048, measured in the same run, same threads);
   - sampling time for 8 s of audio (250 latent frames, 200 video frames): 25 Euler steps with classifier-free
     guidance (conditional and unconditional halves in one batch of 2), batch 1, compile excluded.
-The codec is the FrameCodec stand-in with MMAudio's 20 latent channels (tests/generator/fake_codec.py): its
+The codec is the FrameCodec stand-in with MMAudio's 20 latent channels (v2a_jax/autoencoder/frame_codec.py): its
 encode is one small matmul, so the numbers are the generator's. Data loading is not included. Float32 compute
 (bf16 is not faster on CPU).
 """
@@ -44,7 +44,7 @@ SAMPLE_SECONDS = 8.0
 
 def bench_config(variant: str) -> ml_collections.ConfigDict:
     config = generator.get_config(variant)
-    config.codec.factory = "tests.generator.fake_codec:FrameCodec"
+    config.codec.factory = "v2a_jax.autoencoder.frame_codec:FrameCodec"
     config.codec.kwargs = ml_collections.ConfigDict({"latent_dim": LATENT_DIM})
     config.compute_dtype = "float32"
     config.mesh = ml_collections.ConfigDict({"data": 1, "fsdp": 1, "tensor": 1})

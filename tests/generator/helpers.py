@@ -26,7 +26,7 @@ TEST_SIZES = {
     "data.semantic_fps": 6.25,
     "batch_size": 8,
     "sampler.num_steps": 2,
-    "codec.factory": "tests.generator.fake_codec:load_codec",
+    "codec.factory": "v2a_jax.autoencoder.frame_codec:load_codec",
     "optimizer.warmup_steps": 0,
     "optimizer.schedule": "constant",
 }

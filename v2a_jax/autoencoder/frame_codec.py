@@ -5,7 +5,7 @@ random orthonormal basis of `latent_dim` vectors (seeded), divided by `scale` so
 audio (RMS ~0.05) have roughly unit variance. Decoding maps back with the transposed basis: the orthogonal
 projection of the audio onto the basis (lossy, but exact for audio in its span). It implements
 v2a_jax.autoencoder.codec.AudioCodec; configs select it with config.codec.factory =
-'tests.generator.fake_codec:load_codec'.
+'v2a_jax.autoencoder.frame_codec:load_codec'.
 """
 
 import jax.numpy as jnp
@@ -38,6 +38,6 @@ class FrameCodec:
 
 def load_codec(workdir: str) -> FrameCodec:
     """Same signature as the trained autoencoder's loader (config.codec.factory =
-    'tests.generator.fake_codec:load_codec'); the stand-in has no trained state, so `workdir` is unused."""
+    'v2a_jax.autoencoder.frame_codec:load_codec'); the stand-in has no trained state, so `workdir` is unused."""
     del workdir
     return FrameCodec()
