@@ -45,8 +45,7 @@ _EVAL_STEPS = flags.DEFINE_integer("eval_sampler_steps", 25, "Euler steps of the
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 4, "Test clips written as videos with generated sound.")
 
 HEADLINE_ROWS = ("ground_truth", "autoencoder", "generated", "flipped", "mono_copy", "two_stage", "random_direction")
-HEADLINE_METRICS = ("left_right_agreement", "left_right_agreement_ild", "direction_error_ild_deg", "delta_itd_us",
-                    "delta_ild_db", "stft")
+HEADLINE_METRICS = ("left_right_agreement", "direction_error_deg", "delta_itd_us", "delta_ild_db", "stft")
 
 
 def _stage(index: int, name: str, detail: str) -> float:
@@ -133,8 +132,8 @@ def run(workdir: str, num_workers: int = 2, ae_steps: int = 800, generator_steps
             raise RuntimeError(f"samples: {len(result.failed)} videos failed: {result.failed}")
     print(f"      done in {time.perf_counter() - t:.1f} s", flush=True)
 
-    print(f"\nHeadline ({report['num_clips']} test clips, step {report['step']}; left/right agreement from the ITD "
-          f"and from the ILD, lateral-angle error (ILD) in degrees, delta ITD in us, delta ILD in dB, STFT distance):")
+    print(f"\nHeadline ({report['num_clips']} test clips, step {report['step']}; left/right agreement and lateral-angle "
+          f"error in degrees from the ITD, delta ITD in us, delta ILD in dB, STFT distance; eval/report.md has all):")
     print(_headline(report))
     print(f"\ndone in {time.perf_counter() - start:.1f} s. Results under {root}:")
     print(f"  eval/report.md, eval/report.json, eval/png/, eval/wav/   samples/*.mp4   "
