@@ -132,8 +132,9 @@ def run(workdir: str, num_workers: int = 2, ae_steps: int = 800, generator_steps
             raise RuntimeError(f"samples: {len(result.failed)} videos failed: {result.failed}")
     print(f"      done in {time.perf_counter() - t:.1f} s", flush=True)
 
-    print(f"\nHeadline ({report['num_clips']} test clips, step {report['step']}; left/right agreement and lateral-angle "
-          f"error in degrees from the ITD, delta ITD in us, delta ILD in dB, STFT distance; eval/report.md has all):")
+    print(f"\nHeadline ({report['num_clips']} test clips, step {report['step']}; left/right agreement and "
+          f"lateral-angle error in degrees from the ITD, delta ITD in us, delta ILD in dB, STFT distance; "
+          f"eval/report.md has every metric):")
     print(_headline(report))
     print(f"\ndone in {time.perf_counter() - start:.1f} s. Results under {root}:")
     print(f"  eval/report.md, eval/report.json, eval/png/, eval/wav/   samples/*.mp4   "
