@@ -25,18 +25,22 @@ SIZE:
          binaural_synth/default at 64x64, semantic 8 fps; MMAudio's optimiser (AdamW 1e-4, betas 0.9/0.95, wd
          1e-6, 1K warmup, lr x0.1 at 80 % and 90 %, clip 1.0), bf16 compute.
   large  MMAudio-L scale: hidden 896 (14 heads), 7 + 14 blocks; otherwise as small.
-Parameter counts (ViSAudio, FrameCodec latent_dim 8; `python -m experiments.benchmarks.generator_speed`
-prints them for every model): see the README of v2a_jax/generator or the benchmark output.
+Parameter counts with 20 latent channels (`python -m experiments.benchmarks.generator_speed` prints every
+model's): visaudio tiny 2.41 M, small 243.8 M, large 1553.8 M; mono small 176.3 M.
 
-Expected results. With a trained codec the `tiny` ViSAudio run should generate audio whose measured direction
-follows the visible source: `python -m v2a_jax.evaluate --workdir=... --out_dir=...` reports the direction
-error and left/right agreement on held-out clips (with the binaural, sync and distribution metrics) against the
-flipped video, the ground truth, the codec and the mono-copy / two-stage / random-direction baselines (the mono
-copy has no direction: agreement near 0); `python -m v2a_jax.evaluation.ablations` tabulates several runs.
-The papers' orderings to expect in the sweep: mono worst, joint stereo below dual-branch, dual-branch + spacetime
-(ViSAudio) or + spatialisation (SpatialV2A) best; aligned RoPE better timing than unaligned (MMAudio: DeSync 0.483
-vs 0.509 s). Measured here with the FrameCodec stand-in, visaudio-tiny (batch 16): train flow loss ~2.0 at step 0
-(x1 - x0 of unit-variance latents, 2 ears) and falling (see experiments/benchmarks/generator_speed.py for step times).
+Expected results. `python -m v2a_jax.evaluate --workdir=... --out_dir=...` reports direction error and
+left/right agreement on held-out clips (with the binaural, sync and distribution metrics) against the flipped
+video, the ground truth, the codec and the mono-copy / two-stage / random-direction baselines;
+`python -m v2a_jax.evaluation.ablations` tabulates several runs. The papers' orderings to expect in the sweep:
+mono worst, joint stereo below dual-branch, dual-branch + spacetime (ViSAudio) or + spatialisation (SpatialV2A)
+best; aligned RoPE better timing than unaligned (MMAudio: DeSync 0.483 vs 0.509 s).
+Measured here (2-core CPU): visaudio-tiny on the experiments/autoencoder.py:cpu codec at step 1,500,
+1,200 steps (50 min beside other jobs; flow loss 2.9 at step 50 -> ~1.4 at 350, val 3.8 -> 2.25), evaluated with
+the raw params on 64 test clips (25 Euler steps, cfg 4.5): left/right agreement (ITD) 0.36, flipped video vs
+mirrored truth 0.39, ground truth 0.77, codec reconstruction 0.45, two-stage baseline 0.81, random 0.55; STFT
+distance 0.123 (codec 0.100); FD (mid, benchmark classifier) 21.0 vs codec 3.3. That is: this run does NOT yet
+follow the picture: the codec loses the ITD (experiments/autoencoder.py) and 1,200 CPU steps are far from the
+300K the full configs plan.
 
 Fields beyond the trainer's (experiments/trainer_defaults.py documents those):
   data.data_dir, name, train_split, val_split: the TFDS dataset and splits; duration_s: crop length;
