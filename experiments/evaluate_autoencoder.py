@@ -6,14 +6,20 @@ Needs `workdir/latent_stats.json` (python -m v2a_jax.autoencoder.latents --confi
 --export_stats). Every clip of the split (binaural_synth/small: 100 two-second test clips) is zero-padded to a
 whole number of latent frames, encoded, decoded and cut back to its length; metrics come from
 v2a_jax.metrics.binaural.binaural_metrics (GCC-PHAT ITD over frames with energy in both signals, broadband ILD,
-multi-resolution log-spectral distance, 2.5D-Visual-Sound STFT distance, ...). Rows:
+multi-resolution log-spectral distance, 2.5D-Visual-Sound STFT distance, ...), plus delta_itd_frame_us: the mean
+|ITD_pred - ITD_gt| of v2a_jax.spatial.itd.frame_itd per 32 ms frame with energy in both (the reverberation-robust
+estimator of the direction metric: plain GCC-PHAT per frame mostly measures the ears' independent reverberant
+tails, which no codec of a few channels reproduces). Rows:
   per_ear       both ears decoded from their own latents (the autoencoder);
   left_latent   both ears decoded from the LEFT ear's latent (baseline: what a mono latent would give);
   left_input    the input's left ear copied to the right, no codec (reference for ITD = 0 / ILD = 0);
 and, with --references, how sensitive the metrics are to small errors (no codec):
   noise_80db    the input plus independent white noise at -80 dBFS (RMS 1e-4) in each ear;
   phase_0.3rad  the input with each ear's STFT phase (n_fft 512, hop 128) perturbed independently by
-                N(0, 0.3^2) rad, magnitudes kept.
+                N(0, 0.3^2) rad, magnitudes kept;
+  itd_only      the ceiling of the delay-channel design: both ears aligned by their frame_itd delays, averaged
+                (one fine structure, as the shared-weight decoder gives) and delayed again: the measured ITD of
+                every 32 ms frame kept exactly, the interaural incoherence of the reverberant tail lost.
 Then encode/decode speed (codec.measure_speed, as experiments/benchmarks/autoencoder_speed.py) and the latent
 size. Writes everything to `workdir/eval_<split>.json`.
 """
@@ -29,10 +35,12 @@ import numpy as np
 from absl import app, flags
 
 from v2a_jax.autoencoder import codec as codec_lib
+from v2a_jax.autoencoder import delay as delay_lib
 from v2a_jax.autoencoder import latents as latents_lib
 from v2a_jax.autoencoder import stft as stft_lib
 from v2a_jax.metrics import binaural as bm
 from v2a_jax.pipeline import loader
+from v2a_jax.spatial import itd as itd_lib
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Trained autoencoder with exported latent statistics.")
 _SPLIT = flags.DEFINE_string("split", "test", "Split of the codec's dataset to reconstruct.")
@@ -40,8 +48,9 @@ _BATCH = flags.DEFINE_integer("batch_size", 10, "Clips per codec call.")
 _SPEED = flags.DEFINE_bool("speed", True, "Also time encode/decode.")
 _REFERENCES = flags.DEFINE_bool("references", False, "Also the metric-sensitivity reference rows.")
 
-REPORTED = ("delta_ild_db", "delta_itd_us", "itd_valid_frames", "lsd_db", "stft", "delta_band_ild_db",
-            "delta_iacc", "phs", "env", "snr_db")
+SAMPLE_RATE = 16000
+REPORTED = ("delta_ild_db", "delta_itd_us", "delta_itd_frame_us", "itd_valid_frames", "lsd_db", "stft",
+            "delta_band_ild_db", "delta_iacc", "phs", "env", "snr_db")
 
 
 def reconstruct(codec: codec_lib.AudioCodec, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -60,7 +69,32 @@ def reference_rows(gt: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
     spec = stft_lib.stft(jnp.asarray(gt), 512, 128)
     noisy_phase = spec * jnp.exp(1j * 0.3 * rng.standard_normal(spec.shape).astype(np.float32))
     return {"noise_80db": gt + 1e-4 * rng.standard_normal(gt.shape).astype(np.float32),
-            "phase_0.3rad": np.asarray(stft_lib.istft(noisy_phase, 512, 128, gt.shape[-1]))}
+            "phase_0.3rad": np.asarray(stft_lib.istft(noisy_phase, 512, 128, gt.shape[-1])),
+            "itd_only": itd_only(gt)}
+
+
+def itd_only(gt: np.ndarray, frame_len: int = 512, n_fft: int = 512, hop: int = 128) -> np.ndarray:
+    """The itd_only reference row of the module docstring for `gt` [B, 2, N]."""
+    b, _, n = gt.shape
+    padded = jnp.asarray(np.pad(gt, [(0, 0), (0, 0), (0, -n % frame_len)]))
+    num_stft = padded.shape[-1] // hop
+    lag = itd_lib.frame_itd(padded, frame_len, itd_lib.HEAD_MAX_LAG_S * SAMPLE_RATE, SAMPLE_RATE)
+    delays = delay_lib.ear_delays(lag).reshape(b * 2, -1)
+    spec = stft_lib.stft(padded.reshape(b * 2, -1), n_fft, hop, num_frames=num_stft)
+    aligned = delay_lib.apply_delay(spec, -delays, frame_len, hop, n_fft).reshape(b, 2, num_stft, -1)
+    mid = jnp.repeat(aligned.mean(axis=1), 2, axis=0)  # [B * 2, K, F], ears of a clip adjacent
+    out = stft_lib.istft(delay_lib.apply_delay(mid, delays, frame_len, hop, n_fft), n_fft, hop, n)
+    return np.asarray(out).reshape(b, 2, n)
+
+
+def delta_itd_frame_us(pred: np.ndarray, gt: np.ndarray, frame_len: int = 512) -> float:
+    """Mean |frame_itd(pred) - frame_itd(gt)| in microseconds over frame_len frames with energy in both."""
+    num_frames = gt.shape[-1] // frame_len
+    est = [np.asarray(itd_lib.frame_itd(jnp.asarray(x), frame_len, itd_lib.HEAD_MAX_LAG_S * SAMPLE_RATE,
+                                        SAMPLE_RATE, num_frames=num_frames)) for x in (pred, gt)]
+    valid = [bm.frame_validity(bm.frame(x[..., :num_frames * frame_len], frame_len, frame_len)) for x in (pred, gt)]
+    both = valid[0] & valid[1]
+    return float(1e6 * np.abs(est[0] - est[1])[both].mean() / SAMPLE_RATE)
 
 
 def evaluate(codec: codec_lib.AudioCodec, data_dir: str, name: str, split: str, batch_size: int,
@@ -80,7 +114,10 @@ def evaluate(codec: codec_lib.AudioCodec, data_dir: str, name: str, split: str, 
             "left_input": gt[:, :1].repeat(2, axis=1)}
     if references:
         rows.update(reference_rows(gt))
-    result = {row: bm.binaural_metrics(pred, gt, clip.sample_rate) for row, pred in rows.items()}
+    if clip.sample_rate != SAMPLE_RATE:
+        raise ValueError(f"{name}: sample rate {clip.sample_rate} Hz, the autoencoder configs use {SAMPLE_RATE}")
+    result = {row: {**bm.binaural_metrics(pred, gt, clip.sample_rate),
+                    "delta_itd_frame_us": delta_itd_frame_us(pred, gt)} for row, pred in rows.items()}
     result["num_clips"] = int(gt.shape[0])
     result["clip_s"] = gt.shape[-1] / clip.sample_rate
     return result

@@ -1,7 +1,7 @@
 """The binaural autoencoder: a per-ear STFT-domain VAE with shared weights, an iSTFT (Vocos-style) decoder and a
 measured delay channel per ear.
 
-    waveform [B, 2, N] -> ITD per latent frame by GCC-PHAT between the ears (delay.py) -> per-ear delay d_ear
+    waveform [B, 2, N] -> ITD per latent frame (spatial/itd.py: PHAT-beta cross-correlation) -> per-ear delay d_ear
       (left -ITD/2, right +ITD/2: each ear's arrival time relative to the head centre)
     each ear alone, shared weights: STFT (n_fft, hop h = samples_per_latent / K), advanced by d_ear
       -> features [B*2, N/h, 3F]: log magnitude and the power-law compressed real/imag parts (phase included)
@@ -63,6 +63,7 @@ import numpy as np
 
 from v2a_jax.autoencoder import delay as delay_lib
 from v2a_jax.autoencoder import stft as stft_lib
+from v2a_jax.spatial import itd as itd_lib
 
 LOG_MAGNITUDE_OFFSET = -8.0  # the decoder starts near -70 dBFS per bin, not at a full-scale noise (log|S| = 0)
 MAX_LOG_MAGNITUDE = 6.0  # exp(6) ~ 400 bounds one bin (a full-scale sine gives n_fft / 4 = 128 at n_fft 512)
@@ -85,7 +86,8 @@ class AutoencoderConfig:
       mlp_ratio: ConvNeXt hidden width / block width.
       kernel_size: depthwise convolution length (frames).
       interaural_delay: the last latent channel is each ear's measured delay (delay.py), not learned.
-      max_delay_samples: range of the ITD search (16 samples = 1 ms at 16 kHz; the head gives <= 0.66 ms).
+      max_delay_samples: range of the ITD search (11 samples = 0.69 ms at 16 kHz; the head gives <= 0.66 ms,
+        and a wider search only admits spurious peaks).
       sample_rate: of the audio (from config.data, not config.model).
     """
 
@@ -102,7 +104,7 @@ class AutoencoderConfig:
     mlp_ratio: int = 3
     kernel_size: int = 7
     interaural_delay: bool = False
-    max_delay_samples: float = 16.0
+    max_delay_samples: float = 11.0
     sample_rate: int = 16000
 
     def __post_init__(self):
@@ -298,7 +300,8 @@ class BinauralAutoencoder(nn.Module):
         b, cfg = audio.shape[0], self.config
         delays = None
         if cfg.interaural_delay:
-            itd = delay_lib.interaural_delay(audio, cfg.samples_per_latent, cfg.max_delay_samples, cfg.sample_rate)
+            itd = itd_lib.frame_itd(audio, cfg.samples_per_latent, cfg.max_delay_samples, cfg.sample_rate,
+                                    n_fft=cfg.n_fft, hop=cfg.hop)
             delays = delay_lib.ear_delays(itd)  # [B, 2, T]
         mean, log_var = self.encoder(audio.reshape(b * 2, audio.shape[-1]),
                                      None if delays is None else delays.reshape(b * 2, -1))

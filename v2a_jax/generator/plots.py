@@ -2,9 +2,10 @@
 true source direction (numpy + matplotlib, host side).
 
 Panels: log-magnitude spectrograms of the generated left and right ears (STFT n_fft 512, hop 160, win 400);
-the lateral angle implied by the frame-wise GCC-PHAT ITD of the generated and the reference audio, with the
-true lateral angle asin(sin(az) cos(el)) of every sounding source; the frame-wise ILD of both. ITD and ILD use
-64 ms frames every 32 ms (v2a_jax.metrics.binaural defaults); positive angles and ILDs mean left.
+the lateral angle implied by the ITD of the generated and the reference audio per video frame (the estimate the
+direction metric scores: v2a_jax.spatial.itd.frame_itd through Woodworth's formula), with the true lateral angle
+asin(sin(az) cos(el)) of every sounding source; the frame-wise ILD of both (64 ms frames every 32 ms, the
+v2a_jax.metrics.binaural defaults). Positive angles and ILDs mean left.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from v2a_jax.metrics import binaural, direction  # noqa: E402
+from v2a_jax.spatial import itd as itd_lib  # noqa: E402
 
 
 def _frame_times(num_frames: int, sample_rate: int) -> np.ndarray:
@@ -37,11 +40,13 @@ def binaural_cues_image(generated: np.ndarray, reference: np.ndarray, relative_a
     truth = np.where(sounding, direction.lateral_angle_deg(relative_azimuth_deg, elevation_deg), np.nan)
     video_t = np.arange(truth.shape[0]) / fps
     for audio, style, label in ((generated, "-", "generated"), (reference, "--", "reference")):
-        itd, _ = binaural.gcc_phat_itd(audio, sample_rate)
+        itd = np.asarray(itd_lib.frame_itd(jnp.asarray(audio[None], jnp.float32), int(round(sample_rate / fps)),
+                                           itd_lib.HEAD_MAX_LAG_S * sample_rate, sample_rate,
+                                           num_frames=truth.shape[0]))[0]
+        axes[2].plot(video_t + 0.5 / fps, direction.azimuth_from_cues(itd / sample_rate), style, color="C0",
+                     label=f"ITD, {label}")
         ild, _ = binaural.framewise_ild_db(audio)
-        times = _frame_times(itd.shape[-1], sample_rate)
-        axes[2].plot(times, direction.azimuth_from_cues(itd), style, color="C0", label=f"ITD, {label}")
-        axes[3].plot(times, ild, style, color="C1", label=label)
+        axes[3].plot(_frame_times(ild.shape[-1], sample_rate), ild, style, color="C1", label=label)
     for s in range(truth.shape[1]):
         axes[2].plot(video_t, truth[:, s], ".", color="k", markersize=3, label="true source" if s == 0 else None)
     axes[2].set_ylim(-95, 95)

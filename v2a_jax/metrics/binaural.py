@@ -199,7 +199,7 @@ def frame_validity(frames, energy_threshold_db: float = ENERGY_THRESHOLD_DB) -> 
 
 def gcc_phat_frames(frames, sample_rate: int = DEFAULT_SAMPLE_RATE, max_lag_s: float = ITD_MAX_LAG_S,
                     energy_threshold_db: float = ENERGY_THRESHOLD_DB, interp: int = GCC_INTERP,
-                    eps: float = GCC_EPS, dynamic_range_db: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+                    eps: float = GCC_EPS) -> tuple[np.ndarray, np.ndarray]:
     """ITD of each binaural frame by GCC-PHAT (Knapp & Carter 1976).
 
     Per frame of length L: R = X_L conj(X_R) with FFT length 2L (linear, not circular, correlation);
@@ -215,10 +215,6 @@ def gcc_phat_frames(frames, sample_rate: int = DEFAULT_SAMPLE_RATE, max_lag_s: f
       frames: `[..., 2, T, L]` binaural frames.
       eps: absolute floor of the PHAT weighting (squared spectral amplitude); it only silences bins that are
         numerically empty (e.g. above the band limit of generated audio).
-      dynamic_range_db: if set, bins whose cross-spectrum |R| is more than this many dB below the frame's
-        strongest bin get weight 0. PHAT gives every bin the same say, so the few bins of a tonal source are
-        outvoted by a quiet broadband background (a reverberant tail); the delta-ITD metric keeps the plain
-        definition (None), the direction estimate of metrics/direction.py uses 30 dB.
     Returns:
       itd_s: `[..., T]` ITD in seconds, within +-max_lag_s; NaN where the frame is invalid.
       valid: `[..., T]` bool, `frame_validity(frames, energy_threshold_db)`.
@@ -236,9 +232,6 @@ def gcc_phat_frames(frames, sample_rate: int = DEFAULT_SAMPLE_RATE, max_lag_s: f
     cross = spec[..., 0, :, :] * np.conj(spec[..., 1, :, :])
     magnitude = np.abs(cross)
     cross = cross / (magnitude + eps)
-    if dynamic_range_db is not None:
-        cross = np.where(magnitude >= magnitude.max(axis=-1, keepdims=True) * 10.0 ** (-dynamic_range_db / 10.0),
-                         cross, 0.0)
     if interp > 1:
         # On the finer grid the old Nyquist bin becomes an ordinary bin whose mirror irfft adds implicitly.
         cross[..., -1] *= 0.5

@@ -1,7 +1,8 @@
 """Metrics of generated binaural audio against the synthetic benchmark's ground truth (numpy, CPU).
 
-- Direction: the lateral angle of the sound, estimated per video frame from the GCC-PHAT ITD by inverting
-  Woodworth's spherical-head formula, compared with the true source azimuth (`direction_error`,
+- Direction: the lateral angle of the sound, estimated per video frame from its ITD (v2a_jax.spatial.itd.frame_itd:
+  the cross-spectrum summed over +-2 video frames, PHAT-beta weighted) by inverting Woodworth's spherical-head
+  formula, compared with the true source azimuth (`direction_error`,
   `left_right_agreement`).
 - Timing: onsets detected in the audio by spectral flux, compared with the true event onsets
   (`av_sync_offset`, an analogue of the DeSync metric that needs no Synchformer).
@@ -15,10 +16,12 @@ Waveforms are `[B, 2, N]` (0 = left, 1 = right), 16 kHz by default.
 """
 from typing import NamedTuple
 
+import jax.numpy as jnp
 import numpy as np
 import scipy.signal
 
 from v2a_jax.metrics import binaural
+from v2a_jax.spatial import itd
 
 HEAD_RADIUS_M = 0.0875
 SPEED_OF_SOUND_M_S = 343.0
@@ -26,13 +29,9 @@ SPEED_OF_SOUND_M_S = 343.0
 # model gives at most about 11 dB for white noise at 16 kHz (peaking near 75 degrees).
 ILD_90_DB = 11.0
 MIN_LATERAL_DEG = 5.0  # left_right_agreement ignores frames whose true source is this close to the median plane
-# left_right_agreement: an estimate this close to the median plane names no side (identical ears measure a
-# GCC-PHAT peak a rounding error off lag 0, which must not count as a side; 2 degrees ~ 18 us ~ 0.3 samples).
+# left_right_agreement: an estimate this close to the median plane names no side (identical ears measure an
+# ITD a rounding error off 0, which must not count as a side; 2 degrees ~ 18 us ~ 0.3 samples).
 CENTRE_DEAD_ZONE_DEG = 2.0
-# GCC-PHAT bins more than this below a frame's strongest cross-spectrum bin are ignored by the direction estimate
-# (binaural.gcc_phat_frames): on binaural_synth's reference audio plain PHAT puts tonal sources (flute, bird,
-# engine, horn) near the median plane, outvoted by the reverberant tail's broadband bins.
-DIRECTION_DYNAMIC_RANGE_DB = 30.0
 
 # Onset detection: log-compressed spectral flux on the 2.5D-Visual-Sound STFT grid (10 ms hop at 16 kHz).
 ONSET_N_FFT = 512
@@ -118,8 +117,9 @@ def _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate,
                        energy_threshold_db, head_radius_m,
                        cue: str = "itd") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Estimated and true lateral angle [B, T] and the mask of frames with exactly one sounding source and a
-    measurable cue. cue 'itd': GCC-PHAT ITD through Woodworth's formula; 'ild': broadband ILD through the coarse
-    law ILD = ILD_90_DB sin(lateral) (`azimuth_from_cues`), for audio whose fine structure cannot be trusted."""
+    measurable cue. cue 'itd': `itd.frame_itd` per video frame through Woodworth's formula; 'ild': broadband ILD
+    through the coarse law ILD = ILD_90_DB sin(lateral) (`azimuth_from_cues`), for audio whose fine structure
+    cannot be trusted."""
     if cue not in CUES:
         raise ValueError(f"direction: cue={cue!r}, expected one of {CUES}")
     audio = binaural.as_binaural(pred_audio, "pred_audio")
@@ -133,12 +133,13 @@ def _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate,
                          f"sounding {sounding.shape}")
     elevation = 0.0 if true_elevation_deg is None else np.broadcast_to(true_elevation_deg, azimuth.shape)
     frames = _video_frames(audio, azimuth.shape[1], fps, sample_rate)
+    valid = binaural.frame_validity(frames, energy_threshold_db)
     if cue == "itd":
-        itd, valid = binaural.gcc_phat_frames(frames, sample_rate, energy_threshold_db=energy_threshold_db,
-                                              dynamic_range_db=DIRECTION_DYNAMIC_RANGE_DB)
-        estimate = azimuth_from_cues(itd, head_radius_m=head_radius_m)
+        frame_len = int(round(sample_rate / fps))
+        lag = np.asarray(itd.frame_itd(jnp.asarray(audio, jnp.float32), frame_len, itd.HEAD_MAX_LAG_S * sample_rate,
+                                       sample_rate, num_frames=azimuth.shape[1]))
+        estimate = azimuth_from_cues(lag / sample_rate, head_radius_m=head_radius_m)
     else:
-        valid = binaural.frame_validity(frames, energy_threshold_db)
         ild = binaural.ild_db(np.moveaxis(frames, -3, -2))  # [B, T]
         estimate = azimuth_from_cues(np.full(ild.shape, np.nan), ild)
     true_lateral = np.sum(np.where(sounding, lateral_angle_deg(azimuth, elevation), 0.0), axis=-1)
@@ -151,9 +152,9 @@ def direction_error(pred_audio, true_azimuth_deg, sounding, fps: float,
                     head_radius_m: float = HEAD_RADIUS_M, cue: str = "itd") -> DirectionResult:
     """Absolute lateral-angle error of generated audio per video frame with exactly one sounding source.
 
-    For video frame t the audio in [t / fps, (t + 1) / fps) gives one GCC-PHAT ITD (`binaural.gcc_phat_frames`,
-    +-1 ms lags), mapped to a lateral angle by `azimuth_from_cues` (ITD only; cue='ild' uses the frame's broadband
-    ILD instead, see `_lateral_per_frame`). The truth is the sounding
+    For video frame t the audio in [t / fps, (t + 1) / fps) and its two neighbours on each side give one ITD
+    (`itd.frame_itd`, lags within the head's +-0.69 ms), mapped to a lateral angle by `azimuth_from_cues` (ITD
+    only; cue='ild' uses the frame's broadband ILD instead, see `_lateral_per_frame`). The truth is the sounding
     source's azimuth folded to the lateral angle asin(sin(az) cos(el)) (elevation 0 unless given). Frames with
     0 or >= 2 sounding sources, or whose audio is below `energy_threshold_db` in either ear, are skipped.
 
