@@ -21,10 +21,11 @@ Why this design (the measurements are in experiments/autoencoder.py):
   one that puts the left ear's phase on both ears moves it by 92 us (as much as predicting ITD = 0). So the
   encoder sees the phase (compressed real/imag parts, not a mel spectrogram) at a hop of 128 samples, a quarter
   of a latent frame, and the decoder predicts phase explicitly (no Griffin-Lim, no pretrained vocoder). The
-  delays to keep (|ITD| <= 0.7 ms = 11 samples) are far below one latent frame (512 samples): learned channels
-  alone lost them entirely (ITD error 88 us after 1,500 steps, the same as decoding both ears from one latent),
-  hence the measured delay channel; the complex (phase-sensitive) loss and the interaural phase loss (losses.py)
-  keep the two ears' decoded fine structure alike so that the delay is all that differs.
+  delays to keep (|ITD| <= 0.66 ms = 10.5 samples) are far below one latent frame (512 samples): learned
+  channels alone lost them (per-frame ITD error 176 us after 1,500 steps, near the 201 us of decoding both ears
+  from one latent), hence the measured delay channel (53 us after 3,000 steps); the complex (phase-sensitive)
+  loss and the interaural phase loss (losses.py) keep the two ears' decoded fine structure alike so that the
+  delay is all that differs.
 - Predicting a magnitude and a phase per bin and inverting with an iSTFT (Vocos, Siuzdenko et al. 2023) costs a
   few dense layers per STFT frame; a waveform decoder (HiFi-GAN/BigVGAN-style upsampling convs) would run its
   convolutions at 16 kHz, many times the cost on a CPU. The magnitude is exp of an unbounded prediction (started
