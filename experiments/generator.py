@@ -34,13 +34,15 @@ video, the ground truth, the codec and the mono-copy / two-stage / random-direct
 `python -m v2a_jax.evaluation.ablations` tabulates several runs. The papers' orderings to expect in the sweep:
 mono worst, joint stereo below dual-branch, dual-branch + spacetime (ViSAudio) or + spatialisation (SpatialV2A)
 best; aligned RoPE better timing than unaligned (MMAudio: DeSync 0.483 vs 0.509 s).
-Measured here (2-core CPU): visaudio-tiny on the experiments/autoencoder.py:cpu codec at step 1,500,
-1,200 steps (50 min beside other jobs; flow loss 2.9 at step 50 -> ~1.4 at 350, val 3.8 -> 2.25), evaluated with
-the raw params on 64 test clips (25 Euler steps, cfg 4.5): left/right agreement (ITD) 0.36, flipped video vs
-mirrored truth 0.39, ground truth 0.77, codec reconstruction 0.45, two-stage baseline 0.81, random 0.55; STFT
-distance 0.123 (codec 0.100); FD (mid, benchmark classifier) 21.0 vs codec 3.3. That is: this run does NOT yet
-follow the picture: the codec loses the ITD (experiments/autoencoder.py) and 1,200 CPU steps are far from the
-300K the full configs plan.
+Measured here (2-core CPU): visaudio-tiny on the experiments/autoencoder.py:cpu codec (3,000 steps, with the
+measured delay channel) with --config.num_train_steps=1500 (36 min; validation flow loss 1.53 at step 500 ->
+0.87 at 1,500), evaluated with the EMA params on 64 test clips (25 Euler steps, cfg 4.5;
+`python -m v2a_jax.evaluate --workdir=... --max_clips=64`): left/right agreement (ITD) 0.52, flipped video vs
+mirrored truth 0.39, ground truth 0.81, codec reconstruction 0.81, two-stage baseline 0.80, random direction
+0.54, mono 0; lateral error 27.6 deg (flipped 29.3, ground truth 11.7, mono 18.1). That is: the codec now keeps
+the direction (0.81, as the ground truth), but this run does NOT yet follow the picture: the generated side is a
+per-model bias (0.52 + 0.39 ~ 1), and its per-clip mean ITD does not correlate with the source's lateral angle
+(r = -0.10; ground truth 0.81). 1,500 CPU steps are far from the 300K the full configs plan.
 
 Fields beyond the trainer's (experiments/trainer_defaults.py documents those):
   data.data_dir, name, train_split, val_split: the TFDS dataset and splits; duration_s: crop length;
