@@ -42,11 +42,6 @@ from v2a_jax.metrics import binaural as bm
 from v2a_jax.pipeline import loader
 from v2a_jax.spatial import itd as itd_lib
 
-_WORKDIR = flags.DEFINE_string("workdir", None, "Trained autoencoder with exported latent statistics.")
-_SPLIT = flags.DEFINE_string("split", "test", "Split of the codec's dataset to reconstruct.")
-_BATCH = flags.DEFINE_integer("batch_size", 10, "Clips per codec call.")
-_SPEED = flags.DEFINE_bool("speed", True, "Also time encode/decode.")
-_REFERENCES = flags.DEFINE_bool("references", False, "Also the metric-sensitivity reference rows.")
 
 SAMPLE_RATE = 16000
 REPORTED = ("delta_ild_db", "delta_itd_us", "delta_itd_frame_us", "itd_valid_frames", "lsd_db", "stft",
@@ -126,28 +121,35 @@ def evaluate(codec: codec_lib.AudioCodec, data_dir: str, name: str, split: str, 
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    if _WORKDIR.value is None:
+    opts = flags.FLAGS
+    if opts.workdir is None:
         raise app.UsageError("--workdir is required")
-    stats = latents_lib.read_latent_stats(_WORKDIR.value)
-    codec = codec_lib.load_codec(_WORKDIR.value)
+    stats = latents_lib.read_latent_stats(opts.workdir)
+    codec = codec_lib.load_codec(opts.workdir)
     data = stats["config"].data
-    result = evaluate(codec, data.data_dir, data.name, _SPLIT.value, _BATCH.value, _REFERENCES.value)
+    result = evaluate(codec, data.data_dir, data.name, opts.split, opts.batch_size, opts.references)
     result["step"] = stats["step"]
-    print(f"{data.name} {_SPLIT.value}: {result['num_clips']} clips of {result['clip_s']:g} s, checkpoint step "
+    print(f"{data.name} {opts.split}: {result['num_clips']} clips of {result['clip_s']:g} s, checkpoint step "
           f"{stats['step']}")
     print(f"{'row':12s} " + " ".join(f"{k:>17s}" for k in REPORTED))
     for row in [r for r in result if isinstance(result[r], dict)]:
         print(f"{row:12s} " + " ".join(f"{result[row][k]:17.4f}" for k in REPORTED))
-    if _SPEED.value:
+    if opts.speed:
         result["speed"] = codec_lib.measure_speed(codec, 2.048, 8, 5)
         print(f"{jax.devices()[0].platform}: encode {result['speed']['encode_x_realtime']:.1f} s/s, decode "
               f"{result['speed']['decode_x_realtime']:.1f} s/s (batch 8 x 2.048 s); latents "
               f"{result['speed']['latent_floats_per_s']:g} floats per second of binaural audio")
-    path = os.path.join(_WORKDIR.value, f"eval_{_SPLIT.value}.json")
+    path = os.path.join(opts.workdir, f"eval_{opts.split}.json")
     with open(path, "w") as f:
         json.dump(result, f, indent=1)
     print(f"wrote {path}")
 
 
 if __name__ == "__main__":
+    # Defined here, not at import: the tests import this module's functions next to other flag-defining modules.
+    flags.DEFINE_string("workdir", None, "Trained autoencoder with exported latent statistics.")
+    flags.DEFINE_string("split", "test", "Split of the codec's dataset to reconstruct.")
+    flags.DEFINE_integer("batch_size", 10, "Clips per codec call.")
+    flags.DEFINE_bool("speed", True, "Also time encode/decode.")
+    flags.DEFINE_bool("references", False, "Also the metric-sensitivity reference rows.")
     app.run(main)
