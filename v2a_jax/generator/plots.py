@@ -3,7 +3,7 @@ true source direction (numpy + matplotlib, host side).
 
 Panels: log-magnitude spectrograms of the generated left and right ears (STFT n_fft 512, hop 160, win 400);
 the lateral angle implied by the ITD of the generated and the reference audio per video frame (the estimate the
-direction metric scores: v2a_jax.spatial.itd.frame_itd through Woodworth's formula), with the true lateral angle
+direction metric scores: v2a_jax.metrics.direction.itd_lateral_deg), with the true lateral angle
 asin(sin(az) cos(el)) of every sounding source; the frame-wise ILD of both (64 ms frames every 32 ms, the
 v2a_jax.metrics.binaural defaults). Positive angles and ILDs mean left.
 """
@@ -14,11 +14,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from v2a_jax.metrics import binaural, direction  # noqa: E402
-from v2a_jax.spatial import itd as itd_lib  # noqa: E402
 
 
 def _frame_times(num_frames: int, sample_rate: int) -> np.ndarray:
@@ -40,11 +38,8 @@ def binaural_cues_image(generated: np.ndarray, reference: np.ndarray, relative_a
     truth = np.where(sounding, direction.lateral_angle_deg(relative_azimuth_deg, elevation_deg), np.nan)
     video_t = np.arange(truth.shape[0]) / fps
     for audio, style, label in ((generated, "-", "generated"), (reference, "--", "reference")):
-        itd = np.asarray(itd_lib.frame_itd(jnp.asarray(audio[None], jnp.float32), int(round(sample_rate / fps)),
-                                           itd_lib.HEAD_MAX_LAG_S * sample_rate, sample_rate,
-                                           num_frames=truth.shape[0]))[0]
-        axes[2].plot(video_t + 0.5 / fps, direction.azimuth_from_cues(itd / sample_rate), style, color="C0",
-                     label=f"ITD, {label}")
+        lateral = direction.itd_lateral_deg(audio[None], truth.shape[0], fps, sample_rate)[0]
+        axes[2].plot(video_t + 0.5 / fps, lateral, style, color="C0", label=f"ITD, {label}")
         ild, _ = binaural.framewise_ild_db(audio)
         axes[3].plot(_frame_times(ild.shape[-1], sample_rate), ild, style, color="C1", label=label)
     for s in range(truth.shape[1]):

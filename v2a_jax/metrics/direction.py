@@ -110,6 +110,16 @@ def _video_frames(audio: np.ndarray, num_frames: int, fps: float, sample_rate: i
     return padded[..., starts[:, None] + np.arange(frame_len)]
 
 
+def itd_lateral_deg(audio, num_frames: int, fps: float, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
+                    head_radius_m: float = HEAD_RADIUS_M) -> np.ndarray:
+    """Lateral angle (degrees, + = left) per video frame from the ITD of the audio under it and its two
+    neighbours on each side (`itd.frame_itd`, lags within the head's +-0.69 ms) through Woodworth's formula.
+    `[B, 2, N]` -> `[B, num_frames]`; silent frames give 0."""
+    lag = itd.frame_itd(jnp.asarray(audio, jnp.float32), int(round(sample_rate / fps)),
+                        itd.HEAD_MAX_LAG_S * sample_rate, sample_rate, num_frames=num_frames)
+    return azimuth_from_cues(np.asarray(lag) / sample_rate, head_radius_m=head_radius_m)
+
+
 CUES = ("itd", "ild")
 
 
@@ -135,10 +145,7 @@ def _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate,
     frames = _video_frames(audio, azimuth.shape[1], fps, sample_rate)
     valid = binaural.frame_validity(frames, energy_threshold_db)
     if cue == "itd":
-        frame_len = int(round(sample_rate / fps))
-        lag = np.asarray(itd.frame_itd(jnp.asarray(audio, jnp.float32), frame_len, itd.HEAD_MAX_LAG_S * sample_rate,
-                                       sample_rate, num_frames=azimuth.shape[1]))
-        estimate = azimuth_from_cues(lag / sample_rate, head_radius_m=head_radius_m)
+        estimate = itd_lateral_deg(audio, azimuth.shape[1], fps, sample_rate, head_radius_m)
     else:
         ild = binaural.ild_db(np.moveaxis(frames, -3, -2))  # [B, T]
         estimate = azimuth_from_cues(np.full(ild.shape, np.nan), ild)
