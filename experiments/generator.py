@@ -46,11 +46,11 @@ the direction (0.81, as the ground truth), but this run does NOT yet follow the 
 per-model bias (0.52 + 0.39 ~ 1), and its per-clip mean ITD does not correlate with the source's lateral angle
 (r = -0.10; ground truth 0.81). 1,500 CPU steps are far from the 300K the full configs plan.
 spatialv2a-tiny with the heatmap supervised (--config.model.spatialisation.aux_weight=0.1, the sweep's
-spatialv2a_aux) on the same codec, --config.num_train_steps=1200 (26 min alone; heatmap hit rate 0.85 at step
-500, 0.88 at 1,200), same evaluation: left/right agreement 0.81 (ground truth 0.81), flipped video vs mirrored
-truth 0.70 (the side flips with the picture), mono 0, random 0.53; lateral error 28.0 deg (ground truth 11.7,
-flipped 23.6); per-clip mean ITD vs the source's lateral angle r = 0.38. So the generator does follow the
-picture once the visual localisation is supervised: the side is right, the angle still coarse.
+spatialv2a_aux) on the same codec, --config.num_train_steps=1200 (39 min beside another run; heatmap hit rate
+0.85 at step 500, 0.88 at 1,200), same evaluation: left/right agreement 0.81 (ground truth 0.81), flipped video
+vs mirrored truth 0.70 (the side flips with the picture), mono 0, random 0.53; lateral error 28.0 deg (ground
+truth 11.7, flipped 23.6); per-clip mean ITD vs the source's lateral angle r = 0.38. So the generator does follow
+the picture once the visual localisation is supervised: the side is right, the angle still coarse.
 
 Fields beyond the trainer's (experiments/trainer_defaults.py documents those):
   data.data_dir, name, train_split, val_split: the TFDS dataset and splits; duration_s: crop length;
