@@ -45,6 +45,18 @@ mirrored truth 0.39, ground truth 0.81, codec reconstruction 0.81, two-stage bas
 the direction (0.81, as the ground truth), but this run does NOT yet follow the picture: the generated side is a
 per-model bias (0.52 + 0.39 ~ 1), and its per-clip mean ITD does not correlate with the source's lateral angle
 (r = -0.10; ground truth 0.81). 1,500 CPU steps are far from the 300K the full configs plan.
+Three recipe changes, each 1,500 steps (~36 min) on the same codec, same evaluation (the report's "lateral r":
+per-clip correlation of the generated and the true lateral angle; ground truth 0.77, codec 0.76):
+  + left/right mirror augmentation (data.mirror_prob 0.5, now the default): L/R 0.51, flipped 0.41, r -0.01;
+  + the encoder tuned to mark the sounding patch (--config.model.video.localisation_weight=0.1; patch hit rate
+    0.87): L/R 0.50, flipped 0.40, r -0.01;
+  + that and the ears' difference weighted x10 (--config.flow.interaural_weight=9): L/R 0.56, flipped 0.35,
+    r 0.17 (flipped -0.17: the trend reverses with the picture, weakly), but louder, worse audio (SNR -8.6 dB
+    vs -4.0).
+A linear probe of the spacetime module's per-branch condition difference (F_l - F_r, clip mean) predicts the
+source's side on held-out clips with r 0.00 (mirror only), 0.43 (tuned encoder), 0.47 (+ interaural weight),
+but that difference is ~1-3 % of the condition's size: the localisation reaches the branches' conditions and
+the generator does not yet act on it at this step count.
 spatialv2a-tiny with the heatmap supervised (--config.model.spatialisation.aux_weight=0.1, the sweep's
 spatialv2a_aux) on the same codec, --config.num_train_steps=1200 (39 min beside another run; heatmap hit rate
 0.85 at step 500, 0.88 at 1,200), same evaluation: left/right agreement 0.81 (ground truth 0.81), flipped video
@@ -55,20 +67,29 @@ the picture once the visual localisation is supervised: the side is right, the a
 Fields beyond the trainer's (experiments/trainer_defaults.py documents those):
   data.data_dir, name, train_split, val_split: the TFDS dataset and splits; duration_s: crop length;
     sample_rate, video_fps, semantic_fps, latent_fps: stream rates (v2a_jax.pipeline.sequence.SequenceConfig,
-    which must divide the crop exactly); num_workers: grain worker processes.
+    which must divide the crop exactly); num_workers: grain worker processes; mirror_prob: share of training
+    examples reflected left/right (video flipped, ears swapped, azimuths negated: v2a_jax.pipeline.loader.mirror),
+    so the side of the sound is learnt from the side of the picture rather than as a dataset bias (0 = off).
   codec.factory: "module:function" returning an AudioCodec, called with **codec.kwargs.
   model.layout: 'dual' | 'stereo' | 'mono'; branch_weights: 'shared' (one set + branch embedding) |
     'separate' (per ear); hidden, num_heads, joint_depth (N1), single_depth (N2), mlp_ratio, mlp_multiple_of
-    (SwiGLU width rounding); aligned_rope: video RoPE positions aligned in time with audio; spacetime: ViSAudio
-    module; spatialisation.enabled / hidden (heatmap net width) / aux_weight (ground-truth heatmap BCE weight).
+    (SwiGLU width rounding); aligned_rope: video RoPE positions aligned in time with audio; remat: recompute
+    each scanned block's activations in the backward pass (on for small/large: memory for the papers' batch
+    sizes; off for tiny, where memory is no concern); spacetime: ViSAudio module; spatialisation.enabled /
+    hidden (heatmap net width) / aux_weight (ground-truth heatmap BCE weight).
   model.video.features: 'pixels' (trainable encoder) | 'precomputed' (batch carries clip_features [B, T_sem, Dc],
     sync_features [B, T_sync, Dy], patch_features [B, T_sem, P, Dp]); image_size, patch_size, tubelet_frames,
     width, depth, num_heads: the pixel encoder; patch_grid (rows, cols) and frame_size (pixels across the frames
-    the features were computed on): the precomputed patch layout.
+    the features were computed on): the precomputed patch layout; localisation_weight: weight of a BCE between
+    a linear per-patch read-out of the encoder's patch features and the benchmark's true sounding-source patches
+    (0 = off): the from-scratch stand-in for ViSAudio's spatially tuned pretrained encoder; the read-out feeds
+    nothing, so the generator itself (spacetime module included) stays unsupervised.
   model.text.enabled; vocabulary (caption words; others map to UNK), max_len (tokens incl. BOS), width,
     depth, num_heads: the caption encoder.
   flow.t_mean, t_std: logit-normal training times; video_dropout, text_dropout: condition dropout for
-    guidance; num_val_buckets: validation loss per timestep bucket.
+    guidance; interaural_weight: extra weight on the ears' difference in the training loss (the loss is
+    per-ear MSE summed + 2 x interaural_weight x MSE of (left - right) / 2; 0 = the papers' loss);
+    num_val_buckets: validation loss per timestep bucket.
   sampler.method ('euler' | 'heun'), num_steps, cfg_strength: sampling for summaries and evaluation.
   summary.num_clips: validation clips rendered to TensorBoard (audio + binaural-cue image).
 """
@@ -116,6 +137,7 @@ def _size(config: ml_collections.ConfigDict, size: str) -> None:
     model.hidden, model.num_heads = (896, 14) if big else (448, 7)
     model.joint_depth, model.single_depth = (7, 14) if big else (4, 8)
     model.mlp_multiple_of = 256
+    model.remat = True
     video.image_size, video.patch_size = 64, 8
     video.width, video.depth, video.num_heads = (512, 6, 8) if big else (384, 4, 6)
     text.width, text.depth, text.num_heads = (512, 4, 8) if big else (256, 2, 4)
@@ -152,6 +174,7 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     config.data.semantic_fps = 6.25
     config.data.latent_fps = 31.25
     config.data.num_workers = 0
+    config.data.mirror_prob = 0.5
 
     config.codec = ml_collections.ConfigDict()
     config.codec.factory = "v2a_jax.autoencoder.codec:load_codec"
@@ -167,6 +190,7 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     config.model.mlp_ratio = 4.0
     config.model.mlp_multiple_of = 32
     config.model.aligned_rope = True
+    config.model.remat = False
     config.model.spacetime = True
     config.model.spatialisation = ml_collections.ConfigDict({"enabled": False, "hidden": 64, "aux_weight": 0.0})
     config.model.video = ml_collections.ConfigDict()
@@ -179,6 +203,7 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     config.model.video.num_heads = 2
     config.model.video.patch_grid = (4, 4)
     config.model.video.frame_size = 64
+    config.model.video.localisation_weight = 0.0
     config.model.text = ml_collections.ConfigDict()
     config.model.text.enabled = True
     config.model.text.vocabulary = CAPTION_VOCABULARY
@@ -192,6 +217,7 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     config.flow.t_std = 1.0
     config.flow.video_dropout = 0.1
     config.flow.text_dropout = 0.1
+    config.flow.interaural_weight = 0.0
     config.flow.num_val_buckets = 4
 
     config.sampler = ml_collections.ConfigDict()

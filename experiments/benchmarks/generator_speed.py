@@ -1,18 +1,20 @@
 r"""Generator speed on this machine: parameter counts, training throughput, model FLOP/s, sampling time.
 
     python -m experiments.benchmarks.generator_speed [--sizes=tiny,small] [--steps=3] [--out=speed.json]
+    # on a GPU/TPU: --sizes=tiny,small,large --dtype=bfloat16 --matmul_size=8192 --batch_small=16
 
 For every MODEL-SIZE of experiments/generator.py it prints the parameter count (from shapes alone, nothing
 allocated). For the sizes in --sizes it then measures, on one device with the ViSAudio model:
   - training throughput: the trainer's jitted train step (forward, backward, AdamW, EMA) on synthetic batches of
     the config's shapes (--batch_tiny / --batch_small examples), after one warm-up step; examples/s;
-  - model FLOP/s: XLA's cost analysis of the compiled step divided by the step time, and that as a fraction of
-    a plain float32 matmul's FLOP/s (2048 x 2048 x 2048, measured in the same run, same threads);
+  - model FLOP/s: XLA's FLOP count of the step (`model_flops`: unoptimised HLO, remat off) over the step time
+    (remat as configured: on for small/large), and that as a fraction of
+    a plain matmul's FLOP/s in the compute dtype (--matmul_size cubed, measured in the same run, same device);
   - sampling time for 8 s of audio (250 latent frames, 200 video frames): 25 Euler steps with classifier-free
     guidance (conditional and unconditional halves in one batch of 2), batch 1, compile excluded.
 The codec is the FrameCodec stand-in with MMAudio's 20 latent channels (v2a_jax/autoencoder/frame_codec.py): its
-encode is one small matmul, so the numbers are the generator's. Data loading is not included. Float32 compute
-(bf16 is not faster on CPU).
+encode is one small matmul, so the numbers are the generator's. Data loading is not included. --dtype sets the
+compute dtype (params stay float32): float32 on CPU, where bf16 is not faster; bfloat16 on accelerators.
 """
 
 from __future__ import annotations
@@ -36,17 +38,19 @@ _STEPS = flags.DEFINE_integer("steps", 3, "Timed training steps per size (after 
 _BATCH_TINY = flags.DEFINE_integer("batch_tiny", 16, "Training batch of the tiny config.")
 _BATCH_SMALL = flags.DEFINE_integer("batch_small", 2, "Training batch of the small and large configs.")
 _OUT = flags.DEFINE_string("out", "", "Optional JSON file for the results.")
+_DTYPE = flags.DEFINE_enum("dtype", "float32", ["float32", "bfloat16"], "Compute dtype of the model and the matmul.")
+_MATMUL_SIZE = flags.DEFINE_integer("matmul_size", 2048, "Side of the reference square matmul.")
 
 LATENT_DIM = 20
 FRAME_SIZE = 64  # stored binaural_synth frames
 SAMPLE_SECONDS = 8.0
 
 
-def bench_config(variant: str) -> ml_collections.ConfigDict:
+def bench_config(variant: str, dtype: str = "float32") -> ml_collections.ConfigDict:
     config = generator.get_config(variant)
     config.codec.factory = "v2a_jax.autoencoder.frame_codec:FrameCodec"
     config.codec.kwargs = ml_collections.ConfigDict({"latent_dim": LATENT_DIM})
-    config.compute_dtype = "float32"
+    config.compute_dtype = dtype
     config.mesh = ml_collections.ConfigDict({"data": 1, "fsdp": 1, "tensor": 1})
     return config
 
@@ -77,8 +81,8 @@ def param_count(variant: str) -> int:
     return count_params(jax.eval_shape(task.init, jax.random.PRNGKey(0), shapes))
 
 
-def matmul_flops_per_s(n: int = 2048, repeats: int = 5) -> float:
-    a = jnp.asarray(np.random.default_rng(0).standard_normal((n, n)), jnp.float32)
+def matmul_flops_per_s(n: int, dtype: str, repeats: int = 5) -> float:
+    a = jnp.asarray(np.random.default_rng(0).standard_normal((n, n)), dtype)
     matmul = jax.jit(lambda x: x @ x)
     matmul(a).block_until_ready()
     start = time.perf_counter()
@@ -87,27 +91,45 @@ def matmul_flops_per_s(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n ** 3 * repeats / (time.perf_counter() - start)
 
 
-def train_speed(variant: str, batch_size: int, num_steps: int) -> tuple[dict, GeneratorTask, state.TrainState]:
-    """Timings of the train step; also returns the task and the trained state (for sampling)."""
-    config = bench_config(variant)
-    config.batch_size = batch_size
-    task = GeneratorTask(config)
-    rng = np.random.default_rng(0)
-    batches = [synthetic_batch(task, batch_size, config.data.duration_s, rng) for _ in range(2)]
-    mesh = partitioning.make_mesh(config.mesh, jax.devices()[:1])
+def _step_parts(task: GeneratorTask, config: ml_collections.ConfigDict, batch: dict, device: jax.Device):
+    """(jitted train step, abstract state, init_fn, mesh, rules, batch sharding) on `device`."""
+    mesh = partitioning.make_mesh(config.mesh, [device])
     rules = partitioning.logical_axis_rules(config)
     sharding = partitioning.batch_sharding(mesh, rules)
     tx, schedule = optim.make_optimizer(config.optimizer, config.num_train_steps)
-    init_fn = state.make_init_fn(task, tx, jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), batches[0]))
+    init_fn = state.make_init_fn(task, tx, jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), batch))
     abstract = state.abstract_train_state(init_fn, mesh, rules)
-    train_state = state.init_train_state(init_fn, abstract, 0, mesh, rules)
     step = steps.make_train_step(task, tx, schedule, config, abstract, sharding, rules)
+    return step, abstract, init_fn, mesh, rules, sharding
+
+
+def model_flops(config: ml_collections.ConfigDict, batch: dict) -> float:
+    """FLOPs of one training step of the model itself: XLA's count on the lowered (unoptimised) HLO with remat
+    off, lowered for the CPU (accelerator backends give no count before compilation, and the compiled GPU
+    program's count misses its cuBLAS matmuls), so neither recomputation nor the backend changes it."""
+    config = ml_collections.ConfigDict(config.to_dict())
+    config.model.remat = False
+    step, abstract, *_, sharding = _step_parts(GeneratorTask(config), config, batch, jax.devices("cpu")[0])
+    spec = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), batch)
+    cost = step.lower(abstract, spec).cost_analysis()
+    return float((cost[0] if isinstance(cost, (list, tuple)) else cost)["flops"])
+
+
+def train_speed(variant: str, batch_size: int, num_steps: int,
+                dtype: str) -> tuple[dict, GeneratorTask, state.TrainState]:
+    """Timings of the train step; also returns the task and the trained state (for sampling)."""
+    config = bench_config(variant, dtype)
+    config.batch_size = batch_size
+    rng = np.random.default_rng(0)
+    task = GeneratorTask(config)
+    batches = [synthetic_batch(task, batch_size, config.data.duration_s, rng) for _ in range(2)]
+    step, abstract, init_fn, mesh, rules, sharding = _step_parts(task, config, batches[0], jax.devices()[0])
+    train_state = state.init_train_state(init_fn, abstract, 0, mesh, rules)
     device_batches = [partitioning.global_batch(b, sharding) for b in batches]
     start = time.perf_counter()
     compiled = step.lower(train_state, device_batches[0]).compile()
     compile_s = time.perf_counter() - start
-    cost = compiled.cost_analysis()
-    flops = float((cost[0] if isinstance(cost, (list, tuple)) else cost)["flops"])
+    flops = model_flops(config, batches[0])
     train_state, metrics = compiled(train_state, device_batches[0])  # warm-up
     jax.block_until_ready(metrics)
     start = time.perf_counter()
@@ -115,8 +137,12 @@ def train_speed(variant: str, batch_size: int, num_steps: int) -> tuple[dict, Ge
         train_state, metrics = compiled(train_state, device_batches[i % 2])
     jax.block_until_ready(metrics)
     step_s = (time.perf_counter() - start) / num_steps
-    speed = {"batch": batch_size, "compile_s": compile_s, "step_s": step_s, "examples_per_s": batch_size / step_s,
-             "step_gflop": flops / 1e9, "model_gflop_per_s": flops / step_s / 1e9}
+    speed = {"batch": batch_size, "remat": bool(config.model.remat), "compile_s": compile_s, "step_s": step_s,
+             "examples_per_s": batch_size / step_s, "step_gflop": flops / 1e9,
+             "model_gflop_per_s": flops / step_s / 1e9}
+    memory = jax.devices()[0].memory_stats()  # None on CPU
+    if memory and "peak_bytes_in_use" in memory:
+        speed["peak_memory_gib"] = memory["peak_bytes_in_use"] / 2 ** 30  # since the process started
     return speed, task, train_state
 
 
@@ -145,7 +171,8 @@ def sampling_time(task: GeneratorTask, params) -> dict:
 
 def main(argv):
     del argv
-    results = {"params": {}, "speed": {}}
+    results = {"device": jax.devices()[0].device_kind, "dtype": _DTYPE.value, "params": {}, "speed": {}}
+    print(f"device: {results['device']}, compute dtype {_DTYPE.value}")
     print("parameter counts (latent_dim 20):")
     for size in generator.SIZES:
         for model in generator.MODELS:
@@ -154,16 +181,17 @@ def main(argv):
             print(f"  {variant:20s} {results['params'][variant] / 1e6:9.2f} M")
     for size in _SIZES.value:
         batch = _BATCH_TINY.value if size == "tiny" else _BATCH_SMALL.value
-        speed, task, train_state = train_speed(f"visaudio-{size}", batch, _STEPS.value)
+        speed, task, train_state = train_speed(f"visaudio-{size}", batch, _STEPS.value, _DTYPE.value)
         speed.update(sampling_time(task, train_state.ema_params))
-        speed["matmul_gflop_per_s"] = matmul_flops_per_s() / 1e9
+        speed["matmul_gflop_per_s"] = matmul_flops_per_s(_MATMUL_SIZE.value, _DTYPE.value) / 1e9
         speed["mfu_vs_matmul"] = speed["model_gflop_per_s"] / speed["matmul_gflop_per_s"]
         results["speed"][f"visaudio-{size}"] = speed
-        print(f"visaudio-{size}: batch {batch}, {speed['step_s']:.2f} s/step, {speed['examples_per_s']:.2f} "
-              f"examples/s, {speed['step_gflop']:.1f} GFLOP/step, {speed['model_gflop_per_s']:.1f} GFLOP/s = "
+        print(f"visaudio-{size}: batch {batch}, remat {speed['remat']}, {speed['step_s']:.3f} s/step, "
+              f"{speed['examples_per_s']:.2f} examples/s, {speed['step_gflop']:.1f} GFLOP/step, "
+              f"{speed['model_gflop_per_s']:.1f} GFLOP/s = "
               f"{100 * speed['mfu_vs_matmul']:.1f} % of a {speed['matmul_gflop_per_s']:.0f} GFLOP/s matmul; "
               f"compile {speed['compile_s']:.0f} s; 8 s of audio in {speed['sample_8s_25steps_s']:.2f} s "
-              f"(25 Euler steps, CFG)", flush=True)
+              f"(25 Euler steps, CFG); peak memory {speed.get('peak_memory_gib', float('nan')):.1f} GiB", flush=True)
     if _OUT.value:
         with open(_OUT.value, "w") as f:
             json.dump(results, f, indent=2)

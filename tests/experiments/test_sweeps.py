@@ -15,9 +15,13 @@ def test_every_ablation_run_builds_a_distinct_valid_model():
         config.update_from_flattened_dict(overrides)
         models[name] = ModelConfig.from_config(config.model, latent_dim=8, semantic_frames_per_video_frame=0.25,
                                                dtype="float32")
-        trainings[name] = (models[name], config.model.spatialisation.aux_weight)
-    assert len(set(trainings.values())) == len(runs)  # no two runs train the same model with the same loss
+        trainings[name] = (models[name], config.model.spatialisation.aux_weight,
+                           config.model.video.localisation_weight, config.flow.interaural_weight,
+                           config.data.mirror_prob)
+    assert len(set(trainings.values())) == len(runs)  # no two runs train the same model the same way
     assert models["dual"].spacetime is False and models["visaudio"].spacetime is True
     assert models["dual_shared"].branch_weights == "shared"
     assert models["visaudio_no_rope_align"].aligned_rope is False
     assert models["mono"].layout == "mono" and models["joint_stereo"].layout == "stereo"
+    assert trainings["visaudio_no_mirror"][-1] == 0 < trainings["visaudio"][-1]
+    assert models["visaudio_tuned_encoder"].patch_localiser and not models["visaudio"].patch_localiser

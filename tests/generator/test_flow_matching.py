@@ -37,6 +37,21 @@ def test_loss_is_per_ear_mean_summed_over_ears():
     np.testing.assert_allclose(float(fm.flow_loss(jnp.asarray(per_ear))), manual.sum(axis=1).mean(), rtol=1e-5)
 
 
+def test_interaural_loss_is_the_side_part_of_the_per_ear_loss():
+    rng = np.random.default_rng(1)
+    pred, target = rng.standard_normal((2, 4, 2, 6, 3))
+    side = np.asarray(fm.interaural_loss(jnp.asarray(pred), jnp.asarray(target)))
+    err = pred - target
+    mid_manual = np.mean(((err[:, 0] + err[:, 1]) / 2) ** 2, axis=(1, 2))
+    side_manual = np.mean(((err[:, 0] - err[:, 1]) / 2) ** 2, axis=(1, 2))
+    np.testing.assert_allclose(side, side_manual, rtol=1e-5)
+    # Parallelogram law: the per-ear sum splits into twice the mid and twice the side error.
+    per_ear = np.asarray(fm.per_ear_loss(jnp.asarray(pred), jnp.asarray(target))).sum(axis=1)
+    np.testing.assert_allclose(per_ear, 2 * (mid_manual + side), rtol=1e-5)
+    same = np.repeat(err[:, :1], 2, axis=1)  # equal ears: no interaural error
+    np.testing.assert_allclose(np.asarray(fm.interaural_loss(jnp.asarray(same), jnp.zeros_like(same))), 0.0)
+
+
 def test_drop_masks_rates_and_independence():
     video, text = fm.drop_masks(jax.random.PRNGKey(0), 100_000, 0.1, 0.3)
     video, text = np.asarray(video), np.asarray(text)

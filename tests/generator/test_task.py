@@ -99,17 +99,21 @@ def test_visaudio_step_on_a_2x2x2_mesh_matches_one_device(tiny_synth):
 
 @pytest.fixture(scope="module")
 def spatial_run(tiny_synth):
-    config = helpers.tiny_config("spatialv2a", tiny_synth[2], model__spatialisation__aux_weight=1.0)
+    config = helpers.tiny_config("spatialv2a", tiny_synth[2], model__spatialisation__aux_weight=1.0,
+                                 model__video__localisation_weight=0.5, flow__interaural_weight=2.0)
     return Run(config, jax.devices()[:1], _batches(config, 1))
 
 
-def test_spatialv2a_step_with_heatmap_supervision(spatial_run):
+def test_spatialv2a_step_with_every_auxiliary_loss(spatial_run):
     m = spatial_run.metrics[0]
     assert np.isfinite(m["loss"])
-    np.testing.assert_allclose(m["loss"], m["flow_loss"] + m["heatmap_bce"], rtol=1e-5)
-    assert 0.0 <= m["heatmap_hit_rate"] <= 1.0 and m["heatmap_bce"] > 0
+    np.testing.assert_allclose(m["loss"], m["flow_loss"] + 2 * 2.0 * m["interaural_loss"] + 1.0 * m["heatmap_bce"]
+                               + 0.5 * m["patch_bce"], rtol=1e-5)
+    assert 0 < m["interaural_loss"] < m["flow_loss"]
+    for name in ("heatmap", "patch"):
+        assert 0.0 <= m[f"{name}_hit_rate"] <= 1.0 and m[f"{name}_bce"] > 0
     moved = _max_change(spatial_run)
-    for name in ("heatmap", "spatial_condition", "video_encoder", "branches"):
+    for name in ("heatmap", "spatial_condition", "video_encoder", "patch_localiser_head", "branches"):
         assert max(jax.tree.leaves(moved[name])) > 0, name
 
 
@@ -119,7 +123,7 @@ def test_validation_loss_per_time_bucket(spatial_run):
     batch = run.batch(_batches(run.config, 1)[0])
     metrics = jax.device_get(eval_step(run.state.params, batch, jax.random.PRNGKey(0)))
     names = fm.bucket_names(run.config.flow.num_val_buckets)
-    assert set(names) <= set(metrics) and "heatmap_hit_rate" in metrics
+    assert set(names) <= set(metrics) and {"heatmap_hit_rate", "patch_hit_rate"} <= set(metrics)
     np.testing.assert_allclose(metrics["loss"], np.mean([metrics[n] for n in names]), rtol=1e-5)
     again = jax.device_get(eval_step(run.state.params, batch, jax.random.PRNGKey(0)))
     assert again == metrics  # deterministic given the rng

@@ -172,3 +172,15 @@ def test_ild_cue_follows_the_louder_ear(scene):
     assert dm.left_right_agreement(audio, true_az, sounding, FPS, SR, cue="ild").fraction == 0.0
     with pytest.raises(ValueError, match="cue"):
         dm.direction_error(audio, true_az, sounding, FPS, SR, cue="ipd")
+
+
+def test_lateral_correlation_follows_the_source_from_clip_to_clip(scene):
+    audio, true_az, sounding = scene
+    good = dm.lateral_correlation(audio, true_az, sounding, FPS, SR)
+    assert good.num_clips == 6 and good.r > 0.99
+    assert dm.lateral_correlation(audio[:, ::-1], true_az, sounding, FPS, SR).r < -0.99
+    # Every clip rendered at the first clip's direction: right as often as that side is, but no trend.
+    same = np.repeat(audio[:1], len(audio), axis=0)
+    assert np.isnan(dm.lateral_correlation(same, true_az, sounding, FPS, SR).r)
+    few = dm.lateral_correlation(audio, true_az, sounding, FPS, SR, min_frames=21)
+    assert few.num_clips == 0 and np.isnan(few.r)

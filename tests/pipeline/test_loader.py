@@ -146,3 +146,51 @@ def test_worker_processes_give_the_same_batches(split):
             np.testing.assert_array_equal(a["audio"], b["audio"])
     finally:
         parallel.close()
+
+
+def test_mirror_reflects_picture_ears_and_angles(split):
+    """The reflected scene is consistent with itself: screen_x points at the same pixels of the flipped video, and
+    the ITD measured from the swapped ears (frame_itd, not the renderer) changes sign with the negated azimuth."""
+    from v2a_jax.spatial.itd import frame_itd
+
+    source, _ = split
+    for i in range(len(source)):
+        ex = source[i]
+        m = loader.mirror(ex)
+        np.testing.assert_array_equal(loader.mirror(m)["video"], ex["video"])
+        np.testing.assert_array_equal(m["audio"][0], ex["audio"][1])
+        np.testing.assert_array_equal(m["relative_azimuth_deg"], -ex["relative_azimuth_deg"])
+        np.testing.assert_array_equal(m["elevation_deg"], ex["elevation_deg"])
+        t, s = np.nonzero(np.isfinite(ex["screen_x"]) & (ex["screen_x"] > 0.5) & (ex["screen_x"] < 31.5))
+        for ti, si in zip(t, s):
+            x, y = ex["screen_x"][ti, si], int(ex["screen_y"][ti, si].clip(0, 31))
+            np.testing.assert_array_equal(m["video"][ti, y, int(m["screen_x"][ti, si])], ex["video"][ti, y, int(x)])
+    # ITD sign over one whole clip whose loudest source is well off the median plane.
+    audio = np.stack([source[i]["audio"] for i in range(len(source))]).astype(np.float32) / 32767
+    itd = np.asarray(frame_itd(audio, 640, 11.0, 16000))  # [B, T] samples; > 0: left ear leads
+    itd_m = np.asarray(frame_itd(audio[:, ::-1], 640, 11.0, 16000))
+    loud = np.abs(itd) > 2.0
+    assert loud.sum() > 10
+    np.testing.assert_allclose(itd_m[loud], -itd[loud], atol=0.5)
+
+
+def test_random_mirror_changes_nothing_but_the_side(split):
+    source, clip = split
+    keys = ["audio", "video", "seed", "relative_azimuth_deg"]
+    make = lambda p: iter(loader.make_dataset(source, clip, SEQ, train=True, batch_size=6, seed=2, keys=keys,  # noqa: E731
+                                              mirror_prob=p))
+    plain, always, half = make(0.0), make(1.0), make(0.5)
+    mirrored_share = []
+    for _ in range(4):
+        a, b, c = next(plain), next(always), next(half)
+        np.testing.assert_array_equal(b["seed"], a["seed"])  # same clips and crops: mirroring has its own stream
+        np.testing.assert_array_equal(b["audio"], a["audio"][:, ::-1])
+        np.testing.assert_array_equal(b["video"], a["video"][:, :, :, ::-1])
+        flipped = [np.array_equal(c["audio"][k], b["audio"][k]) and not np.array_equal(c["audio"][k], a["audio"][k])
+                   for k in range(6)]
+        kept = [np.array_equal(c["audio"][k], a["audio"][k]) for k in range(6)]
+        assert all(f or k for f, k in zip(flipped, kept))
+        mirrored_share += flipped
+    assert 0.2 < np.mean(mirrored_share) < 0.8
+    with pytest.raises(ValueError, match="mirror probability"):
+        loader.RandomMirror(1.5)

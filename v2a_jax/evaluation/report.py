@@ -29,6 +29,7 @@ COLUMNS = (
     ("stft", "STFT"), ("env", "ENV"), ("mag", "Mag"), ("phs", "PHS"), ("snr_db", "SNR dB"),
     ("delta_itd_us", "dITD us"), ("delta_ild_db", "dILD dB"), ("delta_iacc", "dIACC"),
     ("direction_error_deg", "dir err deg (ITD)"), ("left_right_agreement", "L/R agree (ITD)"),
+    ("lateral_r", "lateral r (ITD)"),
     ("direction_error_ild_deg", "dir err deg (ILD)"), ("left_right_agreement_ild", "L/R agree (ILD)"),
     ("av_sync_offset_s", "sync s"),
     ("fd_left", "FD L"), ("fd_right", "FD R"), ("fd_mid", "FD mid"), ("kl_mid", "KL mid"), ("is_mid", "IS mid"),

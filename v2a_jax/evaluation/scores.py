@@ -2,8 +2,9 @@
 
   binaural      v2a_jax.metrics.binaural.binaural_metrics against the reference audio (stft, env, mag, phs,
                 snr_db, lsd_db, delta_ild_db, delta_band_ild_db, delta_iacc, delta_itd_us, itd_valid_frames);
-  direction     lateral-angle error and left/right agreement per video frame with one sounding source
-                (metrics.direction), with their frame counts, from the ITD and (suffix _ild) from the ILD;
+  direction     lateral-angle error and left/right agreement per video frame with one sounding source, and
+                the per-clip correlation of estimated and true lateral angle (metrics.direction), with their
+                frame / clip counts, from the ITD and (suffix _ild) from the ILD;
   sync          av_sync_offset_s of detected onsets against the true onsets, with match / detection counts;
   distribution  FD / KL / IS per ear and on the mid channel (metrics.distribution), only with an embedding.
 """
@@ -42,8 +43,10 @@ def score(audio: np.ndarray, truth: Truth, *, fps: float, sample_rate: int,
     for cue, suffix in (("itd", ""), ("ild", "_ild")):
         error = direction.direction_error(audio, *cues, true_elevation_deg=truth.elevation_deg, cue=cue)
         agree = direction.left_right_agreement(audio, *cues, true_elevation_deg=truth.elevation_deg, cue=cue)
+        corr = direction.lateral_correlation(audio, *cues, true_elevation_deg=truth.elevation_deg, cue=cue)
         out.update({f"direction_error{suffix}_deg": error.mean_deg, f"direction_frames{suffix}": float(error.count),
-                    f"left_right_agreement{suffix}": agree.fraction, f"agreement_frames{suffix}": float(agree.count)})
+                    f"left_right_agreement{suffix}": agree.fraction, f"agreement_frames{suffix}": float(agree.count),
+                    f"lateral_r{suffix}": corr.r, f"lateral_r_clips{suffix}": float(corr.num_clips)})
     sync = direction.av_sync_offset(audio, truth.onsets_s, sample_rate)
     out.update({
         "av_sync_offset_s": sync.mean_offset_s, "onsets_matched": float(sync.n_matched),

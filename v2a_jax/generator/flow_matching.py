@@ -35,6 +35,14 @@ def per_ear_loss(v_pred: jax.Array, v_target: jax.Array) -> jax.Array:
     return jnp.mean(err, axis=(2, 3))
 
 
+def interaural_loss(v_pred: jax.Array, v_target: jax.Array) -> jax.Array:
+    """Mean squared error of the ears' difference (side = (left - right) / 2) per example: [B, 2, T, C] x 2 ->
+    [B]. The per-ear loss summed over the ears is 2 (mid error + side error); on binaural latents the side
+    holds a few percent of the variance, so this term lets a config weigh the interaural part up."""
+    err = v_pred.astype(jnp.float32) - v_target.astype(jnp.float32)
+    return jnp.mean(jnp.square(0.5 * (err[:, 0] - err[:, 1])), axis=(1, 2))
+
+
 def flow_loss(per_ear: jax.Array) -> jax.Array:
     """[B, 2] per-ear losses -> scalar: summed over ears, averaged over the batch."""
     return jnp.mean(jnp.sum(per_ear, axis=1))

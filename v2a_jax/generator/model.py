@@ -80,6 +80,8 @@ class ModelConfig:
     text_width: int = 64
     text_depth: int = 1
     text_num_heads: int = 2
+    patch_localiser: bool = False
+    remat: bool = False
     dtype: str = "float32"
 
     def __post_init__(self):
@@ -141,7 +143,9 @@ class ModelConfig:
             video_num_heads=video.num_heads, patch_grid=tuple(video.patch_grid), text=text.enabled,
             text_vocab_size=text_encoder.NUM_SPECIAL + len(text.vocabulary), text_max_len=text.max_len,
             text_width=text.width, text_depth=text.depth,
-            text_num_heads=text.num_heads, dtype=dtype)
+            # Runs saved before `remat` existed lack it; it never changes results, only training memory.
+            text_num_heads=text.num_heads, patch_localiser=video.get("localisation_weight", 0.0) > 0,
+            remat=model.get("remat", False), dtype=dtype)
 
 
 class Conditions(struct.PyTreeNode):
@@ -149,7 +153,9 @@ class Conditions(struct.PyTreeNode):
 
     video_tokens [B, T_sem, D]; text_tokens [B, L, D] and text_mask [B, L] (None without text);
     global_cond [B, D] (timestep-free); frame_cond [B, nb, T, D] (per-branch frame-level condition without
-    the global part); heatmap_logits [B, T_patch, P] (None without the spatialisation branch).
+    the global part); heatmap_logits [B, T_patch, P] (None without the spatialisation branch);
+    patch_logits [B, T_patch, P]: the video encoder's own sounding-patch logits, which feed nothing and exist only
+    to be supervised (None unless `patch_localiser`).
     """
 
     video_tokens: jax.Array
@@ -158,6 +164,7 @@ class Conditions(struct.PyTreeNode):
     global_cond: jax.Array
     frame_cond: jax.Array
     heatmap_logits: jax.Array | None
+    patch_logits: jax.Array | None
 
 
 def tie_ears(x: jax.Array, layout: str) -> jax.Array:
@@ -187,8 +194,10 @@ class Generator(nn.Module):
         if c.video_features == "pixels":
             self.video_encoder = PixelVideoEncoder(
                 c.video_image_size, c.video_patch_size, c.video_tubelet_frames, c.video_width, c.video_depth,
-                c.video_num_heads, c.semantic_frames_per_video_frame, dt)
+                c.video_num_heads, c.semantic_frames_per_video_frame, c.remat, dt)
         self.null_semantic, self.null_sync, self.null_patches = NullFeatures(), NullFeatures(), NullFeatures()
+        if c.patch_localiser:
+            self.patch_localiser_head = layers.dense(1, ("embed", None), dtype=dt)
         if c.text:
             self.text_encoder = text_encoder.TextEncoder(c.text_vocab_size, c.text_max_len, c.text_width,
                                                          c.text_depth, c.text_num_heads, dt)
@@ -215,10 +224,10 @@ class Generator(nn.Module):
         if c.spatialisation:
             self.heatmap = spatialisation.HeatmapNet(c.heatmap_hidden, dt)
             self.spatial_condition = spatialisation.SpatialCondition(d, mlp, dt)
-        self.joint = transformer.JointStack(d, c.num_heads, mlp, c.joint_depth, c.aligned_rope, dt)
+        self.joint = transformer.JointStack(d, c.num_heads, mlp, c.joint_depth, c.aligned_rope, c.remat, dt)
         out_dim = 2 * c.latent_dim if c.layout == "stereo" else c.latent_dim
         self.branches = transformer.Branches(d, c.num_heads, mlp, c.single_depth, out_dim,
-                                             c.branch_weights == "separate", dt)
+                                             c.branch_weights == "separate", c.remat, dt)
 
     def video_features(self, inputs: dict[str, jax.Array]) -> VideoFeatures:
         """The raw visual streams: from pixels or from the precomputed features in `inputs`."""
@@ -239,6 +248,10 @@ class Generator(nn.Module):
         c = self.config
         dt = c.compute_dtype
         feats = self.video_features(inputs)
+        # A linear read-out keeps the localisation in the patch features themselves (what the spacetime module
+        # and the spatialisation branch read), as a spatially tuned pretrained encoder would provide it.
+        patch_logits = (self.patch_localiser_head(feats.patches.astype(dt))[..., 0].astype(jnp.float32)
+                        if c.patch_localiser else None)
         semantic = self.null_semantic(feats.semantic.astype(dt), drop_video)
         sync = self.null_sync(feats.sync.astype(dt), drop_video)
         patches = self.null_patches(feats.patches.astype(dt), drop_video)
@@ -268,7 +281,8 @@ class Generator(nn.Module):
         if c.num_branches > 1:
             frame = frame + self.branch_embedding.astype(dt)[None, :, None, :]
         return Conditions(video_tokens=video, text_tokens=text, text_mask=text_mask, global_cond=global_cond,
-                          frame_cond=layers.constrain(frame, transformer.AUDIO), heatmap_logits=heatmap_logits)
+                          frame_cond=layers.constrain(frame, transformer.AUDIO), heatmap_logits=heatmap_logits,
+                          patch_logits=patch_logits)
 
     def velocity(self, x: jax.Array, t: jax.Array, cond: Conditions) -> jax.Array:
         """x [B, 2, T, C] at flow times t [B] -> velocity [B, 2, T, C] (float32)."""

@@ -96,7 +96,8 @@ class GeneratorTask:
         data = self.config.data
         source, clip = loader.open_split(data.data_dir, data.name, data[f"{split}_split"])
         ds = loader.make_dataset(source, clip, self.seq, train=split == "train", batch_size=batch_size, seed=seed,
-                                 shard_options=shard_options, keys=self.batch_keys(), num_workers=data.num_workers)
+                                 shard_options=shard_options, keys=self.batch_keys(), num_workers=data.num_workers,
+                                 mirror_prob=data.mirror_prob)
         if self.model_config.text:
             text = self.config.model.text
             ds = ds.map(CaptionIds(text_encoder.Tokenizer(text.vocabulary, text.max_len)))
@@ -127,10 +128,10 @@ class GeneratorTask:
         t = jnp.zeros((x.shape[0],), jnp.float32)
         return self.model.init(rng, x, t, self.model_inputs(batch), no, no)["params"]
 
-    def _heatmap_metrics(self, cond: Conditions, batch, keep: jax.Array) -> dict[str, jax.Array]:
-        """Heatmap BCE against the ground-truth sounding regions, and the hit rate: the share of frames with a
-        visible sounding source whose hottest patch holds one. Averaged over examples where `keep`."""
-        logits = cond.heatmap_logits  # [B, K, P]
+    def _localisation_metrics(self, logits: jax.Array, batch, keep: jax.Array, name: str) -> dict[str, jax.Array]:
+        """BCE of per-patch logits [B, K, P] against the ground-truth sounding regions ("{name}_bce"), and the hit
+        rate ("{name}_hit_rate"): the share of frames with a visible sounding source whose hottest patch holds
+        one. Averaged over examples where `keep`."""
         if self.model_config.video_features == "pixels":
             frame_size = batch["video"].shape[3]
         else:
@@ -143,9 +144,21 @@ class GeneratorTask:
         has_source = jnp.max(target, axis=-1) * weight[:, None]  # [B, K]
         hit = jnp.take_along_axis(target, jnp.argmax(logits, axis=-1)[..., None], axis=-1)[..., 0]
         return {
-            "heatmap_bce": jnp.sum(bce * weight) / jnp.maximum(jnp.sum(weight), 1.0),
-            "heatmap_hit_rate": jnp.sum(hit * has_source) / jnp.maximum(jnp.sum(has_source), 1.0),
+            f"{name}_bce": jnp.sum(bce * weight) / jnp.maximum(jnp.sum(weight), 1.0),
+            f"{name}_hit_rate": jnp.sum(hit * has_source) / jnp.maximum(jnp.sum(has_source), 1.0),
         }
+
+    def _localisation_losses(self, cond: Conditions, batch, keep: jax.Array) -> tuple[jax.Array, dict]:
+        """(weighted supervision loss, metrics) of the spatialisation heatmap and the encoder's patch read-out,
+        for those the model has; their weights are model.spatialisation.aux_weight and
+        model.video.localisation_weight."""
+        loss, metrics = jnp.zeros((), jnp.float32), {}
+        for logits, name, weight in ((cond.heatmap_logits, "heatmap", self.config.model.spatialisation.aux_weight),
+                                     (cond.patch_logits, "patch", self.config.model.video.localisation_weight)):
+            if logits is not None:
+                metrics.update(self._localisation_metrics(logits, batch, keep, name))
+                loss = loss + weight * metrics[f"{name}_bce"]
+        return loss, metrics
 
     def loss(self, params, batch, rng, step):
         del step
@@ -158,13 +171,15 @@ class GeneratorTask:
         drop_video, drop_text = fm.drop_masks(k_drop, b, flow.video_dropout, flow.text_dropout)
         v, cond = self.model.apply({"params": params}, fm.interpolate(x0, x1, t), t, self.model_inputs(batch),
                                    drop_video, drop_text)
-        per_ear = fm.per_ear_loss(v, fm.target_velocity(x0, x1))
-        loss = fm.flow_loss(per_ear)
-        metrics = {"flow_loss": loss, "loss_left": per_ear[:, 0].mean(), "loss_right": per_ear[:, 1].mean()}
-        if self.model_config.spatialisation:
-            metrics.update(self._heatmap_metrics(cond, batch, ~drop_video))
-            loss = loss + self.config.model.spatialisation.aux_weight * metrics["heatmap_bce"]
-        return loss, metrics
+        target = fm.target_velocity(x0, x1)
+        per_ear = fm.per_ear_loss(v, target)
+        side = fm.interaural_loss(v, target).mean()
+        loss = fm.flow_loss(per_ear) + 2.0 * flow.interaural_weight * side
+        metrics = {"flow_loss": fm.flow_loss(per_ear), "loss_left": per_ear[:, 0].mean(),
+                   "loss_right": per_ear[:, 1].mean(), "interaural_loss": side}
+        aux_loss, aux_metrics = self._localisation_losses(cond, batch, ~drop_video)
+        metrics.update(aux_metrics)
+        return loss + aux_loss, metrics
 
     def eval_step(self, params, batch, rng):
         """Flow loss at the centre of each of `flow.num_val_buckets` time buckets (same noise for all), their
@@ -185,8 +200,7 @@ class GeneratorTask:
         losses = jax.lax.map(loss_at, fm.bucket_times(num_buckets))
         metrics = dict(zip(fm.bucket_names(num_buckets), losses))
         metrics["loss"] = jnp.mean(losses)
-        if self.model_config.spatialisation:
-            metrics.update(self._heatmap_metrics(cond, batch, ~no))
+        metrics.update(self._localisation_losses(cond, batch, ~no)[1])
         return metrics
 
     # ---- Sampling.

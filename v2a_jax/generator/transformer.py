@@ -143,14 +143,13 @@ class Branch(nn.Module):
     mlp_hidden: int
     depth: int
     out_dim: int
+    remat: bool = False
     dtype: jnp.dtype = jnp.float32
 
     @nn.compact
     def __call__(self, x, c):
         positions = jnp.arange(x.shape[-2], dtype=jnp.float32)
-        blocks = nn.scan(SingleBlock, variable_axes={"params": 0}, split_rngs={"params": True},
-                         in_axes=(nn.broadcast, nn.broadcast), length=self.depth,
-                         metadata_params={nn.PARTITION_NAME: "layers"})
+        blocks = layers.layer_stack(SingleBlock, self.depth, self.remat, in_axes=(nn.broadcast, nn.broadcast))
         x, _ = blocks(self.dim, self.num_heads, self.mlp_hidden, self.dtype, name="single_blocks")(x, c, positions)
         return FinalLayer(self.out_dim, self.dtype, name="final")(x, c)
 
@@ -163,6 +162,7 @@ class JointStack(nn.Module):
     mlp_hidden: int
     depth: int
     aligned_rope: bool
+    remat: bool = False
     dtype: jnp.dtype = jnp.float32
 
     @nn.compact
@@ -170,9 +170,7 @@ class JointStack(nn.Module):
         t = audio.shape[2]
         audio_pos = jnp.arange(t, dtype=jnp.float32)
         video_pos = layers.aligned_positions(video.shape[1], t, self.aligned_rope)
-        blocks = nn.scan(JointBlock, variable_axes={"params": 0}, split_rngs={"params": True},
-                         in_axes=(nn.broadcast,) * 5, length=self.depth,
-                         metadata_params={nn.PARTITION_NAME: "layers"})
+        blocks = layers.layer_stack(JointBlock, self.depth, self.remat, in_axes=(nn.broadcast,) * 5)
         (audio, _, _), _ = blocks(self.dim, self.num_heads, self.mlp_hidden, self.dtype, name="joint_blocks")(
             (audio, video, text), c_g, c_f, text_mask, audio_pos, video_pos)
         return audio
@@ -188,11 +186,12 @@ class Branches(nn.Module):
     depth: int
     out_dim: int
     separate: bool
+    remat: bool = False
     dtype: jnp.dtype = jnp.float32
 
     @nn.compact
     def __call__(self, audio, c_f):
-        args = (self.dim, self.num_heads, self.mlp_hidden, self.depth, self.out_dim, self.dtype)
+        args = (self.dim, self.num_heads, self.mlp_hidden, self.depth, self.out_dim, self.remat, self.dtype)
         if self.separate:
             per_branch = nn.vmap(Branch, variable_axes={"params": 0}, split_rngs={"params": True},
                                  in_axes=1, out_axes=1, metadata_params={nn.PARTITION_NAME: "channels"})

@@ -79,6 +79,7 @@ class PixelVideoEncoder(nn.Module):
     depth: int
     num_heads: int
     semantic_frames_per_video_frame: float
+    remat: bool = False
     dtype: jnp.dtype = jnp.float32
 
     def _num_semantic_frames(self, num_video_frames: int) -> int:
@@ -113,8 +114,7 @@ class PixelVideoEncoder(nn.Module):
         pos = self.param("patch_position", layers.boxed(nn.initializers.normal(0.02), ("length", "embed")),
                          (grid * grid, self.width))
         x = x + pos.astype(self.dtype)
-        blocks = nn.scan(SpaceTimeBlock, variable_axes={"params": 0}, split_rngs={"params": True},
-                         length=self.depth, metadata_params={nn.PARTITION_NAME: "layers"})
+        blocks = layers.layer_stack(SpaceTimeBlock, self.depth, self.remat, in_axes=0)
         x, _ = blocks(self.num_heads, self.dtype, name="blocks")(x, None)
         x = layers.LayerNorm(self.dtype, name="final_norm")(x)
         picked = x[:, layers.nearest_indices(self._num_semantic_frames(t), t)]  # [B, T_sem, P, D]

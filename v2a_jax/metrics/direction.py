@@ -41,6 +41,7 @@ ONSET_COMPRESSION = 1000.0  # log1p(gamma * |S|) with |S| = 1 for a full-scale s
 ONSET_THRESHOLD = 0.3  # peaks below this fraction of the clip's strongest flux peak are ignored
 ONSET_PEAK_WINDOW_S = 0.03  # a peak must be the maximum within +-30 ms
 ONSET_MIN_INTERVAL_S = 0.05  # onsets closer than 50 ms are merged (the stronger one is kept)
+MIN_CLIP_FRAMES = 5  # lateral_correlation: a clip needs this many evaluated frames
 SYNC_MAX_OFFSET_S = 0.5  # detected onsets farther than this from every true onset are spurious, not late
 
 
@@ -56,6 +57,12 @@ class AgreementResult(NamedTuple):
     """fraction: share of evaluated frames with the correct side (NaN if none); count: evaluated frames."""
     fraction: float
     count: int
+
+
+class CorrelationResult(NamedTuple):
+    """r: Pearson correlation over clips (NaN with < 3 clips or a constant estimate); num_clips: clips used."""
+    r: float
+    num_clips: int
 
 
 class SyncResult(NamedTuple):
@@ -199,6 +206,30 @@ def left_right_agreement(pred_audio, true_azimuth_deg, sounding, fps: float,
     side = np.where(np.abs(estimate) < CENTRE_DEAD_ZONE_DEG, 0.0, np.sign(estimate))
     agree = side[mask] == np.sign(truth[mask])
     return AgreementResult(float(agree.mean()) if count else float("nan"), count)
+
+
+def lateral_correlation(pred_audio, true_azimuth_deg, sounding, fps: float,
+                        sample_rate: int = binaural.DEFAULT_SAMPLE_RATE, true_elevation_deg=None,
+                        energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB, min_frames: int = MIN_CLIP_FRAMES,
+                        cue: str = "itd") -> CorrelationResult:
+    """Does the generated direction move with the source from clip to clip? Pearson r over clips between the
+    estimated and the true lateral angle, each averaged over the clip's evaluated frames (frames as in
+    `direction_error`; clips with fewer than `min_frames` of them are skipped).
+
+    Complements `left_right_agreement`: a model that puts every sound on one side scores the share of clips
+    whose source is on that side there, but r ~ 0 here; a right trend with a constant offset scores high here.
+    """
+    estimate, truth, mask = _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate,
+                                               true_elevation_deg, energy_threshold_db, HEAD_RADIUS_M, cue)
+    count = mask.sum(axis=-1)
+    used = count >= min_frames
+    if used.sum() < 3:
+        return CorrelationResult(float("nan"), int(used.sum()))
+    mean_estimate = np.sum(np.where(mask, estimate, 0.0), axis=-1)[used] / count[used]
+    mean_truth = np.sum(np.where(mask, truth, 0.0), axis=-1)[used] / count[used]
+    if np.std(mean_estimate) < 1e-9 or np.std(mean_truth) < 1e-9:
+        return CorrelationResult(float("nan"), int(used.sum()))
+    return CorrelationResult(float(np.corrcoef(mean_estimate, mean_truth)[0, 1]), int(used.sum()))
 
 
 def onset_strength(audio, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE) -> tuple[np.ndarray, np.ndarray]:

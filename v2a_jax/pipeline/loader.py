@@ -2,7 +2,8 @@
 
     source (ArrayRecord, random access)
       -> shard by JAX process -> [train: shuffle(seed), repeat] -> temporal crop (random when training)
-      -> batch -> IterDataset [-> worker processes] -> normalise
+      -> [train: left/right mirror with probability mirror_prob] -> batch -> IterDataset [-> worker processes]
+      -> normalise
 
 The returned `grain.IterDataset` yields dicts of numpy arrays with a leading per-process batch axis; its
 iterator's `get_state()/set_state()` make the position checkpointable (the trainer stores it with orbax), so a
@@ -122,6 +123,43 @@ class FirstCrop(grain.transforms.Map):
         return crop(example, self._seq, Fraction(0))
 
 
+def mirror(example: dict) -> dict:
+    """The same scene reflected in the median plane: what a listener facing the mirror image would record.
+
+    The video is flipped left-right (width axis), the ears are swapped, relative azimuths and the camera yaw are
+    negated (SOFA angles: +az is left) and screen_x is reflected about the frame's centre (x -> W - x, W the
+    stored frame width). Elevation, distance, screen_y, visibility, timing and caption are unchanged: the
+    captions name classes, not sides. Exact for binaural_synth, whose head model and rooms are left/right
+    symmetric; for measured HRTFs it is the usual approximation of a symmetric head.
+    """
+    out = dict(example)
+    if "video" in example:
+        out["video"] = example["video"][:, :, ::-1]  # [T, H, W, 3]
+    if "audio" in example:
+        out["audio"] = example["audio"][::-1]  # [2, N]: ear 0 (left) <-> ear 1
+    for key in ("relative_azimuth_deg", "camera_yaw_deg"):
+        if key in example:
+            out[key] = -example[key]
+    if "screen_x" in example:
+        if "video" not in example:
+            raise KeyError("mirror: screen_x needs the video to know the frame width")
+        out["screen_x"] = np.float32(example["video"].shape[2]) - example["screen_x"]
+    return out
+
+
+class RandomMirror(grain.transforms.RandomMap):
+    """`mirror` with probability `prob` (training): every scene is seen with the source on either side, so the
+    side of the sound can only be learnt from the side of the picture, never as a per-dataset bias."""
+
+    def __init__(self, prob: float):
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f"mirror probability must be in [0, 1], got {prob}")
+        self._prob = prob
+
+    def random_map(self, example: dict, rng: np.random.Generator) -> dict:
+        return mirror(example) if rng.random() < self._prob else example
+
+
 class Normalize(grain.transforms.Map):
     """uint8 video -> float32 [-1, 1]; int16 PCM -> float32 [-1, 1]."""
 
@@ -152,7 +190,7 @@ class SelectKeys(grain.transforms.Map):
 
 def make_dataset(source, clip: ClipFormat, seq: SequenceConfig, *, train: bool, batch_size: int, seed: int,
                  shard_options: grain.sharding.ShardOptions | None = None, keys: Sequence[str] | None = None,
-                 num_workers: int = 0) -> grain.IterDataset:
+                 num_workers: int = 0, mirror_prob: float = 0.0) -> grain.IterDataset:
     """Builds the per-process pipeline described in the module docstring.
 
     Args:
@@ -165,6 +203,7 @@ def make_dataset(source, clip: ClipFormat, seq: SequenceConfig, *, train: bool, 
       shard_options: which slice of the source this process reads (default: by JAX process).
       keys: features to keep (default: all).
       num_workers: grain worker processes for decoding/cropping (0 = in the calling thread).
+      mirror_prob: training only: probability of `mirror`ing each example (0 = never).
     """
     _check_rates(seq, clip)
     shard = shard_options or grain.sharding.ShardByJaxProcess(drop_remainder=True)
@@ -173,6 +212,9 @@ def make_dataset(source, clip: ClipFormat, seq: SequenceConfig, *, train: bool, 
         ds = ds.map(SelectKeys(keys))
     if train:
         ds = ds.shuffle(seed=seed).repeat(None).random_map(RandomCrop(seq, clip), seed=seed)
+        if mirror_prob > 0:
+            # Its own seed stream: turning mirroring on leaves the crops of a run unchanged.
+            ds = ds.random_map(RandomMirror(mirror_prob), seed=seed + 1)
     else:
         ds = ds.map(FirstCrop(seq))
     it = ds.batch(batch_size, drop_remainder=train).to_iter_dataset()
