@@ -173,10 +173,10 @@ class GeneratorTask:
                                    drop_video, drop_text)
         target = fm.target_velocity(x0, x1)
         per_ear = fm.per_ear_loss(v, target)
-        side = fm.interaural_loss(v, target).mean()
-        loss = fm.flow_loss(per_ear) + 2.0 * flow.interaural_weight * side
-        metrics = {"flow_loss": fm.flow_loss(per_ear), "loss_left": per_ear[:, 0].mean(),
-                   "loss_right": per_ear[:, 1].mean(), "interaural_loss": side}
+        flow_loss, side = fm.flow_loss(per_ear), fm.interaural_loss(v, target).mean()
+        loss = flow_loss + 2.0 * flow.interaural_weight * side
+        metrics = {"flow_loss": flow_loss, "loss_left": per_ear[:, 0].mean(), "loss_right": per_ear[:, 1].mean(),
+                   "interaural_loss": side}
         aux_loss, aux_metrics = self._localisation_losses(cond, batch, ~drop_video)
         metrics.update(aux_metrics)
         return loss + aux_loss, metrics
