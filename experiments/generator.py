@@ -47,7 +47,7 @@ per-model bias (0.52 + 0.39 ~ 1), and its per-clip mean ITD does not correlate w
 (r = -0.10; ground truth 0.81). 1,500 CPU steps are far from the 300K the full configs plan.
 Three recipe changes, each 1,500 steps (~36 min) on the same codec, same evaluation (the report's "lateral r":
 per-clip correlation of the generated and the true lateral angle; ground truth 0.77, codec 0.76):
-  + left/right mirror augmentation (data.mirror_prob 0.5, now the default): L/R 0.51, flipped 0.41, r -0.01;
+  + left/right mirror augmentation (data.mirror_prob 0.5, now the default): L/R 0.51, flipped 0.41, r 0.06;
   + the encoder tuned to mark the sounding patch (--config.model.video.localisation_weight=0.1; patch hit rate
     0.87): L/R 0.50, flipped 0.40, r -0.01;
   + that and the ears' difference weighted x10 (--config.flow.interaural_weight=9): L/R 0.56, flipped 0.35,
