@@ -11,7 +11,8 @@ Without one, `--config.codec.factory=v2a_jax.autoencoder.frame_codec:load_codec`
 
 MODEL (every ablation is one flag away; experiments/sweeps/generator_ablations.py lists them):
   visaudio     ViSAudio: dual-branch per-ear latents, separate per-ear single blocks, conditional spacetime
-               module (per-branch patch-feature condition with left/right position embeddings).
+               module (per-branch patch-feature condition with ear-relative left/right position embeddings),
+               on a spatially tuned video encoder (model.video.localisation_weight 0.1).
   spatialv2a   SpatialV2A: dual-branch, separate per-ear branches, visual-guided spatialisation branch
                (heatmap -> 5 statistics -> spatial condition in every block); heatmap supervision off
                (model.spatialisation.aux_weight > 0 turns on the ground-truth BCE).
@@ -26,7 +27,7 @@ SIZE:
          1e-6, 1K warmup, lr x0.1 at 80 % and 90 %, clip 1.0), bf16 compute.
   large  MMAudio-L scale: hidden 896 (14 heads), 7 + 14 blocks; otherwise as small.
 Parameter counts with 20 latent channels (`python -m experiments.benchmarks.generator_speed` prints every
-model's): visaudio tiny 2.41 M, small 243.8 M, large 1553.8 M; mono small 176.3 M. Training step on the 2-core
+model's): visaudio tiny 2.40 M, small 243.5 M, large 1552.9 M; mono small 176.3 M. Training step on the 2-core
 CPU (`--sizes=small --steps=2`): small, batch 2 x 8 s, 101 s/step (0.02 examples/s, 7.0 GFLOP/s = 3.2 % of a
 matmul's), 8 s of audio with 25 Euler steps + CFG in 35 s; tiny, batch 16 x 1.28 s, 2.05 s/step.
 
@@ -82,8 +83,9 @@ Fields beyond the trainer's (experiments/trainer_defaults.py documents those):
     width, depth, num_heads: the pixel encoder; patch_grid (rows, cols) and frame_size (pixels across the frames
     the features were computed on): the precomputed patch layout; localisation_weight: weight of a BCE between
     a linear per-patch read-out of the encoder's patch features and the benchmark's true sounding-source patches
-    (0 = off): the from-scratch stand-in for ViSAudio's spatially tuned pretrained encoder; the read-out feeds
-    nothing, so the generator itself (spacetime module included) stays unsupervised.
+    (0 = off; 0.1 for visaudio, 0 for the others): the from-scratch stand-in for ViSAudio's spatially tuned
+    pretrained encoder. With the spacetime module on, the read-out's logits also bias its attention pooling
+    (where each ear's branch looks); the generator's own loss stays the papers' flow loss.
   model.text.enabled; vocabulary (caption words; others map to UNK), max_len (tokens incl. BOS), width,
     depth, num_heads: the caption encoder.
   flow.t_mean, t_std: logit-normal training times; video_dropout, text_dropout: condition dropout for
@@ -106,16 +108,20 @@ SIZES = ("tiny", "small", "large")
 
 
 def _model_variant(model: ml_collections.ConfigDict, name: str) -> None:
+    # ViSAudio reads a spatially tuned encoder's patch features; its stand-in here is the pixel encoder trained to
+    # mark the sounding patches (localisation), whose logits also steer the spacetime module's pooling.
     settings = {
-        "visaudio": dict(layout="dual", branch_weights="separate", spacetime=True, spatial=False),
-        "spatialv2a": dict(layout="dual", branch_weights="separate", spacetime=False, spatial=True),
-        "joint_stereo": dict(layout="stereo", branch_weights="shared", spacetime=False, spatial=False),
-        "mono": dict(layout="mono", branch_weights="shared", spacetime=False, spatial=False),
+        "visaudio": dict(layout="dual", branch_weights="separate", spacetime=True, spatial=False, localisation=0.1),
+        "spatialv2a": dict(layout="dual", branch_weights="separate", spacetime=False, spatial=True, localisation=0.0),
+        "joint_stereo": dict(layout="stereo", branch_weights="shared", spacetime=False, spatial=False,
+                             localisation=0.0),
+        "mono": dict(layout="mono", branch_weights="shared", spacetime=False, spatial=False, localisation=0.0),
     }[name]
     model.layout = settings["layout"]
     model.branch_weights = settings["branch_weights"]
     model.spacetime = settings["spacetime"]
     model.spatialisation.enabled = settings["spatial"]
+    model.video.localisation_weight = settings["localisation"]
 
 
 def _size(config: ml_collections.ConfigDict, size: str) -> None:

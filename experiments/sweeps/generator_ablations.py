@@ -15,11 +15,10 @@ Runs (ViSAudio Table 3 / SpatialV2A Table 2 / MMAudio Table 5 analogues):
   spatialv2a_aux   SpatialV2A with the heatmap supervised by the benchmark's true source positions
   visaudio_no_rope_align   ViSAudio with video RoPE positions not aligned with the audio (MMAudio's ablation)
   visaudio_no_mirror       ViSAudio trained without the left/right mirror augmentation (data.mirror_prob 0)
-  visaudio_tuned_encoder   ViSAudio whose video encoder's patch features are also trained to mark the sounding
-                           source (model.video.localisation_weight 0.1; the stand-in for the paper's spatially
-                           tuned pretrained encoder; the generator itself stays unsupervised)
-  visaudio_tuned_interaural  the same + the ears' difference weighted x10 in the flow loss
-                           (flow.interaural_weight 9)
+  visaudio_untuned_encoder ViSAudio whose video encoder is not trained to mark the sounding source
+                           (model.video.localisation_weight 0: no spatially tuned encoder, so no saliency steers
+                           the spacetime module; everything is learnt from the flow loss alone)
+  visaudio_interaural      ViSAudio with the ears' difference weighted x10 in the flow loss (flow.interaural_weight 9)
 Guidance strength and sampling steps are evaluation settings, not training runs
 (v2a_jax.evaluation.ablations --cfg_strengths / --num_steps).
 Expected ordering of direction error (the papers' claims, to be checked here): mono > joint_stereo > dual >
@@ -49,8 +48,8 @@ RUNS: dict[str, tuple[str, dict[str, object]]] = {
     "spatialv2a_aux": ("spatialv2a", {"model.spatialisation.aux_weight": 0.1}),
     "visaudio_no_rope_align": ("visaudio", {"model.aligned_rope": False}),
     "visaudio_no_mirror": ("visaudio", {"data.mirror_prob": 0.0}),
-    "visaudio_tuned_encoder": ("visaudio", {"model.video.localisation_weight": 0.1}),
-    "visaudio_tuned_interaural": ("visaudio", {"model.video.localisation_weight": 0.1, "flow.interaural_weight": 9.0}),
+    "visaudio_untuned_encoder": ("visaudio", {"model.video.localisation_weight": 0.0}),
+    "visaudio_interaural": ("visaudio", {"flow.interaural_weight": 9.0}),
 }
 
 

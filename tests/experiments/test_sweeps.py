@@ -24,4 +24,5 @@ def test_every_ablation_run_builds_a_distinct_valid_model():
     assert models["visaudio_no_rope_align"].aligned_rope is False
     assert models["mono"].layout == "mono" and models["joint_stereo"].layout == "stereo"
     assert trainings["visaudio_no_mirror"][-1] == 0 < trainings["visaudio"][-1]
-    assert models["visaudio_tuned_encoder"].patch_localiser and not models["visaudio"].patch_localiser
+    assert models["visaudio"].patch_localiser and not models["visaudio_untuned_encoder"].patch_localiser
+    assert not models["spatialv2a"].patch_localiser and not models["mono"].patch_localiser

@@ -162,3 +162,26 @@ def test_remat_changes_memory_not_results():
         assert max(float(jnp.abs(g).max()) for g in jax.tree.leaves(stack)) > 1e-3
     for a, b in zip(flat0, flat1):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+
+
+def test_tuned_encoder_saliency_steers_the_spacetime_module_and_only_with_the_video():
+    """With the encoder's sounding-patch read-out on, its logits bias the spacetime pooling: changing the read-out
+    changes the two ears' conditions. A dropped video gives both ears the same spacetime condition (the
+    branches then differ only by their branch embedding), whatever the read-out says."""
+    config = dataclasses.replace(BASE, **VARIANTS["visaudio"], patch_localiser=True)
+    model = Generator(config)
+    x, t, inputs, no, _ = _args(config)
+    params = _perturbed(jax.jit(model.init)(jax.random.PRNGKey(1), x, t, inputs, no, no))
+    encode = jax.jit(lambda p, drop: model.apply(p, inputs, drop, drop, T_LAT, method=Generator.encode))
+    head = params["params"]["patch_localiser_head"]["kernel"]
+    rng = np.random.default_rng(4)
+    louder = jax.tree.map(lambda p: p, params)
+    louder["params"]["patch_localiser_head"]["kernel"] = head.replace_boxed(
+        head.value + 3.0 * rng.standard_normal(head.value.shape).astype(np.float32))
+    kept, kept_louder = encode(params, no), encode(louder, no)
+    side = lambda cond: np.asarray(cond.frame_cond[:, 0] - cond.frame_cond[:, 1])  # noqa: E731
+    assert np.abs(side(kept_louder) - side(kept)).max() > 1e-2
+    embedding = np.asarray(params["params"]["branch_embedding"].value)
+    for p in (params, louder):
+        np.testing.assert_allclose(side(encode(p, ~no)), np.broadcast_to(embedding[0] - embedding[1],
+                                                                          (B, T_LAT, config.hidden)), atol=1e-5)

@@ -154,8 +154,8 @@ class Conditions(struct.PyTreeNode):
     video_tokens [B, T_sem, D]; text_tokens [B, L, D] and text_mask [B, L] (None without text);
     global_cond [B, D] (timestep-free); frame_cond [B, nb, T, D] (per-branch frame-level condition without
     the global part); heatmap_logits [B, T_patch, P] (None without the spatialisation branch);
-    patch_logits [B, T_patch, P]: the video encoder's own sounding-patch logits, which feed nothing and exist only
-    to be supervised (None unless `patch_localiser`).
+    patch_logits [B, T_patch, P]: the video encoder's own sounding-patch logits (None unless `patch_localiser`),
+    supervised by the task and, with the spacetime module, the saliency that steers its pooling.
     """
 
     video_tokens: jax.Array
@@ -220,7 +220,7 @@ class Generator(nn.Module):
                 "branch_embedding", layers.boxed(nn.initializers.normal(0.02), ("channels", "embed")),
                 (c.num_branches, d))
         if c.spacetime:
-            self.spacetime = spacetime.Spacetime(d, c.num_heads, mlp, c.num_branches, dt)
+            self.spacetime = spacetime.Spacetime(d, c.num_heads, mlp, c.grid, dt)
         if c.spatialisation:
             self.heatmap = spatialisation.HeatmapNet(c.heatmap_hidden, dt)
             self.spatial_condition = spatialisation.SpatialCondition(d, mlp, dt)
@@ -249,7 +249,8 @@ class Generator(nn.Module):
         dt = c.compute_dtype
         feats = self.video_features(inputs)
         # A linear read-out keeps the localisation in the patch features themselves (what the spacetime module
-        # and the spatialisation branch read), as a spatially tuned pretrained encoder would provide it.
+        # and the spatialisation branch read), as a spatially tuned pretrained encoder would provide it; it reads
+        # the features before a dropped video's are replaced, so the spacetime module masks it by drop_video.
         patch_logits = (self.patch_localiser_head(feats.patches.astype(dt))[..., 0].astype(jnp.float32)
                         if c.patch_localiser else None)
         semantic = self.null_semantic(feats.semantic.astype(dt), drop_video)
@@ -272,7 +273,10 @@ class Generator(nn.Module):
         sync = layers.resample_nearest(sync, num_latent_frames, axis=1)  # [B, T, D]
         frame = jnp.broadcast_to(sync[:, None], (sync.shape[0], c.num_branches, *sync.shape[1:]))
         if c.spacetime:
-            frame = frame + self.spacetime(patches, sync, global_cond)
+            # The tuned encoder's sounding-region logits steer where each branch looks; a dropped video has no
+            # saliency, so the unconditional pass stays free of the picture.
+            saliency = None if patch_logits is None else jnp.where(drop_video[:, None, None], 0.0, patch_logits)
+            frame = frame + self.spacetime(patches, num_latent_frames, global_cond, saliency)
         heatmap_logits = None
         if c.spatialisation:
             heatmap_logits = self.heatmap(patches)
