@@ -37,29 +37,36 @@ video, the ground truth, the codec and the mono-copy / two-stage / random-direct
 `python -m v2a_jax.evaluation.ablations` tabulates several runs. The papers' orderings to expect in the sweep:
 mono worst, joint stereo below dual-branch, dual-branch + spacetime (ViSAudio) or + spatialisation (SpatialV2A)
 best; aligned RoPE better timing than unaligned (MMAudio: DeSync 0.483 vs 0.509 s).
-Measured here (2-core CPU): visaudio-tiny on the experiments/autoencoder.py:cpu codec (3,000 steps, with the
-measured delay channel) with --config.num_train_steps=1500 (36 min; validation flow loss 1.53 at step 500 ->
-0.87 at 1,500), evaluated with the EMA params on 64 test clips (25 Euler steps, cfg 4.5;
-`python -m v2a_jax.evaluate --workdir=... --max_clips=64`): left/right agreement (ITD) 0.52, flipped video vs
-mirrored truth 0.39, ground truth 0.81, codec reconstruction 0.81, two-stage baseline 0.80, random direction
-0.54, mono 0; lateral error 27.6 deg (flipped 29.3, ground truth 11.7, mono 18.1). That is: the codec now keeps
-the direction (0.81, as the ground truth), but this run does NOT yet follow the picture: the generated side is a
-per-model bias (0.52 + 0.39 ~ 1), and its per-clip mean ITD does not correlate with the source's lateral angle
-(r = -0.10; ground truth 0.81). 1,500 CPU steps are far from the 300K the full configs plan.
-Three recipe changes, each 1,500 steps (~36 min) on the same codec, same evaluation (the report's "lateral r":
-per-clip correlation of the generated and the true lateral angle; ground truth 0.77, codec 0.76):
-  + left/right mirror augmentation (data.mirror_prob 0.5, now the default): L/R 0.51, flipped 0.41, r 0.06;
-  + the encoder tuned to mark the sounding patch (--config.model.video.localisation_weight=0.1; patch hit rate
-    0.87): L/R 0.50, flipped 0.40, r -0.01;
-  + that and the ears' difference weighted x10 (--config.flow.interaural_weight=9): L/R 0.56, flipped 0.35,
-    r 0.17 (flipped -0.17: the trend reverses with the picture, weakly), but louder, worse audio (SNR -8.6 dB
-    vs -4.0).
-A linear probe of the spacetime module's per-branch condition difference (F_l - F_r, clip mean) predicts the
-source's side on held-out clips with r 0.00 (mirror only), 0.43 (tuned encoder), 0.47 (+ interaural weight),
-but that difference is ~1-3 % of the condition's size: the localisation reaches the branches' conditions and
-the generator does not yet act on it at this step count.
+Measured here (2-core CPU), on the delay-channel codec `python -m v2a_jax.main
+--config=experiments/autoencoder.py:cpu --config.model.max_delay_samples=16 --config.num_train_steps=1500
+--workdir=runs/ae_itd` (7 min, then `python -m v2a_jax.autoencoder.latents ... --export_stats`):
+visaudio-tiny as configured, `python -m v2a_jax.main --config=experiments/generator.py:visaudio-tiny
+--config.codec.kwargs.workdir=runs/ae_itd --workdir=runs/gen_visaudio_tiny` (4,000 steps, 60 min with tests
+running beside it for half of it, ~1.2 steps/s alone; validation flow loss 1.51 at step 500 -> 0.44 at 4,000;
+tuned-encoder patch hit rate 0.94), evaluated with the EMA params on 64 test clips (25 Euler steps, cfg 4.5;
+`python -m v2a_jax.evaluate --workdir=runs/gen_visaudio_tiny --out_dir=... --max_clips=64`; "lateral r": per-clip
+correlation of the generated and the true lateral angle):
+  row                                 L/R agree (ITD)  lateral r  lateral error deg
+  generated                           0.88             0.71       22.4
+  flipped video vs mirrored truth     0.85             0.73       20.1
+  ground truth (estimator's ceiling)  0.81             0.77       11.7
+  codec reconstruction                0.82             0.77       11.0
+  two-stage (localiser + renderer)    0.83             0.72        7.6
+  mono copy (identical ears)          0                n/a        16.5
+  random direction                    0.56             0.04       41.8
+So the generated side follows the picture and flips with the flipped video. The angle is coarse and too wide
+(mean |lateral| 19 deg vs the truth's 16): its error is worse than mono's always-centre 16.5 deg, which the
+mean-error metric favours because most sources sit within 30 deg of the centre. The same run at step 2,000:
+0.79 / flipped 0.72, r 0.51 / 0.35; a separate --config.num_train_steps=1500 run: 0.66 / 0.56, r 0.15 / 0.23.
+Before this spacetime module (random 0.02-scale per-branch embeddings, sync and global summed inside, a
+zero-initialised output, no saliency), 1,500-step runs on an earlier 3,000-step codec stayed at chance: 0.52 / flipped 0.39 (mirror augmentation
+0.51 / 0.41; + tuned encoder 0.50 / 0.40; + interaural loss x10 0.56 / 0.35, SNR -8.6 dB). The module's
+ear-relative unit-scale embeddings alone (no saliency; 1,500 steps) gave 0.52 / 0.41 with the two branches'
+conditions carrying the side (linear probe r 0.40) but the generator ignoring them: swapping F_l and F_r left
+the generated side unchanged (r +0.99 between the two); at 4,000 steps with the saliency the swap flips it
+(r -0.64).
 spatialv2a-tiny with the heatmap supervised (--config.model.spatialisation.aux_weight=0.1, the sweep's
-spatialv2a_aux) on the same codec, --config.num_train_steps=1200 (39 min beside another run; heatmap hit rate
+spatialv2a_aux) on that earlier codec, --config.num_train_steps=1200 (39 min beside another run; heatmap hit rate
 0.85 at step 500, 0.88 at 1,200), same evaluation: left/right agreement 0.81 (ground truth 0.81), flipped video
 vs mirrored truth 0.70 (the side flips with the picture), mono 0, random 0.53; lateral error 28.0 deg (ground
 truth 11.7, flipped 23.6); per-clip mean ITD vs the source's lateral angle r = 0.38. So the generator does follow

@@ -26,7 +26,11 @@ and sync and global features summed inside the module, the two branches' conditi
 (measured: F_l - F_r was 1-3 % of F after 1,500 steps) and the generator's zero-initialised adaLN layers got
 no gradient from a difference that was not there. Here E^a has unit scale, F_sp^a is layer-normalised and holds
 nothing but the pooled picture, like SpatialV2A's spatial condition, and with the saliency the pooled patch's
-ear-relative position is about half of the difference between the branches from the first step.
+ear-relative position is about half of the difference between the branches from the first step. Measured
+(experiments/generator.py): without the saliency the branches' conditions carried the side but the generator
+ignored them (swapping F_l and F_r left the generated side as it was); with it, visaudio-tiny's generated side
+follows the picture (left/right agreement 0.88 on held-out clips, 0.85 with the flipped video) and swapping F_l
+and F_r flips it.
 
 The global condition in the query is the timestep-free one (video + text), so the module runs once per clip,
 not once per sampling step.
