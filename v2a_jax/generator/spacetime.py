@@ -41,27 +41,25 @@ from __future__ import annotations
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
-from v2a_jax.generator import layers
+from v2a_jax.generator import layers, spatialisation
 
 NUM_FREQUENCIES = 4
 
 
 def ear_relative_codes(grid: tuple[int, int]) -> jax.Array:
     """Position codes [2, P, 2 + 4 NUM_FREQUENCIES] of a row-major patch grid, seen from the left (0) and the
-    right (1) ear: (u, y, sin/cos(pi k u / 2), sin/cos(pi k y / 2)) for k = 1..NUM_FREQUENCIES, with patch
-    centres x, y in [-1, 1] (x left -> right, y top -> bottom) and u = -x (left ear), +x (right ear)."""
-    gh, gw = grid
-    x = np.tile((np.arange(gw) + 0.5) / gw * 2 - 1, gh)
-    y = np.repeat((np.arange(gh) + 0.5) / gh * 2 - 1, gw)
-    k = np.arange(1, NUM_FREQUENCIES + 1)
+    right (1) ear: (u, y, sin/cos(pi k u / 2), sin/cos(pi k y / 2)) for k = 1..NUM_FREQUENCIES, with the patch
+    centres x, y in [-1, 1] of `spatialisation.patch_centres` (x left -> right, y top -> bottom) and u = -x
+    (left ear), +x (right ear)."""
+    x, y = spatialisation.patch_centres(grid)
+    k = jnp.arange(1, NUM_FREQUENCIES + 1, dtype=jnp.float32)
 
     def code(u):
-        fu, fy = np.pi * k * u[:, None] / 2, np.pi * k * y[:, None] / 2
-        return np.concatenate([u[:, None], y[:, None], np.sin(fu), np.cos(fu), np.sin(fy), np.cos(fy)], axis=1)
+        fu, fy = jnp.pi * k * u[:, None] / 2, jnp.pi * k * y[:, None] / 2
+        return jnp.concatenate([u[:, None], y[:, None], jnp.sin(fu), jnp.cos(fu), jnp.sin(fy), jnp.cos(fy)], axis=1)
 
-    return jnp.asarray(np.stack([code(-x), code(x)]), jnp.float32)
+    return jnp.stack([code(-x), code(x)])
 
 
 class Spacetime(nn.Module):
