@@ -59,8 +59,9 @@ So the generated side follows the picture and flips with the flipped video. The 
 mean-error metric favours because most sources sit within 30 deg of the centre. The same run at step 2,000:
 0.79 / flipped 0.72, r 0.51 / 0.35; a separate --config.num_train_steps=1500 run: 0.66 / 0.56, r 0.15 / 0.23.
 Before this spacetime module (random 0.02-scale per-branch embeddings, sync and global summed inside, a
-zero-initialised output, no saliency), 1,500-step runs on an earlier 3,000-step codec stayed at chance: 0.52 / flipped 0.39 (mirror augmentation
-0.51 / 0.41; + tuned encoder 0.50 / 0.40; + interaural loss x10 0.56 / 0.35, SNR -8.6 dB). The module's
+zero-initialised output, no saliency), 1,500-step runs on an earlier 3,000-step codec stayed at chance: 0.52 /
+flipped 0.39 (mirror augmentation 0.51 / 0.41; + tuned encoder 0.50 / 0.40; + interaural loss x10 0.56 / 0.35,
+SNR -8.6 dB). The module's
 ear-relative unit-scale embeddings alone (no saliency; 1,500 steps) gave 0.52 / 0.41 with the two branches'
 conditions carrying the side (linear probe r 0.40) but the generator ignoring them: swapping F_l and F_r left
 the generated side unchanged (r +0.99 between the two); at 4,000 steps with the saliency the swap flips it
