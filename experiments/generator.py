@@ -61,11 +61,11 @@ mean-error metric favours because most sources sit within 30 deg of the centre. 
 Before this spacetime module (random 0.02-scale per-branch embeddings, sync and global summed inside, a
 zero-initialised output, no saliency), 1,500-step runs on an earlier 3,000-step codec stayed at chance: 0.52 /
 flipped 0.39 (mirror augmentation 0.51 / 0.41; + tuned encoder 0.50 / 0.40; + interaural loss x10 0.56 / 0.35,
-SNR -8.6 dB). The module's
-ear-relative unit-scale embeddings alone (no saliency; 1,500 steps) gave 0.52 / 0.41 with the two branches'
-conditions carrying the side (linear probe r 0.40) but the generator ignoring them: swapping F_l and F_r left
-the generated side unchanged (r +0.99 between the two); at 4,000 steps with the saliency the swap flips it
-(r -0.64).
+SNR -8.6 dB). A first version of this module (its ear-relative unit-scale embeddings and normalised output, but
+no saliency and sync and global still fused inside; 1,500 steps) gave 0.52 / 0.41 with the two branches'
+conditions carrying the side (linear probe r 0.40) but the generator ignoring them: swapping F_l and F_r left the
+generated side unchanged (r +0.99 between the two); at 4,000 steps with the saliency the swap flips it (r -0.64).
+Guidance trades side for angle: --cfg_strength=2.0 gives 0.77 / 0.72, r 0.55, lateral error 20.2 deg.
 spatialv2a-tiny with the heatmap supervised (--config.model.spatialisation.aux_weight=0.1, the sweep's
 spatialv2a_aux) on that earlier codec, --config.num_train_steps=1200 (39 min beside another run; heatmap hit rate
 0.85 at step 500, 0.88 at 1,200), same evaluation: left/right agreement 0.81 (ground truth 0.81), flipped video
