@@ -4,27 +4,13 @@ Run from the repo root (CPU, the `small` dataset built by the quickstart into ru
   python -m v2a_jax.main --config=experiments/autoencoder.py:cpu --workdir=runs/ae_cpu
   python -m v2a_jax.autoencoder.latents --config=experiments/autoencoder.py:cpu --workdir=runs/ae_cpu --export_stats
   python -m experiments.evaluate_autoencoder --workdir=runs/ae_cpu --references   # held-out test metrics
-Expected (measured on this 2-core CPU: `cpu` with --config.model.max_delay_samples=16, 21 min; 100 held-out
-test clips of binaural_synth/small; dITD = plain GCC-PHAT per 64 ms frame as the reference defines it,
-dITD_frame = v2a_jax.spatial.itd.frame_itd per 32 ms):
-  row                                          dILD dB  dITD us  dITD_frame us  LSD dB  STFT
-  per-ear latents + measured delay channel      0.65     103         53          4.96   0.128
-  both ears from the LEFT latent (baseline)     2.23      87        201          5.06   0.128
-  input's left ear copied to the right          2.23      88        202          1.49   0.060
-  itd_only: every frame's ITD kept exactly,     2.21      82         37          2.17   0.019
-    one fine structure for both ears (ceiling of the delay-channel design, no codec)
-  without the delay channel (interaural_delay=False, 1,500 steps)  0.83  88  176  6.01  0.103
-So the level difference is kept (target <= 1 dB) and the time difference is kept as the robust per-frame
-estimate measures it (53 us, against 201 us for a left-only latent and 176 us without the delay channel), but the
-reference's plain per-frame GCC-PHAT misses the <= 50 us target (103 us): plain PHAT weighs every bin alike, so
-on these reverberant clips it mostly measures the ears' independent reverberant tails, which no reconstruction
-with one fine structure per frame reproduces (the itd_only ceiling scores 82 us; independent -80 dBFS noise
-alone moves it by 23 us). The search range of 11 samples (the default) estimates the delay slightly better than
-16 (`python -m experiments.delay_estimators`: sign 0.884 vs 0.882, correlation 0.65 vs 0.58).
+Expected: the level difference kept within 1 dB and the per-frame ITD within about 50 us on held-out clips;
+the measured rows (and the reference's plain GCC-PHAT figure, which this design cannot reach on reverberant
+clips) are in experiments/RESULTS.md ("Binaural autoencoder").
 
 Variants, `--config=experiments/autoencoder.py:VARIANT`:
   tiny     tests: 64K parameters, 0.32 s crops, seconds per run.
-  cpu      (default) the CPU run: 2.6M parameters, batch 16 of 0.64 s crops, 3000 steps (21 min on 2 cores).
+  cpu      (default) the CPU run: 2.6M parameters, batch 16 of 0.64 s crops, 3000 steps.
   mmaudio  MMAudio-sized: the latent layout of MMAudio's 16 kHz VAE (31.25 frames/s x 20 channels), widths
            512 (STFT rate) / 1024 (latent rate), 4 + 8 + 8 + 4 ConvNeXt blocks, 119M parameters; batch 64 of
            2.56 s crops of binaural_synth/default (8 s clips) for 300K steps, bfloat16 (accelerators).

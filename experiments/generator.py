@@ -26,52 +26,15 @@ SIZE:
          binaural_synth/default at 64x64, semantic 8 fps; MMAudio's optimiser (AdamW 1e-4, betas 0.9/0.95, wd
          1e-6, 1K warmup, lr x0.1 at 80 % and 90 %, clip 1.0), bf16 compute.
   large  MMAudio-L scale: hidden 896 (14 heads), 7 + 14 blocks; otherwise as small.
-Parameter counts with 20 latent channels (`python -m experiments.benchmarks.generator_speed` prints every
-model's): visaudio tiny 2.40 M, small 243.5 M, large 1552.9 M; mono small 176.3 M. Training step on the 2-core
-CPU (`--sizes=small --steps=2`): small, batch 2 x 8 s, 101 s/step (0.02 examples/s, 7.0 GFLOP/s = 3.2 % of a
-matmul's), 8 s of audio with 25 Euler steps + CFG in 35 s; tiny, batch 16 x 1.28 s, 2.05 s/step.
+Parameter counts: `python -m experiments.benchmarks.generator_speed` prints every model's.
 
 Expected results. `python -m v2a_jax.evaluate --workdir=... --out_dir=...` reports direction error and
 left/right agreement on held-out clips (with the binaural, sync and distribution metrics) against the flipped
 video, the ground truth, the codec and the mono-copy / two-stage / random-direction baselines;
 `python -m v2a_jax.evaluation.ablations` tabulates several runs. The papers' orderings to expect in the sweep:
 mono worst, joint stereo below dual-branch, dual-branch + spacetime (ViSAudio) or + spatialisation (SpatialV2A)
-best; aligned RoPE better timing than unaligned (MMAudio: DeSync 0.483 vs 0.509 s).
-Measured here (2-core CPU), on the delay-channel codec `python -m v2a_jax.main
---config=experiments/autoencoder.py:cpu --config.model.max_delay_samples=16 --config.num_train_steps=1500
---workdir=runs/ae_itd` (7 min, then `python -m v2a_jax.autoencoder.latents ... --export_stats`):
-visaudio-tiny as configured, `python -m v2a_jax.main --config=experiments/generator.py:visaudio-tiny
---config.codec.kwargs.workdir=runs/ae_itd --workdir=runs/gen_visaudio_tiny` (4,000 steps, 60 min with tests
-running beside it for half of it, ~1.2 steps/s alone; validation flow loss 1.51 at step 500 -> 0.44 at 4,000;
-tuned-encoder patch hit rate 0.94), evaluated with the EMA params on 64 test clips (25 Euler steps, cfg 4.5;
-`python -m v2a_jax.evaluate --workdir=runs/gen_visaudio_tiny --out_dir=... --max_clips=64`; "lateral r": per-clip
-correlation of the generated and the true lateral angle):
-  row                                 L/R agree (ITD)  lateral r  lateral error deg
-  generated                           0.88             0.71       22.4
-  flipped video vs mirrored truth     0.85             0.73       20.1
-  ground truth (estimator's ceiling)  0.81             0.77       11.7
-  codec reconstruction                0.82             0.77       11.0
-  two-stage (localiser + renderer)    0.83             0.72        7.6
-  mono copy (identical ears)          0                n/a        16.5
-  random direction                    0.56             0.04       41.8
-So the generated side follows the picture and flips with the flipped video. The angle is coarse and too wide
-(mean |lateral| 19 deg vs the truth's 16): its error is worse than mono's always-centre 16.5 deg, which the
-mean-error metric favours because most sources sit within 30 deg of the centre. The same run at step 2,000:
-0.79 / flipped 0.72, r 0.51 / 0.35; a separate --config.num_train_steps=1500 run: 0.66 / 0.56, r 0.15 / 0.23.
-Before this spacetime module (random 0.02-scale per-branch embeddings, sync and global summed inside, a
-zero-initialised output, no saliency), 1,500-step runs on an earlier 3,000-step codec stayed at chance: 0.52 /
-flipped 0.39 (mirror augmentation 0.51 / 0.41; + tuned encoder 0.50 / 0.40; + interaural loss x10 0.56 / 0.35,
-SNR -8.6 dB). A first version of this module (its ear-relative unit-scale embeddings and normalised output, but
-no saliency and sync and global still fused inside; 1,500 steps) gave 0.52 / 0.41 with the two branches'
-conditions carrying the side (linear probe r 0.40) but the generator ignoring them: swapping F_l and F_r left the
-generated side unchanged (r +0.99 between the two); at 4,000 steps with the saliency the swap flips it (r -0.64).
-Guidance trades side for angle: --cfg_strength=2.0 gives 0.77 / 0.72, r 0.55, lateral error 20.2 deg.
-spatialv2a-tiny with the heatmap supervised (--config.model.spatialisation.aux_weight=0.1, the sweep's
-spatialv2a_aux) on that earlier codec, --config.num_train_steps=1200 (39 min beside another run; heatmap hit rate
-0.85 at step 500, 0.88 at 1,200), same evaluation: left/right agreement 0.81 (ground truth 0.81), flipped video
-vs mirrored truth 0.70 (the side flips with the picture), mono 0, random 0.53; lateral error 28.0 deg (ground
-truth 11.7, flipped 23.6); per-clip mean ITD vs the source's lateral angle r = 0.38. So the generator does follow
-the picture once the visual localisation is supervised: the side is right, the angle still coarse.
+best; aligned RoPE better timing than unaligned (MMAudio: DeSync 0.483 vs 0.509 s). What these configs measured
+here is in experiments/RESULTS.md ("Generator: spatial results on binaural_synth", "Generator: speed").
 
 Fields beyond the trainer's (experiments/trainer_defaults.py documents those):
   data.data_dir, name, train_split, val_split: the TFDS dataset and splits; duration_s: crop length;

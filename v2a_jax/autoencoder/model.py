@@ -15,38 +15,28 @@ measured delay channel per ear.
       -> delayed by the ear's d_ear (a linear phase, interpolated between latent frames) -> iSTFT
       -> waveform [B, 2, N], clipped to [-1, 1]
 
-Why this design (the measurements are in experiments/autoencoder.py):
-- Interaural time differences are phase. On binaural_synth a reconstruction that keeps every STFT magnitude
-  exactly but perturbs each ear's phase independently by 0.3 rad already moves the GCC-PHAT ITD by 36 us, and
-  one that puts the left ear's phase on both ears moves it by 92 us (as much as predicting ITD = 0). So the
-  encoder sees the phase (compressed real/imag parts, not a mel spectrogram) at a hop of 128 samples, a quarter
-  of a latent frame, and the decoder predicts phase explicitly (no Griffin-Lim, no pretrained vocoder). The
-  delays to keep (|ITD| <= 0.66 ms = 10.5 samples) are far below one latent frame (512 samples): learned
-  channels alone lost them (per-frame ITD error 176 us after 1,500 steps, near the 201 us of decoding both ears
-  from one latent), hence the measured delay channel (53 us after 3,000 steps); the complex (phase-sensitive)
-  loss and the interaural phase loss (losses.py) keep the two ears' decoded fine structure alike so that the
-  delay is all that differs.
+Why this design (the measurements behind each point are in experiments/RESULTS.md, "Binaural autoencoder"):
+- Interaural time differences are phase, and GCC-PHAT ITDs move with small per-ear phase errors. So the encoder
+  sees the phase (compressed real/imag parts, not a mel spectrogram) at a hop of a quarter latent frame, and the
+  decoder predicts phase explicitly (no Griffin-Lim, no pretrained vocoder). The delays to keep (|ITD| <= 0.66 ms
+  = 10.5 samples) are far below one latent frame (512 samples), and learned channels alone lost them, hence the
+  measured delay channel; the complex (phase-sensitive) loss and the interaural phase loss (losses.py) keep the
+  two ears' decoded fine structure alike so that the delay is all that differs.
 - Predicting a magnitude and a phase per bin and inverting with an iSTFT (Vocos, Siuzdenko et al. 2023) costs a
   few dense layers per STFT frame; a waveform decoder (HiFi-GAN/BigVGAN-style upsampling convs) would run its
   convolutions at 16 kHz, many times the cost on a CPU. The magnitude is exp of an unbounded prediction (started
-  near -70 dB, below the loss floor), so silence (much of binaural_synth: the median STFT bin is below 1e-6) is
-  reachable.
+  near -70 dB, below the loss floor), so silence (much of binaural_synth) is reachable.
 - Phase prior: the K = 4 STFT frames of a latent frame overlap by 75 %, so unless their phases advance
   coherently (by 2 pi f hop / sr for a partial at f) they cancel in the overlap-add. The decoder therefore
   predicts, per latent frame and bin, one phase (at the frame centre) and one advance per hop (the bin-centre
   advance 2 pi b hop / n_fft plus a learnt deviation of up to +-2 bins, zero at initialisation), and the STFT-rate
-  stack only adds a residual phase per frame (zero at initialisation). A stationary partial at a bin centre is
-  coherent within a latent frame from the first step; only the phase at each latent frame's centre (and at
-  onsets) has to be carried by the latents. Measured
-  (cpu config, 150 Adam steps on one batch of 8 training crops): interaural phase loss 1.16 with the prior vs
-  1.39 with a free per-frame phase direction (x, y) / |(x, y)|, spectral convergence 0.76 vs 0.77, squared
-  log-magnitude error 0.68 vs 0.72.
+  stack only adds a residual phase per frame (zero at initialisation): a stationary partial at a bin centre is
+  coherent within a latent frame from the first step.
 - Weights are shared between the ears and each ear is decoded alone, so a latent describes one ear's signal (its
   spectrum and its arrival time) and the generator's per-ear latents `[B, 2, T, C]` decode without the other
-  ear. Only the delay channel is measured with both ears in view (delay.py says why: without it the decoded
-  ears share one fine structure and the ITD is lost, measured in experiments/autoencoder.py). The STFT frame
-  count is exactly K per latent frame (frames centred on samples 0, h, 2h, ...), so T latent frames decode to
-  exactly T * samples_per_latent samples, for any T.
+  ear. Only the delay channel is measured with both ears in view (delay.py says why). The STFT frame count is
+  exactly K per latent frame (frames centred on samples 0, h, 2h, ...), so T latent frames decode to exactly
+  T * samples_per_latent samples, for any T.
 
 Params carry logical axis names ('channels' for the STFT feature and latent axes, 'embed', 'mlp',
 'conv_kernel'), so the trainer shards them by its rules.
