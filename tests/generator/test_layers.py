@@ -2,9 +2,11 @@
 
 from fractions import Fraction
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from v2a_jax.generator import layers, transformer
 
@@ -78,3 +80,22 @@ def test_blocks_start_as_the_identity():
     params = jax.tree.map(lambda x: x + 0.1, params)
     (a_out, _, _), _ = apply(params, *args)
     assert float(jnp.abs(a_out - audio).max()) > 1e-3
+
+
+@pytest.mark.parametrize("kernel_size,use_bias", [(1, True), (3, False), (4, True), (7, True)])
+def test_conv1d_matches_flax_conv_in_value_and_gradient(kernel_size, use_bias):
+    """The matmul formulation computes nn.Conv's 'SAME' convolution, with the same parameters and gradients."""
+    x = jax.random.normal(jax.random.PRNGKey(0), (2, 3, 11, 5))
+    ours = layers.conv1d(6, kernel_size, ("embed", "mlp"), dtype=jnp.float32, use_bias=use_bias)
+    params = nn.unbox(ours.init(jax.random.PRNGKey(1), x))
+    params = jax.tree.map(lambda p: p + jax.random.normal(jax.random.PRNGKey(2), p.shape), params)  # non-zero bias
+    reference = nn.Conv(6, (kernel_size,), padding="SAME", use_bias=use_bias)
+    assert jax.tree.map(jnp.shape, params) == jax.tree.map(jnp.shape, reference.init(jax.random.PRNGKey(1), x))
+
+    def loss(module, p, inputs):
+        return jnp.sum(jnp.sin(module.apply(p, inputs)))
+
+    np.testing.assert_allclose(ours.apply(params, x), reference.apply(params, x), atol=1e-5)
+    grads = jax.grad(loss, argnums=(1, 2))(ours, params, x)
+    expected = jax.grad(loss, argnums=(1, 2))(reference, params, x)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, atol=1e-4), grads, expected)

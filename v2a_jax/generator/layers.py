@@ -45,13 +45,44 @@ def dense(features: int, names: Names, *, dtype, zero: bool = False, use_bias: b
                     bias_init=boxed(ZEROS, names[1:]))
 
 
+class Conv1D(nn.Module):
+    """'SAME' 1-D convolution over the second-to-last axis: [..., T, C_in] -> [..., T, features].
+
+    The same maths and parameters as `nn.Conv(features, (k,), padding="SAME")` (kernel [k, C_in, features],
+    bias [features]), computed as one matmul of the k shifted copies of the input concatenated on the feature
+    axis ([..., T, k C_in] @ [k C_in, features]). Why: XLA's CPU backend runs the weight gradient of a 1-D
+    convolution as a convolution whose window is the whole sequence, on a slow path (most of the generator's
+    training step went there); here every gradient is a matmul, which every backend runs at its matmul rate.
+    """
+
+    features: int
+    kernel_size: int
+    kernel_init: nn.initializers.Initializer
+    bias_init: nn.initializers.Initializer
+    use_bias: bool = True
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        k, length, c_in = self.kernel_size, x.shape[-2], x.shape[-1]
+        kernel = self.param("kernel", self.kernel_init, (k, c_in, self.features), jnp.float32)
+        x = x.astype(self.dtype)
+        if k > 1:
+            padded = jnp.pad(x, [(0, 0)] * (x.ndim - 2) + [((k - 1) // 2, k // 2), (0, 0)])
+            x = jnp.concatenate([padded[..., i:i + length, :] for i in range(k)], axis=-1)
+        y = x @ kernel.reshape(k * c_in, self.features).astype(self.dtype)
+        if self.use_bias:
+            y = y + self.param("bias", self.bias_init, (self.features,), jnp.float32).astype(self.dtype)
+        return y
+
+
 def conv1d(features: int, kernel_size: int, names: Names, *, dtype, zero: bool = False, use_bias: bool = True,
-           name: str | None = None) -> nn.Conv:
+           name: str | None = None) -> Conv1D:
     """'SAME' 1-D convolution over the second-to-last axis of [..., T, C_in]; kernel names
     ('conv_kernel', in, out)."""
-    return nn.Conv(features, (kernel_size,), padding="SAME", use_bias=use_bias, dtype=dtype, name=name,
-                   kernel_init=boxed(ZEROS if zero else nn.initializers.lecun_normal(), ("conv_kernel", *names)),
-                   bias_init=boxed(ZEROS, names[1:]))
+    return Conv1D(features, kernel_size, use_bias=use_bias, dtype=dtype, name=name,
+                  kernel_init=boxed(ZEROS if zero else nn.initializers.lecun_normal(), ("conv_kernel", *names)),
+                  bias_init=boxed(ZEROS, names[1:]))
 
 
 def fold_leading(x: jax.Array, keep: int) -> tuple[jax.Array, tuple[int, ...]]:
