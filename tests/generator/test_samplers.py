@@ -11,8 +11,9 @@ from v2a_jax.generator import samplers
 X0 = jnp.array([[1.0, -2.0, 0.5]])
 
 
-def _run(field, steps, method):
-    return np.asarray(jax.jit(lambda x: samplers.sample(field, x, num_steps=steps, method=method))(X0), np.float64)
+def _run(field, steps, method, shift=1.0):
+    return np.asarray(jax.jit(lambda x: samplers.sample(field, x, num_steps=steps, method=method, shift=shift))(X0),
+                      np.float64)
 
 
 @pytest.mark.parametrize("method", samplers.METHODS)
@@ -22,29 +23,54 @@ def test_straight_paths_are_integrated_exactly(method):
     np.testing.assert_allclose(_run(lambda x, t: jnp.broadcast_to(c, x.shape), 1, method), X0 + c, rtol=1e-6)
 
 
-def test_heun_is_exact_for_fields_affine_in_time_and_euler_is_not():
+@pytest.mark.parametrize("method", ["heun", "midpoint"])
+def test_second_order_steps_are_exact_for_fields_affine_in_time_and_euler_is_not(method):
     a, b = jnp.array([[0.3, 1.0, -4.0]]), jnp.array([[2.0, -1.0, 0.5]])
 
     def field(x, t):
         return a + b * t[:, None]
 
     exact = np.asarray(X0 + a + 0.5 * b)
-    np.testing.assert_allclose(_run(field, 3, "heun"), exact, rtol=1e-6)
+    np.testing.assert_allclose(_run(field, 3, method), exact, rtol=1e-6)
     # Euler's left Riemann sum misses b * h / 2.
     np.testing.assert_allclose(_run(field, 4, "euler"), exact - np.asarray(b) * 0.25 / 2, rtol=1e-6)
 
 
-def test_error_order_euler_1_heun_2():
-    """dx/dt = -2 x: x(1) = x0 exp(-2). Halving the step halves Euler's error and quarters Heun's."""
+@pytest.mark.parametrize("shift", [1.0, 3.0])
+def test_error_order_euler_1_others_2(shift):
+    """dx/dt = -2 x: x(1) = x0 exp(-2). Halving the steps halves Euler's error and quarters the second-order
+    methods', on the uniform and on a shifted grid."""
     exact = np.asarray(X0, np.float64) * np.exp(-2.0)
 
     def error(steps, method):
-        return np.abs(_run(lambda x, t: -2.0 * x, steps, method) - exact).max()
+        return np.abs(_run(lambda x, t: -2.0 * x, steps, method, shift) - exact).max()
 
-    for method, order in (("euler", 1), ("heun", 2)):
-        ratio = error(16, method) / error(32, method)
-        np.testing.assert_allclose(ratio, 2.0 ** order, rtol=0.1)
-    assert error(16, "heun") < error(16, "euler") / 10
+    for method, order in (("euler", 1), ("heun", 2), ("midpoint", 2), ("ab2", 2)):
+        ratio = error(32, method) / error(64, method)
+        np.testing.assert_allclose(ratio, 2.0 ** order, rtol=0.15)
+        if order == 2:
+            assert error(16, method) < error(16, "euler") / 5
+
+
+def test_time_grid_shift_moves_steps_towards_the_noise_end():
+    uniform, shifted = samplers.time_grid(8), samplers.time_grid(8, shift=3.0)
+    np.testing.assert_allclose(uniform, np.linspace(0, 1, 9))
+    assert shifted[0] == 0.0 and shifted[-1] == 1.0 and np.all(np.diff(shifted) > 0)
+    assert np.diff(shifted)[0] < np.diff(uniform)[0] and np.diff(shifted)[-1] > np.diff(uniform)[-1]
+    # sigma' = 3 sigma / (1 + 2 sigma) at sigma = 1/2 (t = 1/2): 3/4, i.e. t' = 1/4.
+    np.testing.assert_allclose(shifted[4], 0.25)
+
+
+def test_ab2_uses_one_evaluation_per_step():
+    calls = []
+
+    def field(x, t):
+        calls.append(1)
+        return -x
+
+    samplers.sample(field, X0, num_steps=5, method="ab2")  # traced once: one call inside the scanned step
+    assert len(calls) == 1 and samplers.network_evaluations("ab2", 8) == 8
+    assert samplers.network_evaluations("heun", 4) == 8
 
 
 def test_guidance_combines_conditional_and_unconditional_fields():
@@ -61,7 +87,7 @@ def test_guidance_combines_conditional_and_unconditional_fields():
 
 @pytest.mark.parametrize("method", samplers.METHODS)
 def test_step_loop_is_traced_once(method):
-    counted = chex.assert_max_traces(lambda x, t: -x * t[:, None], n=2)  # Heun calls the field twice per step
+    counted = chex.assert_max_traces(lambda x, t: -x * t[:, None], n=2)  # Heun/midpoint: twice per step
     chex.clear_trace_counter()
     samplers.sample(counted, X0, num_steps=50, method=method)
 
@@ -71,3 +97,5 @@ def test_bad_arguments_are_named():
         samplers.sample(lambda x, t: x, X0, num_steps=2, method="rk4")
     with pytest.raises(ValueError, match="num_steps"):
         samplers.sample(lambda x, t: x, X0, num_steps=0)
+    with pytest.raises(ValueError, match="shift"):
+        samplers.sample(lambda x, t: x, X0, num_steps=2, shift=0.5)
