@@ -20,6 +20,7 @@ import time
 from typing import Sequence
 
 import tensorflow_datasets as tfds
+from etils import epath
 
 from data.video_folder import beam as beam_lib
 
@@ -113,7 +114,7 @@ def main(builder_cls, configs: Sequence, argv: Sequence[str], prog: str) -> int:
           f"{args.num_workers} workers)", file=sys.stderr)
     start = time.perf_counter()
     try:
-        prepare(builder, args.input_dir, options, overwrite=args.overwrite)
+        builder = prepare(builder, args.input_dir, options, overwrite=args.overwrite)
     except Exception as e:  # noqa: BLE001 -- the user gets one line; nothing already built was touched
         # Beam wraps a worker's error in its traceback text: the last line is the error itself.
         last = next((line for line in reversed(str(e).splitlines()) if line.strip()), type(e).__name__)
@@ -123,13 +124,19 @@ def main(builder_cls, configs: Sequence, argv: Sequence[str], prog: str) -> int:
     return 0
 
 
-def prepare(builder, input_dir: str, options, overwrite: bool = False) -> None:
+def prepare(builder, input_dir: str, options, overwrite: bool = False):
     """Builds `builder` from the folder `input_dir` as ArrayRecord with Beam `options`
-    (`beam.pipeline_options(...)`); an existing version is kept unless `overwrite`."""
-    mode = (tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS if overwrite
-            else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS)
+    (`beam.pipeline_options(...)`) and returns the prepared builder. An existing version is kept unless
+    `overwrite`, which deletes it first (as TFDS's own overwrite does) and builds afresh."""
+    if builder.is_prepared():
+        if not overwrite:
+            return builder
+        # A builder opened on a prepared version carries that version's info: start from a fresh one.
+        epath.Path(builder.data_dir).rmtree()
+        builder = type(builder)(config=builder.builder_config, data_dir=os.fspath(builder.data_dir_root))
     builder.download_and_prepare(file_format="array_record", download_config=tfds.download.DownloadConfig(
-        manual_dir=input_dir, beam_options=options, download_mode=mode))
+        manual_dir=input_dir, beam_options=options))
+    return builder
 
 
 def summary(builder, seconds: float | None = None) -> str:
