@@ -20,6 +20,7 @@ import functools
 import hashlib
 import os
 
+import h5py
 import tensorflow_datasets as tfds
 
 from data.video_folder import clips
@@ -152,8 +153,6 @@ def fraction_split(key: str, fractions) -> str:
 def read_split_file(path: str) -> list[str]:
     """Clip stems listed by a FAIR-Play `.h5` split file (dataset `audio`) or a PseudoBinaural `.txt` one."""
     if path.endswith(".h5"):
-        import h5py  # only the FAIR-Play protocol needs it
-
         with h5py.File(path, "r") as f:
             return [_stem(v.decode() if isinstance(v, bytes) else str(v)) for v in f["audio"][()]]
     with open(path) as f:
@@ -163,10 +162,7 @@ def read_split_file(path: str) -> list[str]:
 def _captions(config: BinauralVideoConfig, input_dir: str) -> dict[str, str]:
     if config.captions != "file":
         return {}
-    path = os.path.join(input_dir, config.captions_file)
-    if not os.path.isfile(path):
-        raise ValueError(f"{path}: no captions file (captions='file' needs a CSV with columns file,caption)")
-    with open(path, newline="") as f:
+    with open(os.path.join(input_dir, config.captions_file), newline="") as f:
         rows = list(csv.reader(f))
     if rows and [c.strip().lower() for c in rows[0][:2]] == ["file", "caption"]:
         rows = rows[1:]
@@ -193,12 +189,34 @@ class BinauralVideo(VideoFolderBuilder):
         return tfds.core.DatasetInfo(builder=self, description=__doc__, features=clips.features(config.spec()),
                                      metadata=tfds.core.MetadataDict(config.metadata()))
 
+    def check_input(self, input_dir: str) -> None:
+        config: BinauralVideoConfig = self.builder_config
+        for field in ("video_dir", "audio_dir"):
+            if getattr(config, field) and not os.path.isdir(os.path.join(input_dir, getattr(config, field))):
+                raise ValueError(f"no folder {getattr(config, field)!r} ({field} of config {config.name})")
+        if config.captions == "file" and not os.path.isfile(os.path.join(input_dir, config.captions_file)):
+            raise ValueError(f"no captions file {config.captions_file!r} (captions='file')")
+        for path in self._split_files(input_dir).values():
+            if not os.path.isfile(path):
+                raise ValueError(f"no split file {os.path.relpath(path, input_dir)} (split_set={config.split_set!r}, "
+                                 f"split_number={config.split_number})")
+
+    def _split_files(self, input_dir: str) -> dict[str, str]:
+        """{split: its split file} for the published protocols; {} for 'fraction'."""
+        config: BinauralVideoConfig = self.builder_config
+        if config.split_set == "fraction":
+            return {}
+        folder, suffix = ("splits", ".h5") if config.split_set == "fairplay" else ("new_splits", ".txt")
+        return {split: os.path.join(input_dir, folder, f"split{config.split_number}", name + suffix)
+                for name, split in _SPLIT_FILES.items()}
+
     def example_fn(self):
         return functools.partial(_make_examples, spec=self.builder_config.spec())
 
     def list_sources(self, input_dir: str) -> tuple[dict[str, list[clips.SourceFile]], list[dict]]:
         config: BinauralVideoConfig = self.builder_config
         config.check()
+        self.check_input(input_dir)
         video_root = os.path.join(input_dir, config.video_dir)
         audio_root = os.path.join(input_dir, config.audio_dir) if config.audio_dir else ""
         videos = _files(video_root, VIDEO_SUFFIXES, exclude=audio_root)
@@ -235,13 +253,8 @@ class BinauralVideo(VideoFolderBuilder):
             return splits, skipped
 
         by_stem = _by_stem(videos)
-        folder, suffix = (("splits", ".h5") if config.split_set == "fairplay" else ("new_splits", ".txt"))
         splits = {}
-        for file_split, split in _SPLIT_FILES.items():
-            path = os.path.join(input_dir, folder, f"split{config.split_number}", file_split + suffix)
-            if not os.path.isfile(path):
-                raise ValueError(f"{path}: no such split file (split_set={config.split_set!r}, "
-                                 f"split_number={config.split_number})")
+        for split, path in self._split_files(input_dir).items():
             rel = os.path.relpath(path, input_dir)
             splits[split] = []
             for stem in read_split_file(path):

@@ -70,8 +70,9 @@ def pipeline_options(runner: str = "DirectRunner", num_workers: int = 2,
     flags = [f"--runner={runner}"]
     if runner == "DirectRunner":
         mode = "multi_processing" if num_workers > 1 else "in_memory"
+        # Local workers would print a failing bundle's whole traceback; the build reports the error in one line.
         flags += [f"--direct_num_workers={num_workers}", f"--direct_running_mode={mode}",
-                  "--default_sdk_harness_log_level=WARNING"]
+                  "--default_sdk_harness_log_level=CRITICAL"]
         _export_import_path()
     return beam_options.PipelineOptions(flags + list(extra_flags))
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
+import re
 import sys
 import time
 from typing import Sequence
@@ -106,22 +108,37 @@ def main(builder_cls, configs: Sequence, argv: Sequence[str], prog: str) -> int:
         return 2
 
     builder = builder_cls(config=config, data_dir=args.data_dir)
+    try:
+        builder.check_input(args.input_dir)
+    except ValueError as e:
+        print(f"{prog}: --input_dir={args.input_dir}: {e}", file=sys.stderr)
+        return 2
     if builder.is_prepared() and not args.overwrite:
         print(f"{prog}: {builder.info.full_name} is already built at {builder.data_dir}; pass --overwrite to "
               f"rebuild it")
         return 0
+    if args.runner == "DirectRunner":
+        # The local runner logs a failing worker's whole traceback before raising; the one line below says it.
+        logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
     print(f"{prog}: building {builder.info.full_name} from {args.input_dir} ({args.runner}, "
           f"{args.num_workers} workers)", file=sys.stderr)
     start = time.perf_counter()
     try:
         builder = prepare(builder, args.input_dir, options, overwrite=args.overwrite)
     except Exception as e:  # noqa: BLE001 -- the user gets one line; nothing already built was touched
-        # Beam wraps a worker's error in its traceback text: the last line is the error itself.
-        last = next((line for line in reversed(str(e).splitlines()) if line.strip()), type(e).__name__)
-        print(f"{prog}: build failed: {last.strip()}", file=sys.stderr)
+        print(f"{prog}: build failed: {_failure(e)}", file=sys.stderr)
         return 1
     print(summary(builder, time.perf_counter() - start))
     return 0
+
+
+def _failure(e: Exception) -> str:
+    # Beam wraps a worker's error in its traceback text: the last line is the error itself.
+    last = next((line for line in reversed(str(e).splitlines()) if line.strip()), type(e).__name__).strip()
+    empty = re.search(r"generated examples is 0 for split (\w+)", last)
+    if empty:
+        return f"split {empty.group(1)!r} has no usable clips: every one of its files was skipped (reasons above)"
+    return last
 
 
 def prepare(builder, input_dir: str, options, overwrite: bool = False):

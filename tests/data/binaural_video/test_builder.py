@@ -9,6 +9,7 @@ import soundfile
 from data.binaural_video import binaural_video_dataset_builder as bv
 from data.video_folder import beam as beam_lib
 from data.video_folder import cli, media
+from data.video_folder.builder import unique_keys
 from tests.data import conftest
 from tests.data import media_fixtures as mf
 
@@ -159,10 +160,38 @@ def test_fairplay_h5_paths_match_by_stem(fairplay_folder):
     assert bv.read_split_file(f"{fairplay_folder}/new_splits/split1/val.txt") == conftest.PSEUDO_SPLIT1["val"]
 
 
-def test_folder_captions_and_probe(recorded_folder, tmp_path):
+def test_captions_from_the_folder_name_or_a_csv_file(recorded_folder, tmp_path):
     folder, good, _ = recorded_folder
     config = dataclasses.replace(FOLDER, name="test_captions", captions="folder", video_dir="sub")
     sources, _ = bv.BinauralVideo(config=config, data_dir=str(tmp_path)).list_sources(folder)
     assert {s.caption for s in sources["train"]} == {"sub"} and len(sources["train"]) == 3
+    (tmp_path / "in").mkdir()
+    mf.write_video(str(tmp_path / "in" / "a.mp4"), audio=mf.tones(1.2, 48000))
+    mf.write_video(str(tmp_path / "in" / "b.mp4"), audio=mf.tones(1.2, 48000))
+    (tmp_path / "in" / "captions.csv").write_text('file,caption\na.mp4,"a cello, then a piano"\n')
+    config = dataclasses.replace(FOLDER, name="test_csv", captions="file")
+    sources, _ = bv.BinauralVideo(config=config, data_dir=str(tmp_path)).list_sources(str(tmp_path / "in"))
+    assert {s.key: s.caption for s in sources["train"]} == {"a": "a cello, then a piano", "b": ""}
+
+
+def test_probe_reads_the_declared_streams(recorded_folder):
+    _, good, _ = recorded_folder
     info = media.probe(good["h264_2997_wide"].path)
     assert info.audio_channels == 2 and info.audio_rate == 44100 and info.video_fps == pytest.approx(29.97)
+
+
+def test_sidecar_layout_and_colliding_keys_are_listed_as_skips(tmp_path):
+    mf.write_video(str(tmp_path / "a.mp4"), audio=mf.tones(1.2, 48000))
+    mf.write_video(str(tmp_path / "a.webm"), codec="libvpx-vp9", audio=mf.tones(1.2, 48000), audio_codec="libopus")
+    mf.write_video(str(tmp_path / "b.mp4"))
+    mf.write_sidecar(str(tmp_path / "b.flac"), mf.tones(1.2, 44100), 44100)
+    config = dataclasses.replace(FOLDER, name="test_sidecar", audio="sidecar")
+    sources, listed = bv.BinauralVideo(config=config, data_dir=str(tmp_path / "d")).list_sources(str(tmp_path))
+    assert [s.key for s in sources["train"]] == ["b"] and sources["train"][0].audio.endswith("b.flac")
+    assert sorted(r["file"] for r in listed) == [str(tmp_path / "a.mp4"), str(tmp_path / "a.webm")]
+    assert all("no side-car audio a.wav/.flac" in r["reason"] for r in listed)
+    own = dataclasses.replace(FOLDER, name="test_own", audio="own")
+    sources, listed = bv.BinauralVideo(config=own, data_dir=str(tmp_path / "d")).list_sources(str(tmp_path))
+    kept, listed = unique_keys(sources, listed)
+    assert sorted(s.video for s in kept["train"]) == [str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4")]
+    assert [r["file"] for r in listed] == [str(tmp_path / "a.webm")] and "collide" in listed[0]["reason"]

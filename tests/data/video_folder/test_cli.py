@@ -37,6 +37,17 @@ def test_bad_flags_are_one_line_with_status_2(tmp_path, capsys, argv, words):
     assert err.count("\n") == 1 and words in err and "Traceback" not in err
 
 
+def test_missing_split_files_are_a_bad_input_dir(tmp_path, capsys):
+    assert _main([f"--input_dir={tmp_path}", f"--data_dir={tmp_path / 'd'}", "--config=fairplay_split3"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no folder 'videos'" in err
+    (tmp_path / "videos").mkdir()
+    (tmp_path / "binaural_audios").mkdir()
+    assert _main([f"--input_dir={tmp_path}", f"--data_dir={tmp_path / 'd'}", "--config=fairplay_split3"]) == 2
+    assert "no split file splits/split3/train.h5" in capsys.readouterr().err
+    assert not (tmp_path / "d").exists()
+
+
 def test_build_summarises_and_never_overwrites(tmp_path, capsys):
     folder = tmp_path / "in"
     folder.mkdir()
