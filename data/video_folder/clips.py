@@ -12,6 +12,9 @@ A window starting at k * hop_s is kept while at least `min_clip_s` of it lies in
 than `clip_s` the rest is padded (audio with silence, video by holding the last frame) and `valid_s` says how
 much is real. The loudness gain is computed per window on the stored (2-channel) audio and capped so the peak
 stays within [-1, 1]; it is stored as `gain_db` (stored = source * 10^(gain_db / 20)).
+
+A file is decoded whole (video at the stored size and fps, audio at the stored rate) before it is cut, so a
+worker holds one file's frames at the stored size: long recordings are best split into files of minutes.
 """
 
 from __future__ import annotations
