@@ -2,6 +2,7 @@ import dataclasses
 import math
 
 import av
+import grain
 import numpy as np
 import pytest
 import soundfile
@@ -10,8 +11,9 @@ from data.binaural_video import binaural_video_dataset_builder as bv
 from data.video_folder import beam as beam_lib
 from data.video_folder import cli, media
 from data.video_folder.builder import unique_keys
-from tests.data import conftest
 from tests.data import media_fixtures as mf
+from v2a_jax.pipeline import loader
+from v2a_jax.pipeline.sequence import SequenceConfig
 
 # 1 s windows every 0.4 s (10 frames, 6400 samples), 4:3 and 16:9 sources letterboxed into 36 x 64.
 FIELDS = dict(clip_s=1.0, hop_s=0.4, min_clip_s=1.0, height=36, width=64, resize_mode="letterbox")
@@ -137,8 +139,8 @@ def test_metadata_follows_the_contract(builds):
 FAIRPLAY_FIELDS = dict(clip_s=1.0, hop_s=1.0, min_clip_s=1.0, height=36, width=64)
 
 
-@pytest.mark.parametrize("protocol,expected", [("fairplay", conftest.FAIRPLAY_SPLIT1),
-                                               ("pseudobinaural", conftest.PSEUDO_SPLIT1)])
+@pytest.mark.parametrize("protocol,expected", [("fairplay", mf.FAIRPLAY_SPLIT1),
+                                               ("pseudobinaural", mf.PSEUDO_SPLIT1)])
 def test_published_split1_builds_with_the_right_counts(fairplay_folder, tmp_path, protocol, expected):
     named = next(c for c in bv.BUILDER_CONFIGS if c.name == f"{protocol}_split1")
     config = dataclasses.replace(named, name=f"test_{protocol}", **FAIRPLAY_FIELDS)
@@ -156,8 +158,8 @@ def test_published_split1_builds_with_the_right_counts(fairplay_folder, tmp_path
 
 def test_fairplay_h5_paths_match_by_stem(fairplay_folder):
     stems = bv.read_split_file(f"{fairplay_folder}/splits/split1/train.h5")
-    assert stems == conftest.FAIRPLAY_SPLIT1["train"]
-    assert bv.read_split_file(f"{fairplay_folder}/new_splits/split1/val.txt") == conftest.PSEUDO_SPLIT1["val"]
+    assert stems == mf.FAIRPLAY_SPLIT1["train"]
+    assert bv.read_split_file(f"{fairplay_folder}/new_splits/split1/val.txt") == mf.PSEUDO_SPLIT1["val"]
 
 
 def test_captions_from_the_folder_name_or_a_csv_file(recorded_folder, tmp_path):
@@ -195,3 +197,18 @@ def test_sidecar_layout_and_colliding_keys_are_listed_as_skips(tmp_path):
     kept, listed = unique_keys(sources, listed)
     assert sorted(s.video for s in kept["train"]) == [str(tmp_path / "a.mp4"), str(tmp_path / "b.mp4")]
     assert [r["file"] for r in listed] == [str(tmp_path / "a.webm")] and "collide" in listed[0]["reason"]
+
+
+def test_the_training_pipeline_reads_the_built_dataset(builds):
+    """The project's Grain pipeline crops, mirrors and batches the stored non-square clips as they are."""
+    builder = builds[2]
+    clip = dict(builder.info.metadata)["clip"]
+    fmt = loader.ClipFormat(duration_s=clip["duration_s"], sample_rate=clip["sample_rate"], fps=clip["fps"],
+                            audio_scale=dict(builder.info.metadata)["audio_scale"])
+    seq = SequenceConfig(duration_s=0.64, semantic_fps=6.25)
+    ds = loader.make_dataset(builder.as_data_source(split="train"), fmt, seq, train=True, batch_size=4, seed=0,
+                             shard_options=grain.sharding.NoSharding(), keys=("video", "audio", "caption"),
+                             mirror_prob=0.5)
+    batch = next(iter(ds))
+    assert batch["video"].shape == (4, 16, 36, 64, 3) and batch["audio"].shape == (4, 2, 10240)
+    assert batch["video"].dtype == np.float32 and np.abs(batch["audio"]).max() <= 1.0
