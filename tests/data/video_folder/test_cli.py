@@ -3,8 +3,10 @@ import subprocess
 import sys
 
 import pytest
+from apache_beam.options.pipeline_options import DirectOptions, StandardOptions, WorkerOptions
 
 from data.binaural_video.binaural_video_dataset_builder import BUILDER_CONFIGS, BinauralVideo
+from data.video_folder import beam as beam_lib
 from data.video_folder import cli
 from tests.data import media_fixtures as mf
 
@@ -75,3 +77,15 @@ def test_command_line_entry_point(tmp_path):
     assert result.stderr.strip().endswith("unknown flag --bogus (neither a build flag nor an Apache Beam pipeline "
                                           "option)")
     assert "Traceback" not in result.stderr
+
+
+def test_pipeline_options_per_runner():
+    direct = beam_lib.pipeline_options("DirectRunner", 3)
+    assert direct.view_as(DirectOptions).direct_num_workers == 3
+    assert direct.view_as(DirectOptions).direct_running_mode == "multi_processing"
+    assert beam_lib.pipeline_options("DirectRunner", 1).view_as(DirectOptions).direct_running_mode == "in_memory"
+    dataflow = beam_lib.pipeline_options("DataflowRunner", 16, ["--project=p", "--region=r"])
+    assert dataflow.view_as(StandardOptions).runner == "DataflowRunner"
+    assert dataflow.view_as(WorkerOptions).num_workers == 16
+    with pytest.raises(ValueError, match="--runner must be one of"):
+        beam_lib.pipeline_options("LocalRunner", 1)
