@@ -52,23 +52,29 @@ class BinauralVideoConfig(tfds.core.BuilderConfig):
     split_number: int = 1
     # Train / validation / test shares of the videos for split_set 'fraction'.
     split_fractions: tuple = (0.8, 0.1, 0.1)
-    # Window length and step between window starts, seconds (whole frames and samples at fps / sample_rate).
+    # Window length, seconds (a whole number of frames and samples at fps / sample_rate).
     clip_s: float = 8.0
+    # Step between window starts, seconds (also whole frames and samples).
     hop_s: float = 8.0
     # Shortest real content a window may hold (the rest padded; `valid_s` records it); shorter files are skipped.
     min_clip_s: float = 8.0
-    # Stored video frame rate and audio rate (they must fit v2a_jax.pipeline.sequence.SequenceConfig).
+    # Stored video frame rate (with sample_rate it must fit v2a_jax.pipeline.sequence.SequenceConfig).
     fps: float = 25.0
+    # Stored audio rate, Hz.
     sample_rate: int = 16000
-    # Stored frame size; other aspect ratios are centre-cropped ('crop') or padded ('letterbox').
+    # Stored frame height, pixels.
     height: int = 64
+    # Stored frame width, pixels (H != W allowed).
     width: int = 64
+    # How other aspect ratios reach height x width: 'crop' (centre crop) | 'letterbox' (padded with black).
     resize_mode: str = "crop"
-    # Loudness policy 'none' | 'peak' | 'rms' and its target in dBFS (the gain is stored as gain_db).
+    # Loudness policy per window: 'none' | 'peak' | 'rms' (the gain is stored as gain_db; never clips).
     loudness: str = "none"
+    # Target level of the loudness policy, dBFS.
     loudness_db: float = -1.0
-    # Captions: 'none' | 'folder' (the video's parent folder name) | 'file' (CSV `captions_file`: stem,caption).
+    # Captions: 'none' | 'folder' (the video's parent folder name) | 'file' (the CSV captions_file).
     captions: str = "none"
+    # CSV of captions under the input root, columns file,caption (matched by stem).
     captions_file: str = "captions.csv"
     # Camera's horizontal field of view in degrees (metadata for readers; nothing is computed from it).
     field_of_view_deg: float = 90.0
