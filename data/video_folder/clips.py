@@ -199,9 +199,14 @@ def load(source: SourceFile, spec: ClipSpec,
         video = media.decode_video(source.video, spec.fps, transform)
     except VideoError as e:
         raise BadFile(_strip(e, source.video)) from None
-    declared = info.video_duration_s or info.duration_s
-    if declared and declared - video.duration_s > spec.max_av_mismatch_s:
-        raise BadFile(f"truncated: decoded {video.duration_s:.2f} s of the declared {declared:.2f} s of video")
+    # Truncated: the streams decode to less than the container declares (the video stream's own duration, or,
+    # where it has none (Matroska), the container's, which the longer of its streams should reach).
+    declared, reached = info.video_duration_s, video.duration_s
+    if not declared and not (source.audio and info.audio_channels):
+        declared = info.duration_s
+        reached = max(video.duration_s, audio.duration_s) if info.audio_channels else video.duration_s
+    if declared and declared - reached > spec.max_av_mismatch_s:
+        raise BadFile(f"truncated: decoded {reached:.2f} s of the declared {declared:.2f} s")
     if abs(video.duration_s - audio.duration_s) > spec.max_av_mismatch_s:
         raise BadFile(f"video ({video.duration_s:.2f} s) and {where} ({audio.duration_s:.2f} s) durations "
                       f"disagree by more than max_av_mismatch_s={spec.max_av_mismatch_s:g}")
