@@ -81,7 +81,9 @@ def override(config, assignments: Sequence[str], name: str):
             changes[field] = _parse_value(text, getattr(config, field))
         except ValueError as e:
             raise UsageError(f"--set {item}: {e}") from None
-    return dataclasses.replace(config, name=name, **changes)
+    changed = ", ".join(f"{k}={v}" for k, v in changes.items())
+    return dataclasses.replace(config, name=name, description=f"{config.description} Changed: {changed}.",
+                               **changes)
 
 
 def main(builder_cls, configs: Sequence, argv: Sequence[str], prog: str) -> int:
