@@ -82,7 +82,7 @@ def override(config, assignments: Sequence[str], name: str):
         except ValueError as e:
             raise UsageError(f"--set {item}: {e}") from None
     changed = ", ".join(f"{k}={v}" for k, v in changes.items())
-    return dataclasses.replace(config, name=name, description=f"{config.description} Changed: {changed}.",
+    return dataclasses.replace(config, name=name, description=f"{config.description or config.name} Changed: {changed}.",
                                **changes)
 
 
