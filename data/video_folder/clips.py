@@ -172,6 +172,8 @@ def load(source: SourceFile, spec: ClipSpec,
         raise BadFile(_strip(e, source.video)) from None
     if not info.has_video:
         raise BadFile("no video stream")
+    if info.duration_s and info.duration_s + spec.max_av_mismatch_s < spec.min_clip_s:  # spare the decoding
+        raise BadFile(f"too short: {info.duration_s:.2f} s < min_clip_s={spec.min_clip_s:g}")
     if source.audio:
         try:
             audio = media.read_sidecar(source.audio)
