@@ -109,14 +109,11 @@ def main(builder_cls, configs: Sequence, argv: Sequence[str], prog: str) -> int:
         print(f"{prog}: {builder.info.full_name} is already built at {builder.data_dir}; pass --overwrite to "
               f"rebuild it")
         return 0
-    mode = tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS if args.overwrite else None
-    download_config = tfds.download.DownloadConfig(manual_dir=args.input_dir, beam_options=options,
-                                                   **({"download_mode": mode} if mode else {}))
     print(f"{prog}: building {builder.info.full_name} from {args.input_dir} ({args.runner}, "
           f"{args.num_workers} workers)", file=sys.stderr)
     start = time.perf_counter()
     try:
-        builder.download_and_prepare(file_format="array_record", download_config=download_config)
+        prepare(builder, args.input_dir, options, overwrite=args.overwrite)
     except Exception as e:  # noqa: BLE001 -- the user gets one line; nothing already built was touched
         # Beam wraps a worker's error in its traceback text: the last line is the error itself.
         last = next((line for line in reversed(str(e).splitlines()) if line.strip()), type(e).__name__)
@@ -124,6 +121,15 @@ def main(builder_cls, configs: Sequence, argv: Sequence[str], prog: str) -> int:
         return 1
     print(summary(builder, time.perf_counter() - start))
     return 0
+
+
+def prepare(builder, input_dir: str, options, overwrite: bool = False) -> None:
+    """Builds `builder` from the folder `input_dir` as ArrayRecord with Beam `options`
+    (`beam.pipeline_options(...)`); an existing version is kept unless `overwrite`."""
+    mode = (tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS if overwrite
+            else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS)
+    builder.download_and_prepare(file_format="array_record", download_config=tfds.download.DownloadConfig(
+        manual_dir=input_dir, beam_options=options, download_mode=mode))
 
 
 def summary(builder, seconds: float | None = None) -> str:
