@@ -4,7 +4,8 @@ supplies per clip, or a saliency fallback.
 Position file: `<video path without suffix>.positions.csv` next to the video, a header `time_s,x,y` and one row
 per observation: time in seconds from the video's start, x and y as fractions of the frame's width and height
 (0..1, left/top = 0; the conventions of data/binaural_synth/raster.py), x and y left empty when the object is not
-visible at that time. Frame t (time start_s + t / fps) takes the position interpolated linearly between the two
+visible at that time; the fractions are mapped into the stored frame through the builder's crop or letterbox.
+Frame t (time start_s + t / fps) takes the position interpolated linearly between the two
 rows around it when both have one, the position of a row within half a frame of it otherwise, and none (NaN)
 otherwise, e.g. before the first or after the last row, or next to an empty row.
 
@@ -65,26 +66,41 @@ def read_positions(path: str) -> np.ndarray:
     return out[np.argsort(out[:, 0], kind="stable")]
 
 
-def positions_at_frames(rows: np.ndarray, start_s: float, num_frames: int, fps: float, height: int,
-                        width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pixel positions (x, y) [num_frames] of frames start_s + t / fps from position-file rows (module docstring)."""
+def positions_at_frames(rows: np.ndarray, start_s: float, num_frames: int,
+                        fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (x, y) [num_frames] as fractions of the source frame, of frames start_s + t / fps, from
+    position-file rows (module docstring); NaN where there is none."""
     times = start_s + np.arange(num_frames) / fps
     row_t, known = rows[:, 0], np.isfinite(rows[:, 1])
-    after = np.clip(np.searchsorted(row_t, times, side="right"), 1, len(rows) - 1) if len(rows) > 1 else None
     out = []
-    for column, size in ((1, width), (2, height)):
+    for column in (1, 2):
         values = np.full(num_frames, np.nan)
-        if after is not None:
-            lo, hi = after - 1, after
+        if len(rows) > 1:
+            hi = np.clip(np.searchsorted(row_t, times, side="right"), 1, len(rows) - 1)
+            lo = hi - 1
             between = (row_t[lo] <= times) & (times <= row_t[hi]) & known[lo] & known[hi]
-            span = np.where(row_t[hi] > row_t[lo], row_t[hi] - row_t[lo], 1.0)
-            w = (times - row_t[lo]) / span
+            w = (times - row_t[lo]) / np.where(row_t[hi] > row_t[lo], row_t[hi] - row_t[lo], 1.0)
             values = np.where(between, (1 - w) * rows[lo, column] + w * rows[hi, column], np.nan)
         nearest = np.abs(times[:, None] - row_t[None, :]).argmin(axis=1)
         close = np.abs(row_t[nearest] - times) <= 0.5 / fps
-        values = np.where(np.isnan(values) & close, rows[nearest, column], values)
-        out.append(values * size)
+        out.append(np.where(np.isnan(values) & close, rows[nearest, column], values))
     return out[0], out[1]
+
+
+def to_stored_pixels(x_frac, y_frac, source_height: int, source_width: int, height: int, width: int,
+                     mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """Fractions of the source frame -> continuous pixel coordinates in the stored frame, through the same
+    scaling and crop/letterbox as data/video_folder/media.fit_frame (positions cropped away fall outside
+    [0, width) x [0, height))."""
+    scale = (max if mode == "crop" else min)(height / source_height, width / source_width)
+    if mode == "crop":
+        new_w, new_h = max(width, round(source_width * scale)), max(height, round(source_height * scale))
+        left, top = -((new_w - width) // 2), -((new_h - height) // 2)
+    else:
+        new_w = min(width, max(1, round(source_width * scale)))
+        new_h = min(height, max(1, round(source_height * scale)))
+        left, top = (width - new_w) // 2, (height - new_h) // 2
+    return left + np.asarray(x_frac) * new_w, top + np.asarray(y_frac) * new_h
 
 
 def saliency_positions(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -46,8 +46,8 @@ def built(tmp_path_factory):
         builder = biaudio.BiAudio(config=CONFIG, data_dir=data_dir)
         cli.prepare(builder, folder, beam_lib.pipeline_options("DirectRunner", workers))
         source = tfds.builder_from_directory(builder.data_dir).as_data_source(split="train")
-        out[workers] = builder, {str(ex["clip_id"], "utf-8") if isinstance(ex["clip_id"], bytes) else ex["clip_id"]:
-                                 ex for ex in (source[i] for i in range(len(source)))}
+        examples = [source[i] for i in range(len(source))]
+        out[workers] = builder, {ex["clip_id"].decode(): ex for ex in examples}  # Text reads back as bytes
     return folder, out
 
 

@@ -70,11 +70,30 @@ def test_position_file_interpolates_and_marks_gaps(tmp_path):
     path = tmp_path / "clip.positions.csv"
     path.write_text("time_s,x,y\n0.0,0.25,0.5\n1.0,0.75,0.5\n1.5,,\n2.0,0.5,0.25\n")
     rows = localise.read_positions(str(path))
-    x, y = localise.positions_at_frames(rows, 0.0, 25, FPS, 40, 80)
-    np.testing.assert_allclose(x[:11], 80 * np.linspace(0.25, 0.75, 11))
+    x, y = localise.positions_at_frames(rows, 0.0, 25, FPS)
+    np.testing.assert_allclose(x[:11], np.linspace(0.25, 0.75, 11))
     assert np.all(np.isnan(x[11:20]))  # between a known row and an empty one, and the empty row itself
-    assert x[20] == 40.0 and y[20] == 10.0 and np.all(np.isnan(x[21:]))  # after the last row: none
+    assert x[20] == 0.5 and y[20] == 0.25 and np.all(np.isnan(x[21:]))  # after the last row: none
+    # From 1.0 s on, frames are offset by the window start.
+    np.testing.assert_allclose(localise.positions_at_frames(rows, 1.0, 1, FPS)[0], [0.75])
     assert localise.positions_path("/a/b/clip.mp4") == "/a/b/clip.positions.csv"
+
+
+@pytest.mark.parametrize("mode", ["crop", "letterbox"])
+def test_stored_pixels_follow_the_frame_fit(mode):
+    import av
+
+    from data.video_folder import media
+
+    # A white dot at a known fraction of a 16:9 source; fit it as the builder does and find it again.
+    source = np.zeros((90, 160, 3), np.uint8)
+    source[60:66, 120:126] = 255  # centre (123, 63) of 160 x 90: fractions (0.76875, 0.7)
+    stored = media.fit_frame(av.VideoFrame.from_ndarray(source, format="rgb24"), 48, 64, mode)
+    w = stored[..., 0].astype(np.float64)
+    ys, xs = np.mgrid[:48, :64] + 0.5
+    x, y = localise.to_stored_pixels(123 / 160, 63 / 90, 90, 160, 48, 64, mode)
+    assert x == pytest.approx((w * xs).sum() / w.sum(), abs=0.5)
+    assert y == pytest.approx((w * ys).sum() / w.sum(), abs=0.5)
 
 
 @pytest.mark.parametrize("text, match", [("t,x,y\n0,0.5,0.5\n", "header"), ("time_s,x,y\n0,0.5,abc\n", ":2:"),
