@@ -68,9 +68,11 @@ def equirect_to_perspective(frames: np.ndarray, yaw_deg, pitch_deg, roll_deg, he
     y0 = y0.astype(np.int64)
     y1 = np.minimum(y0 + 1, he - 1)
     ti = np.arange(t)[:, None, None]
-    src = frames.astype(np.float32)
-    top = src[ti, y0, x0] * (1 - fx) + src[ti, y0, x1] * fx
-    bottom = src[ti, y1, x0] * (1 - fx) + src[ti, y1, x1] * fx
+    # Gather the four neighbours as uint8 and convert only them: the panorama is much larger than the view.
+    corner = lambda y, x: frames[ti, y, x].astype(np.float32)  # noqa: E731
+    fx, fy = fx.astype(np.float32), fy.astype(np.float32)
+    top = corner(y0, x0) * (1 - fx) + corner(y0, x1) * fx
+    bottom = corner(y1, x0) * (1 - fx) + corner(y1, x1) * fx
     return np.clip(np.round(top * (1 - fy) + bottom * fy), 0, 255).astype(np.uint8)
 
 
