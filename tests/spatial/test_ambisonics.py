@@ -5,6 +5,7 @@ rendering of the same source."""
 import numpy as np
 import pytest
 import sofar
+from scipy.signal.windows import blackmanharris
 
 from v2a_jax.metrics import binaural
 from v2a_jax.spatial import ambisonics, geometry, hrtf, renderer
@@ -163,6 +164,23 @@ def test_parametric_decoding_with_a_sofa_hrtf(tmp_path, noise):
     for azimuth in (30.0, 60.0, 90.0):
         itd = median_itd(decoder(ambisonics.encode(noise, azimuth)))
         assert itd == pytest.approx(geometry.woodworth_itd(azimuth), abs=2 * PARAMETRIC_ITD_TOL_S)
+
+
+@pytest.mark.parametrize("method", ["parametric", "linear"])
+def test_turning_camera_decodes_without_clicks(head, method):
+    # A 1 kHz tone while the listener turns 180 degrees in 2 s: energy more than 500 Hz from the tone stays at
+    # the level of the crossfaded direct renderer on the same sweep (tests/spatial/test_rendering.py: < -80 dB).
+    n = 2 * FS
+    tone = np.sin(2 * np.pi * 1000 * np.arange(n) / FS)
+    y = ambisonics.BinauralDecoder(head, method=method)(
+        ambisonics.rotate(ambisonics.encode(tone, 0.0), np.linspace(90.0, -90.0, n)))
+    seg = y[:, FS // 4:-FS // 4]
+    spec = np.abs(np.fft.rfft(seg * blackmanharris(seg.shape[1]), axis=-1)) ** 2
+    far = np.abs(np.fft.rfftfreq(seg.shape[1], 1 / FS) - 1000) > 500
+    assert np.all(10 * np.log10(spec[:, far].sum(-1) / spec.sum(-1)) < -80)
+    # And the sound did move: heard at -yaw, from the right (right ear louder) to the left.
+    assert np.mean(y[1, :FS // 8] ** 2) > 2 * np.mean(y[0, :FS // 8] ** 2)
+    assert np.mean(y[0, -FS // 8:] ** 2) > 2 * np.mean(y[1, -FS // 8:] ** 2)
 
 
 def test_diffuse_ambience_decodes_to_weakly_correlated_ears(parametric):
