@@ -75,3 +75,12 @@ def test_view_across_the_seam_is_seamless_and_per_frame():
     assert views[1].max() == 0  # looking ahead, the band is behind
     with pytest.raises(ValueError, match="fov_deg"):
         projection.focal_px(64, 180.0)
+
+
+def test_blocks_of_frames_give_the_same_views(monkeypatch):
+    rng = np.random.default_rng(1)
+    pano = rng.integers(0, 256, (5, 16, 32, 3), dtype=np.uint8)
+    yaw, pitch, roll = rng.uniform(-180, 180, 5), rng.uniform(-40, 40, 5), rng.uniform(-20, 20, 5)
+    whole = projection.equirect_to_perspective(pano, yaw, pitch, roll, 8, 12)
+    monkeypatch.setattr(projection, "_CHUNK_PIXELS", 2 * 8 * 12)  # two frames per block
+    np.testing.assert_array_equal(projection.equirect_to_perspective(pano, yaw, pitch, roll, 8, 12), whole)

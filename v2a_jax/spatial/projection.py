@@ -20,6 +20,8 @@ import numpy as np
 from v2a_jax.spatial import ambisonics, geometry
 
 DEFAULT_FOV_DEG = 90.0
+# Output pixels per block of equirect_to_perspective (~100 MB of float64 intermediates).
+_CHUNK_PIXELS = 1 << 20
 
 
 def focal_px(width: int, fov_deg: float = DEFAULT_FOV_DEG) -> float:
@@ -52,17 +54,28 @@ def equirect_to_perspective(frames: np.ndarray, yaw_deg, pitch_deg, roll_deg, he
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3:
         raise ValueError(f"equirect_to_perspective: expected frames [T, H, W, 3], got shape {frames.shape}")
-    t, he, we, _ = frames.shape
+    t = frames.shape[0]
     angles = [np.broadcast_to(np.asarray(a, np.float64), (t,)) for a in (yaw_deg, pitch_deg, roll_deg)]
     rot = ambisonics.rotation_matrix(*angles)  # [T, 3, 3], camera axes -> world
-    world = np.einsum("tij,hwj->thwi", rot, pixel_rays(height, width, fov_deg))  # [T, H, W, 3]
+    rays = pixel_rays(height, width, fov_deg)
+    out = np.empty((t, height, width, 3), np.uint8)
+    step = max(1, _CHUNK_PIXELS // (height * width))  # bounds the float64 working set whatever the size
+    for start in range(0, t, step):
+        out[start:start + step] = _sample(frames[start:start + step], rot[start:start + step], rays)
+    return out
+
+
+def _sample(frames: np.ndarray, rot: np.ndarray, rays: np.ndarray) -> np.ndarray:
+    """Bilinear samples of frames [T, He, We, 3] along camera rays [H, W, 3] turned by rot [T, 3, 3]."""
+    t, he, we, _ = frames.shape
+    world = np.einsum("tij,hwj->thwi", rot, rays)  # [T, H, W, 3]
     az = np.arctan2(world[..., 1], world[..., 0])
     el = np.arcsin(np.clip(world[..., 2], -1.0, 1.0))
     # Continuous source coordinates in pixel-centre units (centre of pixel j at j).
     sx = (0.5 - az / (2 * np.pi)) * we - 0.5
     sy = np.clip((0.5 - el / np.pi) * he - 0.5, 0.0, he - 1.0)
     x0, y0 = np.floor(sx), np.floor(sy)
-    fx, fy = (sx - x0)[..., None], (sy - y0)[..., None]
+    fx, fy = (sx - x0)[..., None].astype(np.float32), (sy - y0)[..., None].astype(np.float32)
     x0 = x0.astype(np.int64) % we
     x1 = (x0 + 1) % we
     y0 = y0.astype(np.int64)
@@ -70,7 +83,6 @@ def equirect_to_perspective(frames: np.ndarray, yaw_deg, pitch_deg, roll_deg, he
     ti = np.arange(t)[:, None, None]
     # Gather the four neighbours as uint8 and convert only them: the panorama is much larger than the view.
     corner = lambda y, x: frames[ti, y, x].astype(np.float32)  # noqa: E731
-    fx, fy = fx.astype(np.float32), fy.astype(np.float32)
     top = corner(y0, x0) * (1 - fx) + corner(y0, x1) * fx
     bottom = corner(y1, x0) * (1 - fx) + corner(y1, x1) * fx
     return np.clip(np.round(top * (1 - fy) + bottom * fy), 0, 255).astype(np.uint8)
