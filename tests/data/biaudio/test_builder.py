@@ -1,8 +1,10 @@
 """The BiAudio builder on real media files: a 360-degree video of a red disc circling the listener with its sound
 FOA-encoded at the disc's direction, built with Beam (1 and 2 DirectRunner workers)."""
 
+import fractions
 import os
 
+import av
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -19,7 +21,9 @@ FS, FPS, SECONDS, SIZE = 16000, 10.0, 4.0, 64
 CONFIG = biaudio.BiAudioConfig(name="test", clip_s=2.0, hop_s=2.0, min_clip_s=2.0, fps=FPS, height=SIZE, width=SIZE,
                                equirect_height=64, equirect_width=128, start_pitch_offset_deg=0.0,
                                max_pitch_rate_deg_s=0.0, max_roll_rate_deg_s=0.0)
-MOTION = {"disc": {"start_deg": 0.0, "rate_deg_s": 45.0}, "sub/disc_back": {"start_deg": 150.0, "rate_deg_s": -30.0}}
+# The discs' motions; "in_container" carries its FOA in the video file, the others in a side-car wav.
+MOTION = {"disc": {"start_deg": 0.0, "rate_deg_s": 45.0}, "sub/disc_back": {"start_deg": 150.0, "rate_deg_s": -30.0},
+          "in_container": {"start_deg": -60.0, "rate_deg_s": 40.0}}
 
 
 def write_source(folder, key, foa, fps=FPS, seconds=SECONDS, **motion):
@@ -30,12 +34,33 @@ def write_source(folder, key, foa, fps=FPS, seconds=SECONDS, **motion):
     return path
 
 
+def write_container_source(path, foa, seconds=SECONDS, **motion):
+    """The disc video with its FOA as a 4-channel ('quad') AAC stream in the container."""
+    with av.open(path, "w") as out:
+        video = out.add_stream("libx264", rate=int(FPS))
+        video.width, video.height, video.pix_fmt = 128, 64, "yuv420p"
+        audio = out.add_stream("aac", rate=FS, layout="quad")
+        for frame in helpers.equirect_frames(int(seconds * FPS), FPS, **motion):
+            out.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
+        out.mux(video.encode(None))
+        for start in range(0, foa.shape[1], 1024):
+            block = av.AudioFrame.from_ndarray(np.ascontiguousarray(foa[:, start:start + 1024], np.float32),
+                                               format="fltp", layout="quad")
+            block.sample_rate, block.pts, block.time_base = FS, start, fractions.Fraction(1, FS)
+            out.mux(audio.encode(block))
+        out.mux(audio.encode(None))
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """{num_workers: (builder, {clip_id: example})} of one input folder built with 1 and 2 workers."""
     folder = str(tmp_path_factory.mktemp("biaudio_src"))
     for key, motion in MOTION.items():
-        write_source(folder, key, helpers.foa_sound(int(SECONDS * FS), FS, **motion), **motion)
+        foa = helpers.foa_sound(int(SECONDS * FS), FS, **motion)
+        if key == "in_container":
+            write_container_source(os.path.join(folder, key + ".mp4"), foa, **motion)
+        else:
+            write_source(folder, key, foa, **motion)
     # An omnidirectional recording (W only): identical ears whichever way the camera turns, so it is dropped.
     noise = np.random.default_rng(0).standard_normal(int(SECONDS * FS)) * 0.1
     write_source(folder, "omni", np.stack([noise, 0 * noise, 0 * noise, 0 * noise]))
@@ -54,7 +79,8 @@ def built(tmp_path_factory):
 def test_disc_on_screen_and_in_the_ears_follows_the_stored_camera(built):
     _, out = built
     _, examples = out[1]
-    assert sorted(examples) == ["disc@0", "disc@2000", "sub/disc_back@0", "sub/disc_back@2000"]
+    assert sorted(examples) == ["disc@0", "disc@2000", "in_container@0", "in_container@2000", "sub/disc_back@0",
+                                "sub/disc_back@2000"]
     focal = projection.focal_px(SIZE)
     for clip_id, ex in examples.items():
         key = clip_id.split("@")[0]
