@@ -18,11 +18,14 @@ Reusing it for a new builder (e.g. 360-degree video with 4-channel FOA audio):
      metadata = `clips.metadata(spec, field_of_view_deg=..., ground_truth=..., builder=...)`), `list_sources`
      (splits -> `clips.SourceFile`s, plus skip records found while listing) and `example_fn` (a picklable
      function of one SourceFile). That function typically calls `clips.load(source, spec, transform)` (any
-     `av.VideoFrame -> uint8 [H, W, 3]` transform, e.g. a perspective crop of an equirectangular frame; the
-     default is the spec's crop/letterbox fit), `clips.windows(loaded, spec)`, converts each window's source
-     audio [C, N] to the stored [2, N] and returns `clips.to_example(source, window, audio, spec)` dicts, updated
-     with any extra features. Raise `clips.BadFile(reason)` to skip a file; any other exception is caught and
-     recorded as an unexpected error, so one file never aborts the build.
+     `av.VideoFrame -> uint8 [h, w, 3]` transform, e.g. a perspective crop of an equirectangular frame; default:
+     the spec's crop/letterbox fit to its height x width), then `clips.windows(loaded, spec)`; per window it
+     converts the source audio [C, N] to the stored [2, N], and returns `clips.to_example(source, window, audio,
+     spec)` dicts updated with any extra features. The transform sees each source frame once, so work that
+     differs per output instant (a crop following a camera path) is done on each window's video afterwards
+     (`dataclasses.replace(window, video=...)`, at the spec's stored height x width). Raise
+     `clips.BadFile(reason)` to skip a file; any other exception is caught and recorded as an unexpected error,
+     so one file never aborts the build.
   3. `build.py`: `sys.exit(cli.main(MyBuilder, BUILDER_CONFIGS, sys.argv[1:], prog="python -m data.mine.build"))`.
 Test fixtures that write real-format media files: tests/data/media_fixtures.py.
 """

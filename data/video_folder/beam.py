@@ -59,9 +59,10 @@ def _export_import_path() -> None:
 def pipeline_options(runner: str = "DirectRunner", num_workers: int = 2,
                      extra_flags: Sequence[str] = ()) -> beam_options.PipelineOptions:
     """Options for `runner`. DirectRunner: `num_workers` processes (`direct_running_mode='multi_processing'`;
-    one worker runs in this process). Other runners take their own options in `extra_flags` (e.g. Dataflow's
-    --project, --region, --temp_location; Flink's --flink_master; Spark's --spark_master_url); a cluster runner
-    must also be able to import this repository on its workers (--setup_file or a container image)."""
+    one worker runs in this process). DataflowRunner: `num_workers` is Dataflow's initial worker count. Other
+    runners take their own options in `extra_flags` (e.g. Dataflow's --project, --region, --temp_location;
+    Flink's --flink_master, --parallelism; Spark's --spark_master_url); a cluster runner must also be able to
+    import this repository on its workers (--setup_file or a container image)."""
     if runner not in RUNNERS:
         raise ValueError(f"--runner must be one of {', '.join(RUNNERS)}, got {runner!r}")
     if num_workers < 1:
@@ -70,9 +71,12 @@ def pipeline_options(runner: str = "DirectRunner", num_workers: int = 2,
     flags = [f"--runner={runner}"]
     if runner == "DirectRunner":
         mode = "multi_processing" if num_workers > 1 else "in_memory"
+        # Quiet worker logs (start-up chatter, a failing bundle's logged traceback): the build reports errors.
         flags += [f"--direct_num_workers={num_workers}", f"--direct_running_mode={mode}",
-                  "--default_sdk_harness_log_level=WARNING"]
+                  "--default_sdk_harness_log_level=CRITICAL"]
         _export_import_path()
+    elif runner == "DataflowRunner":
+        flags.append(f"--num_workers={num_workers}")
     return beam_options.PipelineOptions(flags + list(extra_flags))
 
 

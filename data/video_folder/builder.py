@@ -33,13 +33,17 @@ class VideoFolderBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
         """A picklable function (module-level, or a functools.partial of one) from a source to its (key,
         example) pairs; raises `clips.BadFile` with a one-line reason for a file that must be skipped."""
 
+    def check_input(self, input_dir: str) -> None:
+        """Raises ValueError (one line naming the missing path) if `input_dir` lacks what the config needs; run
+        by the CLI before any work starts. Default: nothing to check beyond the folder itself."""
+
     def manifest_path(self) -> str:
         """Where the skip manifest of this builder's prepared version lives."""
         return os.path.join(os.fspath(self.data_dir), beam_lib.MANIFEST)
 
     def _split_generators(self, dl_manager, pipeline):
         splits, listed = self.list_sources(os.fspath(dl_manager.manual_dir))
-        splits, listed = _unique_keys(splits, listed)
+        splits, listed = unique_keys(splits, listed)
         make_examples = self.example_fn()
         generators, skipped = {}, []
         for split, sources in splits.items():
@@ -55,7 +59,7 @@ class VideoFolderBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
         return beam_lib.examples_and_skips(pipeline, split, sources, make_examples)
 
 
-def _unique_keys(splits: dict[str, list[SourceFile]], listed: list[dict]):
+def unique_keys(splits: dict[str, list[SourceFile]], listed: list[dict]):
     """Clip ids drop the suffix, so `a.mp4` and `a.webm` would collide: the first (in split, then path order)
     is kept, the others are skip records."""
     owner: dict[str, str] = {}

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
+import re
 import sys
 import time
 from typing import Sequence
 
 import tensorflow_datasets as tfds
+from etils import epath
 
 from data.video_folder import beam as beam_lib
 
@@ -78,7 +81,9 @@ def override(config, assignments: Sequence[str], name: str):
             changes[field] = _parse_value(text, getattr(config, field))
         except ValueError as e:
             raise UsageError(f"--set {item}: {e}") from None
-    return dataclasses.replace(config, name=name, **changes)
+    changed = ", ".join(f"{k}={v}" for k, v in changes.items())
+    return dataclasses.replace(config, name=name, description=f"{config.description or config.name} Changed: {changed}.",
+                               **changes)
 
 
 def main(builder_cls, configs: Sequence, argv: Sequence[str], prog: str) -> int:
@@ -105,31 +110,52 @@ def main(builder_cls, configs: Sequence, argv: Sequence[str], prog: str) -> int:
         return 2
 
     builder = builder_cls(config=config, data_dir=args.data_dir)
+    try:
+        builder.check_input(args.input_dir)
+    except ValueError as e:
+        print(f"{prog}: --input_dir={args.input_dir}: {e}", file=sys.stderr)
+        return 2
     if builder.is_prepared() and not args.overwrite:
         print(f"{prog}: {builder.info.full_name} is already built at {builder.data_dir}; pass --overwrite to "
               f"rebuild it")
         return 0
+    if args.runner == "DirectRunner":
+        # The local runner logs a failing worker's whole traceback before raising; the one line below says it.
+        logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
     print(f"{prog}: building {builder.info.full_name} from {args.input_dir} ({args.runner}, "
           f"{args.num_workers} workers)", file=sys.stderr)
     start = time.perf_counter()
     try:
-        prepare(builder, args.input_dir, options, overwrite=args.overwrite)
+        builder = prepare(builder, args.input_dir, options, overwrite=args.overwrite)
     except Exception as e:  # noqa: BLE001 -- the user gets one line; nothing already built was touched
-        # Beam wraps a worker's error in its traceback text: the last line is the error itself.
-        last = next((line for line in reversed(str(e).splitlines()) if line.strip()), type(e).__name__)
-        print(f"{prog}: build failed: {last.strip()}", file=sys.stderr)
+        print(f"{prog}: build failed: {_failure(e)}", file=sys.stderr)
         return 1
     print(summary(builder, time.perf_counter() - start))
     return 0
 
 
-def prepare(builder, input_dir: str, options, overwrite: bool = False) -> None:
+def _failure(e: Exception) -> str:
+    # Beam wraps a worker's error in its traceback text: the last line is the error itself.
+    last = next((line for line in reversed(str(e).splitlines()) if line.strip()), type(e).__name__).strip()
+    empty = re.search(r"generated examples is 0 for split (\w+)", last)
+    if empty:
+        return f"split {empty.group(1)!r} has no usable clips: every one of its files was skipped (reasons above)"
+    return last
+
+
+def prepare(builder, input_dir: str, options, overwrite: bool = False):
     """Builds `builder` from the folder `input_dir` as ArrayRecord with Beam `options`
-    (`beam.pipeline_options(...)`); an existing version is kept unless `overwrite`."""
-    mode = (tfds.download.GenerateMode.REUSE_CACHE_IF_EXISTS if overwrite
-            else tfds.download.GenerateMode.REUSE_DATASET_IF_EXISTS)
+    (`beam.pipeline_options(...)`) and returns the prepared builder. An existing version is kept unless
+    `overwrite`, which deletes it first (as TFDS's own overwrite does) and builds afresh."""
+    if builder.is_prepared():
+        if not overwrite:
+            return builder
+        # A builder opened on a prepared version carries that version's info: start from a fresh one.
+        epath.Path(builder.data_dir).rmtree()
+        builder = type(builder)(config=builder.builder_config, data_dir=os.fspath(builder.data_dir_root))
     builder.download_and_prepare(file_format="array_record", download_config=tfds.download.DownloadConfig(
-        manual_dir=input_dir, beam_options=options, download_mode=mode))
+        manual_dir=input_dir, beam_options=options))
+    return builder
 
 
 def summary(builder, seconds: float | None = None) -> str:

@@ -12,6 +12,9 @@ A window starting at k * hop_s is kept while at least `min_clip_s` of it lies in
 than `clip_s` the rest is padded (audio with silence, video by holding the last frame) and `valid_s` says how
 much is real. The loudness gain is computed per window on the stored (2-channel) audio and capped so the peak
 stays within [-1, 1]; it is stored as `gain_db` (stored = source * 10^(gain_db / 20)).
+
+A file is decoded whole (video at the stored size and fps, audio at the stored rate) before it is cut, so a
+worker holds one file's frames at the stored size: long recordings are best split into files of minutes.
 """
 
 from __future__ import annotations
@@ -169,6 +172,8 @@ def load(source: SourceFile, spec: ClipSpec,
         raise BadFile(_strip(e, source.video)) from None
     if not info.has_video:
         raise BadFile("no video stream")
+    if info.duration_s and info.duration_s + spec.max_av_mismatch_s < spec.min_clip_s:  # spare the decoding
+        raise BadFile(f"too short: {info.duration_s:.2f} s < min_clip_s={spec.min_clip_s:g}")
     if source.audio:
         try:
             audio = media.read_sidecar(source.audio)
@@ -196,9 +201,14 @@ def load(source: SourceFile, spec: ClipSpec,
         video = media.decode_video(source.video, spec.fps, transform)
     except VideoError as e:
         raise BadFile(_strip(e, source.video)) from None
-    declared = info.video_duration_s or info.duration_s
-    if declared and declared - video.duration_s > spec.max_av_mismatch_s:
-        raise BadFile(f"truncated: decoded {video.duration_s:.2f} s of the declared {declared:.2f} s of video")
+    # Truncated: the streams decode to less than the container declares (the video stream's own duration, or,
+    # where it has none (Matroska), the container's, which the longer of its streams should reach).
+    declared, reached = info.video_duration_s, video.duration_s
+    if not declared and not (source.audio and info.audio_channels):
+        declared = info.duration_s
+        reached = max(video.duration_s, audio.duration_s) if info.audio_channels else video.duration_s
+    if declared and declared - reached > spec.max_av_mismatch_s:
+        raise BadFile(f"truncated: decoded {reached:.2f} s of the declared {declared:.2f} s")
     if abs(video.duration_s - audio.duration_s) > spec.max_av_mismatch_s:
         raise BadFile(f"video ({video.duration_s:.2f} s) and {where} ({audio.duration_s:.2f} s) durations "
                       f"disagree by more than max_av_mismatch_s={spec.max_av_mismatch_s:g}")

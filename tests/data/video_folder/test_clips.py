@@ -22,6 +22,14 @@ def test_every_bad_kind_is_refused_with_its_reason(recorded_folder, kind):
     assert "\n" not in str(info.value) and bad[kind] not in str(info.value)
 
 
+def test_a_short_video_track_in_matroska_is_a_mismatch_not_a_truncation(tmp_path):
+    # Matroska declares no per-stream duration: the container's is that of its longer (audio) stream.
+    path = mf.write_video(str(tmp_path / "v.webm"), duration_s=1.0, codec="libvpx-vp9", audio=mf.tones(2.0, 48000),
+                          audio_codec="libopus")
+    with pytest.raises(clips.BadFile, match="durations disagree"):
+        clips.load(_source(path), SPEC)
+
+
 def test_channel_count_is_the_builders_choice():
     assert clips.channel_problem(4, 4) is None
     assert "expected 4" in clips.channel_problem(2, 4)

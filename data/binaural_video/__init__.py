@@ -1,0 +1,1 @@
+"""`binaural_video`: recorded binaural video (FAIR-Play or any folder of videos) as a TFDS ArrayRecord dataset."""
