@@ -24,7 +24,7 @@ from data.video_folder import beam as beam_lib
 from data.video_folder.builder import VideoFolderBuilder
 from data.video_folder.clips import SourceFile
 
-VIDEO_SUFFIXES = (".mp4", ".mkv", ".webm", ".mov", ".avi")
+VIDEO_SUFFIXES = (".mp4", ".webm", ".avi", ".mov", ".mkv", ".m4v")  # as data/binaural_video
 AUDIO_SUFFIXES = (".wav", ".flac")
 LABELS_SUFFIX = ".labels.json"
 SPLITS = ("train", "validation", "test")
