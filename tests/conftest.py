@@ -49,3 +49,20 @@ def tiny_recorded(tmp_path_factory):
     from tests.pipeline import recorded_dataset
 
     return recorded_dataset.build(str(tmp_path_factory.mktemp("tfds_recorded")))
+
+
+@pytest.fixture(scope="session")
+def tiny_recorded_run(tiny_recorded, tmp_path_factory):
+    """Workdir of visaudio-tiny (its ground-truth localisation supervision off, captions on: all empty) trained for
+    2 steps on 0.64 s crops of `tiny_recorded` with the FrameCodec stand-in, with summaries at step 2; mark its users
+    `pytest.mark.xdist_group("recorded_run")`."""
+    from tests.generator import helpers
+    from v2a_jax.train import trainer
+
+    config = helpers.tiny_config("visaudio", tiny_recorded, data__name="recorded_tiny", data__duration_s=0.64,
+                                 model__video__localisation_weight=0.0, num_train_steps=2, eval_every_steps=2,
+                                 eval_steps=1, checkpoint_every_steps=2, summary_every_steps=2, log_every_steps=1,
+                                 data__val_split="train+validation")
+    path = tmp_path_factory.mktemp("recorded_run")
+    trainer.train_and_evaluate(config, path)
+    return path

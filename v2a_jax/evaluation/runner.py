@@ -109,7 +109,8 @@ def load_run(workdir: epath.PathLike, settings: Settings) -> Run:
 def scored_keys(clip: loader.ClipFormat) -> tuple[str, ...]:
     """The features of a dataset of `clip` that `Clips.truth` collects (REFERENCE_KEYS, and those of TRUTH_KEYS
     and LEVEL_KEYS it stores)."""
-    return (*REFERENCE_KEYS, *(k for k in TRUTH_KEYS if k in clip.truth), *(k for k in LEVEL_KEYS if k in clip.features))
+    truth = (k for k in TRUTH_KEYS if k in clip.truth)
+    return (*REFERENCE_KEYS, *truth, *(k for k in LEVEL_KEYS if k in clip.features))
 
 
 def _batches(run: Run, split: str) -> tuple[int, loader.ClipFormat, Iterator[dict[str, np.ndarray]]]:
