@@ -105,11 +105,11 @@ class GeneratorTask:
     def check_dataset(self, clip: loader.ClipFormat) -> None:
         """Raises ValueError (one line naming the config field to change) when the config needs what the dataset
         of `clip` lacks: ground-truth source positions for supervision, or captions."""
-        name = self.config.data.name
-        if not clip.has_truth(LOCALISATION_KEYS):
-            for field, weight in self.supervision().items():
-                raise ValueError(f"config.{field}={weight:g} asks for ground-truth localisation supervision, but "
-                                 f"{name} stores no ground-truth source positions: set --config.{field}=0")
+        name, asked = self.config.data.name, self.supervision()
+        if asked and not clip.has_truth(LOCALISATION_KEYS):
+            field, weight = next(iter(asked.items()))
+            raise ValueError(f"config.{field}={weight:g} asks for ground-truth localisation supervision, but {name} "
+                             f"stores no ground-truth source positions: set --config.{field}=0")
         if self.model_config.text and "caption" not in clip.features:
             raise ValueError(f"config.model.text.enabled=True, but {name} stores no 'caption' feature: set "
                              f"--config.model.text.enabled=false")
