@@ -6,7 +6,8 @@ r"""The README's main job: the whole pipeline on the embedded default benchmark,
 Stages (each resumes from what is already in the workdir, so a rerun picks up where it stopped):
   1. data        build `binaural_synth/small` (1,000 two-second training clips) and print its summary, or, with
                  --dataset, check the given prepared dataset (e.g. recorded binaural video: no ground truth
-                 needed; its clips must be at least 1.28 s at 25 fps and 16 kHz, visaudio-tiny's streams);
+                 needed; its clips must be at 25 fps and 16 kHz, visaudio-tiny's streams, and at least 1.92 s
+                 long, the autoencoder's validation crop);
   2. autoencoder train the binaural autoencoder (experiments/autoencoder.py:cpu, --ae_steps steps) and export its
                  latent statistics;
   3. generator   train the tiny ViSAudio generator on it (experiments/generator.py:visaudio-tiny,
