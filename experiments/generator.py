@@ -54,11 +54,13 @@ Fields beyond the trainer's (experiments/trainer_defaults.py documents those):
     width, depth, num_heads: the pixel encoder; patch_grid (rows, cols) and frame_size (pixels across the frames
     the features were computed on): the precomputed patch layout; localisation_weight: weight of a BCE between
     a linear per-patch read-out of the encoder's patch features and the benchmark's true sounding-source patches
-    (0 = off; 0.1 for visaudio, 0 for the others): the from-scratch stand-in for ViSAudio's spatially tuned
-    pretrained encoder. With the spacetime module on, the read-out's logits also bias its attention pooling
+    (0 = off; 0.1 for visaudio, 0 for the others; a dataset without ground truth, e.g. recordings, needs 0, and
+    so does spatialisation.aux_weight: the task refuses otherwise): the from-scratch stand-in for ViSAudio's
+    spatially tuned pretrained encoder. With the spacetime module on, the read-out's logits also bias its attention pooling
     (where each ear's branch looks); the generator's own loss stays the papers' flow loss.
-  model.text.enabled; vocabulary (caption words; others map to UNK), max_len (tokens incl. BOS), width,
-    depth, num_heads: the caption encoder.
+  model.text.enabled (false drops the caption condition; a dataset without captions stores '', the no-caption
+    condition); vocabulary (caption words; others map to UNK), max_len (tokens incl. BOS), width, depth,
+    num_heads: the caption encoder.
   flow.t_mean, t_std: logit-normal training times; video_dropout, text_dropout: condition dropout for
     guidance; interaural_weight: extra weight on the ears' difference in the training loss (the loss is
     per-ear MSE summed + 2 x interaural_weight x MSE of (left - right) / 2; 0 = the papers' loss);

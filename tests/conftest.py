@@ -40,3 +40,29 @@ def tiny_generator_run(tiny_synth, tmp_path_factory):
     path = tmp_path_factory.mktemp("generator_run")
     trainer.train_and_evaluate(config, path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_recorded(tmp_path_factory):
+    """data_dir of `recorded_tiny` (tests/pipeline/recorded_dataset.py): truth-free, caption-less recordings with
+    24x32 frames, in the stored layout of the recorded-video builders; splits of 8 / 2 / 3 clips."""
+    from tests.pipeline import recorded_dataset
+
+    return recorded_dataset.build(str(tmp_path_factory.mktemp("tfds_recorded")))
+
+
+@pytest.fixture(scope="session")
+def tiny_recorded_run(tiny_recorded, tmp_path_factory):
+    """Workdir of visaudio-tiny (its ground-truth localisation supervision off, captions on: all empty) trained for
+    2 steps on 0.64 s crops of `tiny_recorded` with the FrameCodec stand-in, with summaries at step 2; mark its users
+    `pytest.mark.xdist_group("recorded_run")`."""
+    from tests.generator import helpers
+    from v2a_jax.train import trainer
+
+    config = helpers.tiny_config("visaudio", tiny_recorded, data__name="recorded_tiny", data__duration_s=0.64,
+                                 model__video__localisation_weight=0.0, num_train_steps=2, eval_every_steps=2,
+                                 eval_steps=1, checkpoint_every_steps=2, summary_every_steps=2, log_every_steps=1,
+                                 data__val_split="train+validation")
+    path = tmp_path_factory.mktemp("recorded_run")
+    trainer.train_and_evaluate(config, path)
+    return path

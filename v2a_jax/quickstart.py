@@ -1,9 +1,13 @@
 r"""The README's main job: the whole pipeline on the embedded default benchmark, resumable.
 
     python -m v2a_jax.quickstart --workdir=runs/quickstart
+    python -m v2a_jax.quickstart --workdir=runs/quickstart_fairplay --dataset=NAME --data_dir=DIR   # your data
 
 Stages (each resumes from what is already in the workdir, so a rerun picks up where it stopped):
-  1. data        build `binaural_synth/small` (1,000 two-second training clips) and print its summary;
+  1. data        build `binaural_synth/small` (1,000 two-second training clips) and print its summary, or, with
+                 --dataset, check the given prepared dataset (e.g. recorded binaural video: no ground truth
+                 needed; its clips must be at 25 fps and 16 kHz, visaudio-tiny's streams, and at least 1.92 s
+                 long, the autoencoder's validation crop);
   2. autoencoder train the binaural autoencoder (experiments/autoencoder.py:cpu, --ae_steps steps) and export its
                  latent statistics;
   3. generator   train the tiny ViSAudio generator on it (experiments/generator.py:visaudio-tiny,
@@ -12,7 +16,9 @@ Stages (each resumes from what is already in the workdir, so a rerun picks up wh
   5. samples     write --num_samples test clips as silent mp4 videos and give them binaural sound
                  (v2a_jax.sample) in WORKDIR/samples.
 The step counts are sized for a 2-core CPU (about half an hour in all); the full configs train longer
-(their docstrings give the commands and expected results).
+(their docstrings give the commands and expected results). On a dataset without ground-truth source positions the
+generator trains without the tuned encoder's localisation supervision (model.video.localisation_weight 0, said
+when it starts) and the headline shows the direction against the recording instead of against the truth.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import logging as std_logging
 import os
 import time
 
+import ml_collections
 from absl import app, flags, logging
 from etils import epath
 
@@ -31,7 +38,7 @@ from experiments import generator as generator_config
 from v2a_jax import sample
 from v2a_jax.autoencoder import latents
 from v2a_jax.evaluation import checkpoint, runner
-from v2a_jax.generator import inference
+from v2a_jax.generator import inference, task as generator_task
 from v2a_jax.pipeline import loader
 from v2a_jax.train import trainer
 from v2a_jax.video import io
@@ -43,9 +50,17 @@ _GENERATOR_STEPS = flags.DEFINE_integer("generator_steps", 400, "Generator train
 _EVAL_CLIPS = flags.DEFINE_integer("eval_clips", 32, "Test clips evaluated (0: the whole split).")
 _EVAL_STEPS = flags.DEFINE_integer("eval_sampler_steps", 25, "Euler steps of the evaluation and the samples.")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 4, "Test clips written as videos with generated sound.")
+_DATASET = flags.DEFINE_string("dataset", "", "A prepared TFDS dataset ('name/config') to use instead of building "
+                               "the benchmark (splits train, validation, test).")
+_DATA_DIR = flags.DEFINE_string("data_dir", "", "Where --dataset was built (default: WORKDIR/data).")
 
-HEADLINE_ROWS = ("ground_truth", "autoencoder", "generated", "flipped", "mono_copy", "two_stage", "random_direction")
+BENCHMARK = "binaural_synth/small"
+HEADLINE_ROWS = ("ground_truth", "recording", "autoencoder", "generated", "flipped", "mono_copy", "two_stage",
+                 "random_direction")
 HEADLINE_METRICS = ("left_right_agreement", "direction_error_deg", "delta_itd_us", "delta_ild_db", "stft")
+# Without ground truth: the direction against the recording's, and the STFT distance on the FAIR-Play scale.
+HEADLINE_METRICS_WITHOUT_TRUTH = ("ref_left_right_agreement", "ref_direction_diff_deg", "delta_itd_us",
+                                  "delta_ild_db", "stft_peak_norm")
 
 
 def _stage(index: int, name: str, detail: str) -> float:
@@ -53,9 +68,9 @@ def _stage(index: int, name: str, detail: str) -> float:
     return time.perf_counter()
 
 
-def train_autoencoder(data_dir: str, workdir: epath.Path, steps: int) -> None:
+def train_autoencoder(data_dir: str, name: str, workdir: epath.Path, steps: int) -> None:
     config = autoencoder_config.get_config("cpu")
-    config.data.data_dir = data_dir
+    config.data.data_dir, config.data.name = data_dir, name
     config.num_train_steps = steps
     config.eval_every_steps = config.checkpoint_every_steps = min(500, steps)
     trainer.train_and_evaluate(config, workdir)
@@ -64,9 +79,21 @@ def train_autoencoder(data_dir: str, workdir: epath.Path, steps: int) -> None:
         latents.export_latent_stats(config, os.fspath(workdir), step=steps)
 
 
-def train_generator(data_dir: str, codec_dir: epath.Path, workdir: epath.Path, steps: int) -> None:
+def generator_config_for(data_dir: str, name: str) -> ml_collections.ConfigDict:
+    """visaudio-tiny on the dataset, its ground-truth localisation supervision off when the dataset has no source
+    positions (which the task would refuse: GeneratorTask.check_dataset)."""
     config = generator_config.get_config("visaudio-tiny")
-    config.data.data_dir = data_dir
+    config.data.data_dir, config.data.name = data_dir, name
+    _, clip = loader.open_split(data_dir, name, config.data.train_split)
+    if not clip.has_truth(generator_task.LOCALISATION_KEYS):
+        print(f"      {name} has no ground-truth source positions: model.video.localisation_weight "
+              f"{config.model.video.localisation_weight:g} -> 0 (no localisation supervision)", flush=True)
+        config.model.video.localisation_weight = 0.0
+    return config
+
+
+def train_generator(data_dir: str, name: str, codec_dir: epath.Path, workdir: epath.Path, steps: int) -> None:
+    config = generator_config_for(data_dir, name)
     config.codec.kwargs.workdir = os.fspath(codec_dir.absolute())
     config.num_train_steps = steps
     config.optimizer.warmup_steps = min(config.optimizer.warmup_steps, steps // 10)
@@ -75,9 +102,9 @@ def train_generator(data_dir: str, codec_dir: epath.Path, workdir: epath.Path, s
     trainer.train_and_evaluate(config, workdir)
 
 
-def write_sample_inputs(data_dir: str, out_dir: epath.Path, count: int) -> list[sample.Job]:
+def write_sample_inputs(data_dir: str, name: str, out_dir: epath.Path, count: int) -> list[sample.Job]:
     """The first `count` test clips as silent mp4 videos in out_dir/videos, and their sampling jobs."""
-    source, clip = loader.open_split(data_dir, "binaural_synth/small", "test")
+    source, clip = loader.open_split(data_dir, name, "test")
     (out_dir / "videos").mkdir(parents=True, exist_ok=True)
     jobs = []
     for i in range(min(count, len(source))):
@@ -88,43 +115,64 @@ def write_sample_inputs(data_dir: str, out_dir: epath.Path, count: int) -> list[
     return jobs
 
 
-def _headline(report: dict) -> str:
-    lines = [f"{'row':17s}" + "".join(f"{m:>26s}" for m in HEADLINE_METRICS)]
-    for row in HEADLINE_ROWS:
-        values = report["rows"].get(row, {})
-        cells = [values.get(m) for m in HEADLINE_METRICS]
+def headline(result: dict) -> str:
+    """The quickstart's summary table of an evaluation report: the metrics of HEADLINE_METRICS, or of
+    HEADLINE_METRICS_WITHOUT_TRUTH on a dataset without ground truth, for the HEADLINE_ROWS it has."""
+    with_truth = "recording" not in result["rows"]
+    metrics = HEADLINE_METRICS if with_truth else HEADLINE_METRICS_WITHOUT_TRUTH
+    lines = [f"{'row':17s}" + "".join(f"{m:>26s}" for m in metrics)]
+    for row in (r for r in HEADLINE_ROWS if r in result["rows"]):
+        cells = [result["rows"][row].get(m) for m in metrics]
         lines.append(f"{row:17s}" + "".join(f"{'n/a':>26s}" if v is None else f"{v:26.3f}" for v in cells))
     return "\n".join(lines)
 
 
+def describe_dataset(data_dir: str, name: str) -> str:
+    """One line per split of a prepared dataset: clips and whether it has ground truth."""
+    lines = []
+    for split in ("train", "validation", "test"):
+        source, clip = loader.open_split(data_dir, name, split)
+        truth = f"ground truth {', '.join(clip.truth)}" if clip.truth else "no ground truth"
+        lines.append(f"      {split}: {len(source)} clips of {clip.duration_s:g} s ({clip.fps:g} fps, "
+                     f"{clip.sample_rate} Hz), {truth}")
+    return "\n".join(lines)
+
+
 def run(workdir: str, num_workers: int = 2, ae_steps: int = 800, generator_steps: int = 400,
-        eval_clips: int = 32, eval_sampler_steps: int = 25, num_samples: int = 4) -> dict:
-    """Runs every stage into `workdir`; returns the evaluation report (report.json's content)."""
+        eval_clips: int = 32, eval_sampler_steps: int = 25, num_samples: int = 4, dataset: str = "",
+        data_dir: str = "") -> dict:
+    """Runs every stage into `workdir` (on `dataset` in `data_dir` if given, else on the benchmark it builds);
+    returns the evaluation report (report.json's content)."""
     root = epath.Path(workdir).absolute()
     start = time.perf_counter()
-    t = _stage(1, "benchmark binaural_synth/small", os.fspath(root / "data"))
-    builder, _ = synth_prepare.build("small", os.fspath(root / "data"), num_workers)
-    data_dir = os.fspath(root / "data")
-    print(synth_prepare.summarize(builder))
+    name, data_dir = dataset or BENCHMARK, data_dir or os.fspath(root / "data")
+    if dataset:
+        t = _stage(1, f"dataset {name}", data_dir)
+        print(describe_dataset(data_dir, name))
+    else:
+        t = _stage(1, f"benchmark {BENCHMARK}", data_dir)
+        builder, _ = synth_prepare.build("small", data_dir, num_workers)
+        print(synth_prepare.summarize(builder))
     print(f"      ready in {time.perf_counter() - t:.1f} s", flush=True)
 
     t = _stage(2, "autoencoder", f"{ae_steps} steps -> {root / 'autoencoder'}")
-    train_autoencoder(data_dir, root / "autoencoder", ae_steps)
+    train_autoencoder(data_dir, name, root / "autoencoder", ae_steps)
     print(f"      done in {time.perf_counter() - t:.1f} s", flush=True)
 
     t = _stage(3, "generator (visaudio-tiny)", f"{generator_steps} steps -> {root / 'generator'}")
-    train_generator(data_dir, root / "autoencoder", root / "generator", generator_steps)
+    train_generator(data_dir, name, root / "autoencoder", root / "generator", generator_steps)
     print(f"      done in {time.perf_counter() - t:.1f} s", flush=True)
 
     t = _stage(4, "evaluate", f"{eval_clips or 'all'} test clips -> {root / 'eval'}")
     settings = runner.Settings(split="test", num_steps=eval_sampler_steps, max_clips=eval_clips)
-    report = checkpoint.evaluate_checkpoint(root / "generator", root / "eval", settings,
+    result = checkpoint.evaluate_checkpoint(root / "generator", root / "eval", settings,
                                             progress=lambda line: print(f"      {line}", flush=True))
     print(f"      done in {time.perf_counter() - t:.1f} s", flush=True)
 
     t = _stage(5, "samples", f"{num_samples} test videos with generated binaural sound -> {root / 'samples'}")
     gen = inference.load_generator(root / "generator")
-    jobs = [j for j in write_sample_inputs(data_dir, root / "samples", num_samples) if not os.path.exists(j.out)]
+    jobs = [j for j in write_sample_inputs(data_dir, name, root / "samples", num_samples)
+            if not os.path.exists(j.out)]
     if jobs:
         result = sample.run(gen, jobs, inference.SamplingOptions(num_steps=eval_sampler_steps),
                             log=lambda line: print(f"      {line}", flush=True))
@@ -132,14 +180,15 @@ def run(workdir: str, num_workers: int = 2, ae_steps: int = 800, generator_steps
             raise RuntimeError(f"samples: {len(result.failed)} videos failed: {result.failed}")
     print(f"      done in {time.perf_counter() - t:.1f} s", flush=True)
 
-    print(f"\nHeadline ({report['num_clips']} test clips, step {report['step']}; left/right agreement and "
-          f"lateral-angle error in degrees from the ITD, delta ITD in us, delta ILD in dB, STFT distance; "
-          f"eval/report.md has every metric):")
-    print(_headline(report))
+    against = "the truth" if "recording" not in result["rows"] else "the recording's (no ground truth)"
+    print(f"\nHeadline ({result['num_clips']} test clips, step {result['step']}; left/right agreement and "
+          f"lateral angle in degrees from the ITD against {against}, delta ITD in us, delta ILD in dB, STFT "
+          f"distance; eval/report.md has every metric):")
+    print(headline(result))
     print(f"\ndone in {time.perf_counter() - start:.1f} s. Results under {root}:")
     print(f"  eval/report.md, eval/report.json, eval/png/, eval/wav/   samples/*.mp4   "
           f"tensorboard --logdir={root}")
-    return report
+    return result
 
 
 class _ProgressAndWarnings(std_logging.Filter):
@@ -154,7 +203,7 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     logging.get_absl_handler().addFilter(_ProgressAndWarnings())
     run(_WORKDIR.value, _NUM_WORKERS.value, _AE_STEPS.value, _GENERATOR_STEPS.value, _EVAL_CLIPS.value,
-        _EVAL_STEPS.value, _NUM_SAMPLES.value)
+        _EVAL_STEPS.value, _NUM_SAMPLES.value, _DATASET.value, _DATA_DIR.value)
 
 
 if __name__ == "__main__":

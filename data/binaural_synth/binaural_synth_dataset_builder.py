@@ -56,9 +56,17 @@ class BinauralSynthConfig(tfds.core.BuilderConfig):
         raise ValueError(f"BinauralSynthConfig.hrtf must be 'spherical' or 'sofa', got {self.hrtf!r}")
 
     def metadata(self) -> dict:
-        """JSON-able description stored with the dataset, so readers know its rates without this code."""
+        """JSON-able description stored with the dataset, so readers know its rates without this code: the
+        layout every dataset shares (`clip`, `audio_scale`, `field_of_view_deg`, `ground_truth`; read by
+        v2a_jax.pipeline.loader.ClipFormat.from_info) and the benchmark's own parameters."""
+        scene = self.scene
         return {
-            "scene": dataclasses.asdict(self.scene),
+            "clip": {"duration_s": scene.duration_s, "sample_rate": scene.sample_rate, "fps": scene.fps,
+                     "height": scene.image_size, "width": scene.image_size,
+                     "resize_mode": "none"},  # rendered at the stored size, nothing resized
+            "field_of_view_deg": scene.horizontal_fov_deg,
+            "ground_truth": True,
+            "scene": dataclasses.asdict(scene),
             "hrtf": self.hrtf,
             "sofa_path": self.sofa_path,
             "head_radius_m": self.head_radius_m,

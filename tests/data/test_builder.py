@@ -16,6 +16,10 @@ def test_splits_and_metadata(tiny_synth):
     meta = builder.info.metadata
     assert meta["scene"]["duration_s"] == 1.28 and meta["scene"]["fps"] == 25.0
     assert meta["hrtf"] == "spherical"
+    # The layout every dataset shares (the loader reads `clip`, the field of view and the truth flag).
+    assert meta["clip"] == {"duration_s": 1.28, "sample_rate": 16000, "fps": 25.0, "height": 32, "width": 32,
+                            "resize_mode": "none"}
+    assert meta["field_of_view_deg"] == config.scene.horizontal_fov_deg and meta["ground_truth"] is True
 
 
 def test_stored_clip_is_the_seeded_render(tiny_synth):

@@ -18,15 +18,23 @@ def test_blob_right_of_centre_gives_its_pinhole_azimuth():
     np.testing.assert_allclose(x[0, 1:], 23.5, atol=0.05)  # centre of columns 22..24
     # Pinhole with a 90 degree FOV: f = 16 px, x = 16 - f tan(az) -> az = atan((16 - 23.5) / 16), to the right.
     expected = np.degrees(np.arctan(-7.5 / 16.0))
-    az = localiser.azimuth_deg(video)
+    az = localiser.azimuth_deg(video, 90.0)
     np.testing.assert_allclose(az[0, 1:], expected, atol=0.2)
     assert expected < -20
+
+
+def test_non_square_frames_use_the_width_and_the_given_field_of_view():
+    video = np.random.default_rng(1).uniform(-0.6, -0.4, size=(1, 2, 24, 40, 3)).astype(np.float32)
+    video[0, 1, 5:8, 30:33] = 1.0  # blob centre x = 31.5 of a 40 px wide frame
+    focal = 20.0 / np.tan(np.radians(30.0))  # 60 degree horizontal field of view
+    az = localiser.azimuth_deg(video, 60.0)
+    np.testing.assert_allclose(az[0, 1], np.degrees(np.arctan((20.0 - 31.5) / focal)), atol=0.2)
 
 
 def test_blob_on_the_left_is_positive_and_empty_frames_hold_the_last_estimate():
     video = np.full((1, 4, 32, 32, 3), -0.5, np.float32)  # flat frames have nothing salient
     video[0, 1:3, 10:13, 2:5] = 1.0
-    az = localiser.azimuth_deg(video)
+    az = localiser.azimuth_deg(video, 90.0)
     assert az.shape == (1, 4)
     assert az[0, 0] == 0.0  # nothing seen yet: straight ahead
     np.testing.assert_allclose(az[0, 1:3], np.degrees(np.arctan((16 - 3.5) / 16.0)), atol=0.2)

@@ -67,12 +67,12 @@ def test_heatmap_targets_mark_the_patch_of_each_visible_sounding_source():
     sy = np.array([[[5, 63], [5, 63], [nan, 63], [30, nan]]], np.float32)
     visible = np.isfinite(sx)
     sounding = np.array([[[1, 0], [1, 1], [1, 1], [1, 1]]], bool)
-    got = np.asarray(spatialisation.heatmap_targets(sx, sy, visible, sounding, 64, GRID, 2))
+    got = np.asarray(spatialisation.heatmap_targets(sx, sy, visible, sounding, (64, 64), GRID, 2))
     expected = np.zeros((1, 2, 12))
     # Frame 1: source 0 at (x 10, y 5) -> column 0, row 0; source 1 at (60, 63) -> column 3, row 2.
     expected[0, 0, [0 * 4 + 0, 2 * 4 + 3]] = 1
     # Frame 3: source 0 at (40, 30) -> column 2, row 1; source 1 not visible.
     expected[0, 1, 1 * 4 + 2] = 1
     np.testing.assert_array_equal(got, expected)
-    silent = np.asarray(spatialisation.heatmap_targets(sx, sy, visible, np.zeros_like(sounding), 64, GRID, 2))
+    silent = np.asarray(spatialisation.heatmap_targets(sx, sy, visible, np.zeros_like(sounding), (64, 64), GRID, 2))
     assert silent.sum() == 0

@@ -182,6 +182,24 @@ def test_binaural_metrics_averages_per_clip_values(stereo_noise):
     np.testing.assert_allclose(out["delta_itd_us"], np.sum(delta * count) / count.sum(), rtol=1e-9)
 
 
+def test_peak_normalised_metrics_use_each_clips_own_peak():
+    """The FAIR-Play scripts' scale: a quieter copy scores 0; a lost ear scores its normalised envelope."""
+    t = np.arange(16000) / SR
+    gt = np.stack([0.8 * np.sin(2 * np.pi * 440 * t), 0.4 * np.sin(2 * np.pi * 1000 * t)])  # peak 0.8 (left)
+    quiet = bm.peak_normalised_metrics(0.25 * gt, gt)
+    assert quiet["stft_peak_norm"] == pytest.approx(0.0, abs=1e-20) and quiet["env_peak_norm"] == pytest.approx(0.0)
+    assert quiet["snr_peak_norm_db"] == pytest.approx(10 * np.log10((np.mean((gt / 0.8) ** 2) + 1e-4) / 1e-4))
+    assert bm.env_distance(0.25 * gt, gt) == pytest.approx(0.75 * 0.8 + 0.75 * 0.4)  # the plain scale differs
+    no_right = gt * np.array([[1.0], [0.0]])  # same peak: the right ear's normalised amplitude 0.5 is lost
+    for scale in (1.0, 3.0):
+        out = bm.peak_normalised_metrics(scale * no_right, gt)
+        assert out["env_peak_norm"] == pytest.approx(0.4 / 0.8, rel=1e-9)
+        assert out["mag_peak_norm"] == pytest.approx(2 * out["stft_peak_norm"], rel=1e-12)
+    # Per clip: a batch of the clip and its tenfold quieter copy scores as the clip alone.
+    batch = bm.peak_normalised_metrics(np.stack([no_right, 0.1 * no_right]), np.stack([gt, gt]))
+    assert batch == pytest.approx(bm.peak_normalised_metrics(no_right, gt), rel=1e-9)
+
+
 @pytest.mark.parametrize("pred_shape, gt_shape", [((2, 100), (2, 101)), ((3, 2, 100), (2, 2, 100)),
                                                   ((100,), (100,)), ((1, 100), (1, 100)), ((3, 100), (3, 100))])
 def test_bad_shapes_raise(pred_shape, gt_shape):

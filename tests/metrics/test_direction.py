@@ -184,3 +184,39 @@ def test_lateral_correlation_follows_the_source_from_clip_to_clip(scene):
     assert np.isnan(dm.lateral_correlation(same, true_az, sounding, FPS, SR).r)
     few = dm.lateral_correlation(audio, true_az, sounding, FPS, SR, min_frames=21)
     assert few.num_clips == 0 and np.isnan(few.r)
+
+
+def _lateral_deg_of_delay(samples):
+    """Independent Woodworth inversion: the lateral angle whose ITD (a / c)(theta + sin theta) is `samples` / SR."""
+    from scipy.optimize import brentq
+
+    itd = abs(samples) / SR
+    theta = brentq(lambda th: A / C * (th + np.sin(th)) - itd, 0.0, np.pi / 2)
+    return np.sign(samples) * np.degrees(theta)
+
+
+def test_reference_direction_against_independent_woodworth_angles():
+    """Three clips of noise with whole-sample interaural delays (left leads for > 0): generated vs recorded
+    +6/+6 (same side, same angle), -6/+6 (other side) and -8/-6 (same side, wider)."""
+    rng = np.random.default_rng(5)
+    n = SR  # 1 s: 25 video frames
+
+    def clip(delay):
+        mono = 0.1 * rng.standard_normal(n + 16)
+        lead, lag = mono[16:], mono[16 - abs(delay):16 - abs(delay) + n]  # `lag` = `lead` delayed by |delay|
+        return np.stack([lead, lag] if delay > 0 else [lag, lead])
+
+    pred = np.stack([clip(6), clip(-6), clip(-8)])
+    ref = np.stack([clip(6), clip(6), clip(-6)])
+    result = dm.reference_direction(pred, ref, FPS, SR)
+    assert result.frames == result.sided_frames == 3 * 25
+    assert result.agreement == pytest.approx(2 / 3)
+    six, eight = _lateral_deg_of_delay(6), _lateral_deg_of_delay(8)
+    expected = (0.0 + 2 * six + (eight - six)) / 3
+    assert result.difference_deg == pytest.approx(expected, abs=1.0)
+    same = dm.reference_direction(ref, ref, FPS, SR)
+    assert same.difference_deg == 0.0 and same.agreement == 1.0
+    mono = dm.reference_direction(np.repeat(ref.mean(axis=1, keepdims=True), 2, axis=1), ref, FPS, SR)
+    assert mono.agreement == 0.0  # identical ears name no side
+    silent = dm.reference_direction(np.zeros_like(ref), ref, FPS, SR)
+    assert silent.frames == 0 and np.isnan(silent.difference_deg) and np.isnan(silent.agreement)

@@ -23,7 +23,32 @@ def _first(ds):
 def test_open_split_reads_format(split, tiny_synth):
     source, clip = split
     assert len(source) == tiny_synth[1].num_train
-    assert clip == loader.ClipFormat(duration_s=1.28, sample_rate=16000, fps=25.0, audio_scale=1 / 32767)
+    assert (clip.duration_s, clip.sample_rate, clip.fps, clip.audio_scale) == (1.28, 16000, 25.0, 1 / 32767)
+    assert clip.field_of_view_deg == 90.0 and set(clip.features) == set(source[0])
+    assert clip.truth == loader.TRUTH_KEYS and clip.has_truth(("screen_x", "onset_s"))
+
+
+def test_recorded_dataset_has_no_truth_and_non_square_batches(tiny_recorded):
+    source, clip = loader.open_split(tiny_recorded, "recorded_tiny", "train")
+    assert clip.truth == () and not clip.has_truth(("relative_azimuth_deg",))
+    assert (clip.duration_s, clip.sample_rate, clip.fps) == (1.28, 16000, 25.0)
+    batch = _first(loader.make_dataset(source, clip, SEQ, train=True, batch_size=4, seed=0, mirror_prob=0.5))
+    assert set(batch) == {"video", "audio", "caption", "clip_id", "start_s", "gain_db"}
+    assert batch["video"].shape == (4, 24, 24, 32, 3) and batch["audio"].shape == (4, 2, 15360)
+    assert list(batch["caption"]) == [b""] * 4
+
+
+def test_metadata_fallback_and_the_ground_truth_flag():
+    scene = {"duration_s": 2.0, "sample_rate": 16000, "fps": 25.0, "horizontal_fov_deg": 70.0}
+    stored = ("video", "audio", "caption", "screen_x", "sounding")
+    # A binaural_synth dataset built before `clip`: rates, field of view and truth from `scene` and the features.
+    old = loader.ClipFormat.from_info({"scene": scene, "audio_scale": 1 / 32767}, stored, "d")
+    assert (old.duration_s, old.field_of_view_deg, old.truth) == (2.0, 70.0, ("screen_x", "sounding"))
+    clip = {k: scene[k] for k in ("duration_s", "sample_rate", "fps")}
+    flagged = loader.ClipFormat.from_info({"clip": clip, "audio_scale": 1.0, "ground_truth": False}, stored, "d")
+    assert flagged.truth == () and flagged.field_of_view_deg == loader.DEFAULT_FOV_DEG
+    with pytest.raises(ValueError, match="^DIR: the dataset metadata has no 'clip'"):
+        loader.ClipFormat.from_info({"audio_scale": 1.0}, stored, "DIR")
 
 
 def test_missing_dataset_names_the_directory(tmp_path):

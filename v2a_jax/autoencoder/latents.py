@@ -41,13 +41,14 @@ STD_FLOOR = 1e-6  # a channel the encoder never uses (std ~ 0) is left unscaled 
 def split_batches(data_dir: str, name: str, split: str, samples_per_latent: int,
                   batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(audio [b, 2, N'] float32, seeds [b]) of every clip of `split` in order, N' = the clip length cut to a
-    multiple of `samples_per_latent`; the last batch may be smaller."""
+    multiple of `samples_per_latent`; the last batch may be smaller. Seeds are the benchmark's (-1 for datasets
+    that store none, e.g. recordings)."""
     source, clip = loader.open_split(data_dir, name, split)
     for start in range(0, len(source), batch_size):
         examples = [source[i] for i in range(start, min(start + batch_size, len(source)))]
         audio = np.stack([e["audio"] for e in examples]).astype(np.float32) * np.float32(clip.audio_scale)
         usable = audio.shape[-1] - audio.shape[-1] % samples_per_latent
-        yield audio[..., :usable], np.asarray([e["seed"] for e in examples], np.int64)
+        yield audio[..., :usable], np.asarray([e.get("seed", -1) for e in examples], np.int64)
 
 
 def read_latent_stats(workdir: str) -> dict:

@@ -9,8 +9,9 @@ r"""Evaluates a list of generator runs, each under one or more sampler settings,
 OUT_DIR/NN_<workdir name>/<sampler>_steps<N>_cfg<C>/ (default OUT_DIR: the --out path without its suffix), so
 each keeps its own full report and cache and a rerun skips finished generation. The table has one row per
 (workdir, setting): the model's `generated` row, plus the left/right agreement of the flipped video against the
-mirrored truth, labelled from the run's config (layout, spacetime, spatialisation, aligned_rope). --out gets the
-markdown table and the JSON of all rows next to it (same name, .json).
+mirrored truth and against the mirrored recording (which needs no ground truth), labelled from the run's config
+(layout, spacetime, spatialisation, aligned_rope). --out gets the markdown table and the JSON of all rows next to
+it (same name, .json).
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from etils import epath
 from v2a_jax.classifier.embedding import AudioEmbedding
 from v2a_jax.evaluation import checkpoint, cli_flags, report, runner
 
-COLUMNS = report.COLUMNS + (("flipped_left_right_agreement", "flipped L/R agree"),)
+COLUMNS = report.COLUMNS + (("flipped_left_right_agreement", "flipped L/R agree"),
+                             ("flipped_ref_left_right_agreement", "flipped L/R agree vs rec"))
 
 
 def read_sweep(path: epath.PathLike) -> list[str]:
@@ -46,8 +48,9 @@ def run_ablations(workdirs: Sequence[str], base: runner.Settings, num_steps: Seq
                   cfg_strengths: Sequence[float], out_dir: epath.PathLike, *, num_wavs: int = 0,
                   embedding: AudioEmbedding | None = None, progress: Callable[[str], None] = print) -> list[dict]:
     """One entry per (workdir, num_steps, cfg_strength): {"workdir", "label", "label_text", "setting",
-    "settings", "step", "num_clips", "report_dir", "metrics"} with the generated row's metrics and
-    flipped_left_right_agreement (absent without a flipped row)."""
+    "settings", "step", "num_clips", "report_dir", "metrics"} with the generated row's metrics and the flipped
+    row's flipped_left_right_agreement (absent without a flipped row or without ground truth) and
+    flipped_ref_left_right_agreement (absent without a flipped row)."""
     entries = []
     for i, workdir in enumerate(workdirs):
         for steps in num_steps:
@@ -57,8 +60,10 @@ def run_ablations(workdirs: Sequence[str], base: runner.Settings, num_steps: Seq
                 result = checkpoint.evaluate_checkpoint(workdir, directory, settings, num_wavs=num_wavs,
                                                         embedding=embedding, progress=progress)
                 metrics = dict(result["rows"]["generated"])
-                if "flipped" in result["rows"]:
-                    metrics["flipped_left_right_agreement"] = result["rows"]["flipped"]["left_right_agreement"]
+                flipped = result["rows"].get("flipped", {})
+                for key in ("left_right_agreement", "ref_left_right_agreement"):  # the first needs ground truth
+                    if key in flipped:
+                        metrics[f"flipped_{key}"] = flipped[key]
                 entries.append({"workdir": str(workdir), "label": result["label"], "label_text": result["label_text"],
                                 "setting": setting_name(settings), "settings": result["settings"],
                                 "step": result["step"], "num_clips": result["num_clips"],

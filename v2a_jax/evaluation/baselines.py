@@ -4,7 +4,9 @@ All take the model's generated audio [B, 2, N] and keep only its mono downmix (L
 content and timing and differ only in how it is put into space:
   mono_copy         the downmix copied to both ears (no spatial cues at all);
   two_stage         the downmix rendered by the spherical-head HRTF along the per-frame azimuth that the visual
-                    localiser (localiser.py) estimates from the video (a "generate mono, then spatialise" system);
+                    localiser (localiser.py) estimates from the video (a "generate mono, then spatialise" system;
+                    it uses no ground truth, so it runs on recordings too, where the localiser's saliency rule is
+                    a weaker guess at the sounding object than on the benchmark's drawn sources);
   random_direction  the downmix rendered at one azimuth per clip drawn uniformly from [-90, 90] degrees, seeded by
                     (seed, clip index) so that a clip gets the same direction whatever the batching.
 """

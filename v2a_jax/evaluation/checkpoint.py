@@ -5,11 +5,13 @@ Rows (all on the same clips):
   flipped           the model on horizontally flipped video, scored against the MIRRORED truth (azimuths negated,
                     ears swapped): a model whose direction follows the picture scores as well as `generated`;
   ground_truth      the reference audio itself: the floor of every distance (0) and the ceiling of the direction
-                    and sync measurements;
+                    and sync measurements; named `recording` on a dataset without ground truth (recordings);
   autoencoder       the codec's reconstruction of the reference: what the generator can reach at best;
   mono_copy, two_stage, random_direction: the baselines of baselines.py, built from the generated audio.
 The metrics of each row are those of scores.py; the distribution metrics need an audio embedding (the CLI's
---classifier_workdir), else they are left out and the report says why.
+--classifier_workdir), else they are left out and the report says why, as it does for the truth-based metrics
+on a dataset without ground truth. Metrics are on the stored audio: a builder's loudness gain (gain_db) is not
+undone (the FAIR-Play-scale columns are independent of it; report.json's "audio_level" says so).
 """
 
 from __future__ import annotations
@@ -55,19 +57,19 @@ def evaluate_checkpoint(workdir: epath.PathLike, out_dir: epath.PathLike, settin
     clips = runner.generate(run, settings, out_dir / "cache", progress)
     fps, rate = run.task.seq.video_fps, run.task.seq.sample_rate
     t = clips.truth
-    truth = scores.Truth(t["audio"], t["relative_azimuth_deg"], t["elevation_deg"], t["sounding"], t["onset_s"])
+    truth = scores.Truth.from_features(t)
     generated = clips.rows["generated"]
     systems = {"generated": (generated, truth)}
     if "flipped" in clips.rows:
         systems["flipped"] = (clips.rows["flipped"], truth.mirrored())
     systems.update({
-        "ground_truth": (truth.audio, truth),
+        report.reference_row(truth): (truth.audio, truth),
         "autoencoder": (clips.rows["autoencoder"], truth),
         "mono_copy": (baselines.mono_copy(generated), truth),
         "two_stage": (baselines.two_stage(generated, clips.localised_azimuth_deg, fps, rate), truth),
         "random_direction": (baselines.random_direction(generated, clips.clip_index, settings.seed, rate), truth),
     })
-    omitted = {}
+    omitted = scores.omitted_without_truth(truth)
     if embedding is None:
         omitted["distribution"] = NO_EMBEDDING
     elif generated.shape[0] < 2:
@@ -78,8 +80,12 @@ def evaluate_checkpoint(workdir: epath.PathLike, out_dir: epath.PathLike, settin
     for name, (audio, row_truth) in systems.items():
         rows[name] = scores.score(audio, row_truth, fps=fps, sample_rate=rate, embedding=embedding)
         progress(f"{run.workdir}: scored {name}, {time.monotonic() - start:.1f} s")
-    localiser_error, localiser_frames = localiser.azimuth_error(clips.localised_azimuth_deg, t["relative_azimuth_deg"],
-                                                                t["visible"], t["sounding"])
+    localiser_error, localiser_frames = float("nan"), 0
+    if clips.clip.has_truth(("relative_azimuth_deg", "visible", "sounding")):
+        localiser_error, localiser_frames = localiser.azimuth_error(
+            clips.localised_azimuth_deg, t["relative_azimuth_deg"], t["visible"], t["sounding"])
+    else:
+        omitted["localiser"] = report.NO_LOCALISER_TRUTH
     label = run_label(run.config)
     result = {
         "workdir": str(run.workdir), "step": run.step, "params": "ema" if settings.ema else "params",
@@ -87,6 +93,7 @@ def evaluate_checkpoint(workdir: epath.PathLike, out_dir: epath.PathLike, settin
         "num_clips": int(generated.shape[0]), "rows": rows, "omitted": omitted,
         "localiser": {"azimuth_error_deg": localiser_error, "frames": localiser_frames},
         "batches_generated": clips.batches_generated, "batches_cached": clips.batches_cached,
+        "audio_level": report.audio_level(t.get("gain_db")),
     }
     report.write_wavs(out_dir / "wav", {k: a for k, (a, _) in systems.items()}, num_wavs, rate)
     report.write_cue_plots(out_dir / "png", {k: v for k, v in systems.items() if k in ("generated", "flipped")},
@@ -97,6 +104,6 @@ def evaluate_checkpoint(workdir: epath.PathLike, out_dir: epath.PathLike, settin
              f"{result['num_clips']} clips\n\n{settings.sampler} {settings.num_steps} steps, "
              f"cfg {settings.cfg_strength}; model {result['label_text']}; two-stage localiser azimuth error "
              f"{report.format_value(localiser_error)} deg over {localiser_frames} frames\n\n")
-    notes = "".join(f"\n- {k}: {v}" for k, v in omitted.items())
+    notes = "".join(f"\n- {k}: {v}" for k, v in {**omitted, "audio level": result["audio_level"]}.items())
     (out_dir / "report.md").write_text(title + report.markdown_table(rows) + notes + ("\n" if notes else ""))
     return result

@@ -6,7 +6,12 @@ frame (objects are small against the panorama), times its brightness (its larges
 the benchmark draws a source at full brightness while it sounds and dimmed while silent. The source's screen x
 is the saliency-weighted centroid of the pixels within SALIENT_FRACTION of the frame's strongest saliency, turned
 into an azimuth by the pinhole camera of `binaural_synth` (data/binaural_synth/raster.py): x = W/2 - f tan(az),
-f = (W/2) / tan(fov/2), so a blob right of centre has a negative (SOFA: rightward) azimuth.
+f = (W/2) / tan(fov/2), so a blob right of centre has a negative (SOFA: rightward) azimuth; fov is the dataset's
+horizontal field of view (metadata `field_of_view_deg`), W the stored frame width (frames need not be square).
+
+On recorded video the saliency rule is only a guess: it picks the most colourful bright region, which need not be
+the sounding one, and a dataset of recordings has no true azimuth to check it against (the report then omits the
+localiser's error). The two-stage baseline built on it needs no ground truth either way.
 
 Measured on the 11 clips of the tests' tiny benchmark (182 frames with exactly one visible sounding source): the
 screen x is within 2 px of the truth (32 px frames) in 84 % of the frames, median error 0.1 px, mean 1.1 px
@@ -17,7 +22,6 @@ from __future__ import annotations
 
 import numpy as np
 
-DEFAULT_FOV_DEG = 90.0
 SALIENT_FRACTION = 0.95  # pixels whose saliency is at least this share of the frame's maximum form the blob
 MIN_SALIENCY = 1e-3  # a frame whose strongest saliency is below this has no source
 
@@ -45,7 +49,7 @@ def screen_x(video: np.ndarray) -> np.ndarray:
         return np.where(total > 0, (weight * columns).sum(axis=-1) / total, np.nan)
 
 
-def azimuth_deg(video: np.ndarray, fov_deg: float = DEFAULT_FOV_DEG) -> np.ndarray:
+def azimuth_deg(video: np.ndarray, fov_deg: float) -> np.ndarray:
     """Estimated source azimuth (SOFA degrees, + = left) per frame of video [B, T, H, W, 3] -> [B, T]. Frames with
     nothing salient repeat the previous estimate (0, straight ahead, before the first one)."""
     x = screen_x(video)

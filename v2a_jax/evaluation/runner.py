@@ -35,7 +35,11 @@ from v2a_jax.pipeline import loader
 from v2a_jax.train import partitioning
 
 MODEL_ROWS = ("generated", "flipped", "autoencoder")
-TRUTH_KEYS = ("audio", "relative_azimuth_deg", "elevation_deg", "sounding", "visible", "onset_s")
+# What a row is scored against: the reference audio always; the ground truth the scores and the localiser's check
+# use, where the dataset stores it (loader.ClipFormat.truth); the builder's loudness gain, where stored.
+REFERENCE_KEYS = ("audio",)
+TRUTH_KEYS = ("relative_azimuth_deg", "elevation_deg", "sounding", "visible", "onset_s")
+LEVEL_KEYS = ("gain_db",)
 SAMPLERS = ("euler", "heun")
 
 
@@ -73,9 +77,10 @@ class Run:
 
 @dataclasses.dataclass
 class Clips:
-    """Every clip of the split: rows {name: [B, 2, N]} (MODEL_ROWS present), ground truth (the loader's keys:
-    audio [B, 2, N], relative_azimuth_deg / elevation_deg / sounding / visible [B, T, S], onset_s [B, S, E]), the visual
-    localiser's azimuth [B, T] (SOFA degrees), clip indices [B], and how many batches were generated / read."""
+    """Every clip of the split: rows {name: [B, 2, N]} (MODEL_ROWS present), what they are scored against (the
+    loader's keys: audio [B, 2, N] always; relative_azimuth_deg / elevation_deg / sounding / visible [B, T, S] and
+    onset_s [B, S, E] where the dataset has them; gain_db [B] where stored), the visual localiser's azimuth [B, T]
+    (SOFA degrees), clip indices [B], how many batches were generated / read, and the dataset's ClipFormat."""
 
     rows: dict[str, np.ndarray]
     truth: dict[str, np.ndarray]
@@ -83,6 +88,7 @@ class Clips:
     clip_index: np.ndarray
     batches_generated: int
     batches_cached: int
+    clip: loader.ClipFormat
 
 
 def load_run(workdir: epath.PathLike, settings: Settings) -> Run:
@@ -100,18 +106,25 @@ def load_run(workdir: epath.PathLike, settings: Settings) -> Run:
     return Run(workdir, gen.config, gen.task, gen.params, gen.step)
 
 
-def _batches(run: Run, split: str) -> tuple[int, Iterator[dict[str, np.ndarray]]]:
-    """(number of clips, batches of run.config.batch_size in order) of `split`, with the model's inputs, the
-    video and the ground truth."""
-    task, data = run.task, run.config.data
-    source, clip = loader.open_split(data.data_dir, data.name, split)
-    keys = tuple(dict.fromkeys((*task.batch_keys(), "video", *TRUTH_KEYS)))
+def scored_keys(clip: loader.ClipFormat) -> tuple[str, ...]:
+    """The features of a dataset of `clip` that `Clips.truth` collects (REFERENCE_KEYS, and those of TRUTH_KEYS
+    and LEVEL_KEYS it stores)."""
+    truth = (k for k in TRUTH_KEYS if k in clip.truth)
+    return (*REFERENCE_KEYS, *truth, *(k for k in LEVEL_KEYS if k in clip.features))
+
+
+def _batches(run: Run, split: str) -> tuple[int, loader.ClipFormat, Iterator[dict[str, np.ndarray]]]:
+    """(number of clips, their ClipFormat, batches of run.config.batch_size in order) of `split`, with the model's
+    inputs, the video and what the rows are scored against (`scored_keys`)."""
+    task = run.task
+    source, clip = task.open_split(split)
+    keys = tuple(dict.fromkeys((*task.batch_keys(clip), "video", *scored_keys(clip))))
     ds = loader.make_dataset(source, clip, task.seq, train=False, batch_size=run.config.batch_size, seed=0,
                              shard_options=grain.sharding.NoSharding(), keys=keys)
     if task.model_config.text:
         text = run.config.model.text
         ds = ds.map(CaptionIds(text_encoder.Tokenizer(text.vocabulary, text.max_len)))
-    return len(source), iter(ds)
+    return len(source), clip, iter(ds)
 
 
 def _pad(batch: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
@@ -185,9 +198,10 @@ def generate(run: Run, settings: Settings, cache_dir: epath.PathLike,
             out = generate_fn(run.params, inputs, jax.random.fold_in(base_key, index))
         return np.asarray(jax.device_get(out), np.float32)
 
-    num_clips, batches = _batches(run, settings.split)
+    num_clips, clip, batches = _batches(run, settings.split)
     num_clips = min(num_clips, settings.max_clips or num_clips)
-    collected: dict[str, list[np.ndarray]] = {k: [] for k in (*rows, *TRUTH_KEYS, "localised", "index")}
+    truth_keys = scored_keys(clip)
+    collected: dict[str, list[np.ndarray]] = {k: [] for k in (*rows, *truth_keys, "localised", "index")}
     generated = cached = done = 0
     start = time.monotonic()
     with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
@@ -208,9 +222,9 @@ def generate(run: Run, settings: Settings, cache_dir: epath.PathLike,
                 else:
                     cached += 1
                 collected[name].append(audio)
-            for key in TRUTH_KEYS:
+            for key in truth_keys:
                 collected[key].append(local[key])
-            collected["localised"].append(localiser.azimuth_deg(local["video"]))
+            collected["localised"].append(localiser.azimuth_deg(local["video"], clip.field_of_view_deg))
             collected["index"].append(done + np.arange(size))
             done += size
             progress(f"{run.workdir}: {done}/{num_clips} clips, {time.monotonic() - start:.1f} s "
@@ -218,6 +232,6 @@ def generate(run: Run, settings: Settings, cache_dir: epath.PathLike,
     if not done:
         raise ValueError(f"split {settings.split!r} of {config.data.name} in {config.data.data_dir} has no clips")
     data = {k: np.concatenate(v) for k, v in collected.items()}
-    return Clips(rows={r: data[r] for r in rows}, truth={k: data[k] for k in TRUTH_KEYS},
+    return Clips(rows={r: data[r] for r in rows}, truth={k: data[k] for k in truth_keys},
                  localised_azimuth_deg=data["localised"], clip_index=data["index"], batches_generated=generated,
-                 batches_cached=cached)
+                 batches_cached=cached, clip=clip)

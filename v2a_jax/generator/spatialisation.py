@@ -62,9 +62,10 @@ def heatmap_statistics(prob: jax.Array, grid: tuple[int, int]) -> jax.Array:
 
 
 def heatmap_targets(screen_x: jax.Array, screen_y: jax.Array, visible: jax.Array, sounding: jax.Array,
-                    frame_size: int, grid: tuple[int, int], num_frames: int) -> jax.Array:
+                    frame_hw: tuple[int, int], grid: tuple[int, int], num_frames: int) -> jax.Array:
     """Ground-truth sounding-region maps [B, num_frames, P] (1 on every patch holding the centre of a visible,
-    sounding source) from per-video-frame ground truth [B, T_video, S] in pixels of `frame_size`-wide frames.
+    sounding source) from per-video-frame ground truth [B, T_video, S] in pixels of frames of `frame_hw`
+    (height, width): the grid spans the whole frame, square or not (as the pixel encoder's patches do).
 
     Heatmap frame k uses the video frame under its centre (`layers.nearest_indices`), the frame the pixel
     encoder reads its patch features from.
@@ -73,8 +74,9 @@ def heatmap_targets(screen_x: jax.Array, screen_y: jax.Array, visible: jax.Array
     sx, sy, vis, snd = (a[:, idx] for a in (screen_x, screen_y, visible, sounding))
     gh, gw = grid
     on = vis & snd & jnp.isfinite(sx) & jnp.isfinite(sy)
-    col = jnp.clip(jnp.floor(jnp.nan_to_num(sx) / frame_size * gw), 0, gw - 1).astype(jnp.int32)
-    row = jnp.clip(jnp.floor(jnp.nan_to_num(sy) / frame_size * gh), 0, gh - 1).astype(jnp.int32)
+    height, width = frame_hw
+    col = jnp.clip(jnp.floor(jnp.nan_to_num(sx) / width * gw), 0, gw - 1).astype(jnp.int32)
+    row = jnp.clip(jnp.floor(jnp.nan_to_num(sy) / height * gh), 0, gh - 1).astype(jnp.int32)
     hits = jax.nn.one_hot(row * gw + col, gh * gw) * on[..., None]  # [B, K, S, P]
     return jnp.max(hits, axis=2)
 

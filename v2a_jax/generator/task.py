@@ -1,8 +1,16 @@
 """The generator as a trainer task (v2a_jax/train/task.py): flow matching on per-ear codec latents.
 
-`config.task = "v2a_jax.generator.task:GeneratorTask"`. The task reads `binaural_synth`-layout clips, turns the
-audio into normalised per-ear latents with an `AudioCodec` inside the jitted step, and trains `Generator` with
-the flow-matching loss of flow_matching.py (+ the optional heatmap supervision of the spatialisation branch).
+`config.task = "v2a_jax.generator.task:GeneratorTask"`. The task reads clips in the stored layout (loader.py: the
+benchmark or recordings), turns the audio into normalised per-ear latents with an `AudioCodec` inside the jitted
+step, and trains `Generator` with the flow-matching loss of flow_matching.py (+ the optional ground-truth
+supervision of the encoder's patch read-out and of the spatialisation heatmap).
+
+Ground truth is optional: the task reads the truth features the dataset stores (loader.ClipFormat.truth) and
+needs none. Asking for ground-truth supervision (model.video.localisation_weight > 0, or the spatialisation
+branch with model.spatialisation.aux_weight > 0) on a dataset without the source positions stops at dataset open
+with one line naming the config field; without truth the heatmap / patch metrics are left out and the summary
+images show no true direction. Captions are optional too: a dataset without them stores '' (the empty caption,
+the same condition as a dropped caption); model.text.enabled=false leaves the text condition out altogether.
 
 The codec is resolved from the config: `config.codec.factory` is the import path "package.module:function" of a
 function called with `**config.codec.kwargs` that returns an AudioCodec (v2a_jax/autoencoder/codec.py); e.g.
@@ -31,7 +39,10 @@ from v2a_jax.pipeline.sequence import SequenceConfig
 from v2a_jax.train.summaries import Audio
 from v2a_jax.train.task import import_object
 
-GROUND_TRUTH_KEYS = ("screen_x", "screen_y", "visible", "sounding", "relative_azimuth_deg", "elevation_deg")
+# Ground truth the task reads when the dataset has it: the localisation targets, and the direction the summary
+# images draw.
+LOCALISATION_KEYS = ("screen_x", "screen_y", "visible", "sounding")
+DIRECTION_KEYS = ("relative_azimuth_deg", "elevation_deg", "sounding")
 SPLITS = ("train", "val")
 
 
@@ -83,21 +94,52 @@ class GeneratorTask:
 
     # ---- Data.
 
-    def batch_keys(self) -> tuple[str, ...]:
-        """Dataset features the task reads ('caption' becomes 'caption_ids' in the pipeline)."""
+    def supervision(self) -> dict[str, float]:
+        """{config field: weight} of the ground-truth supervision the config asks for (weights > 0 only)."""
+        model = self.config.model
+        asked = {"model.video.localisation_weight": float(model.video.get("localisation_weight", 0.0))}
+        if self.model_config.spatialisation:
+            asked["model.spatialisation.aux_weight"] = float(model.spatialisation.aux_weight)
+        return {k: v for k, v in asked.items() if v > 0}
+
+    def check_dataset(self, clip: loader.ClipFormat) -> None:
+        """Raises ValueError (one line naming the config field to change) when the config needs what the dataset
+        of `clip` lacks: ground-truth source positions for supervision, or captions."""
+        name, asked = self.config.data.name, self.supervision()
+        if asked and not clip.has_truth(LOCALISATION_KEYS):
+            field, weight = next(iter(asked.items()))
+            raise ValueError(f"config.{field}={weight:g} asks for ground-truth localisation supervision, but {name} "
+                             f"stores no ground-truth source positions: set --config.{field}=0")
+        if self.model_config.text and "caption" not in clip.features:
+            raise ValueError(f"config.model.text.enabled=True, but {name} stores no 'caption' feature: set "
+                             f"--config.model.text.enabled=false")
+
+    def batch_keys(self, clip: loader.ClipFormat) -> tuple[str, ...]:
+        """Dataset features the task reads from a dataset of `clip` ('caption' becomes 'caption_ids' in the
+        pipeline): audio, video (or its precomputed features), caption, and whatever of the ground truth the
+        localisation metrics and the summaries use that the dataset stores."""
         video = ("video",) if self.model_config.video_features == "pixels" else PRECOMPUTED_KEYS
         text = ("caption",) if self.model_config.text else ()
-        return ("audio", *video, *text, *GROUND_TRUTH_KEYS)
+        truth = tuple(k for k in dict.fromkeys(LOCALISATION_KEYS + DIRECTION_KEYS) if k in clip.truth)
+        return ("audio", *video, *text, *truth)
+
+    def open_split(self, split_name: str):
+        """(source, ClipFormat) of one split of config.data (any TFDS split name), checked against the config
+        (`check_dataset`)."""
+        data = self.config.data
+        source, clip = loader.open_split(data.data_dir, data.name, split_name)
+        self.check_dataset(clip)
+        return source, clip
 
     def make_dataset(self, split: str, *, seed: int, shard_options: grain.sharding.ShardOptions,
                      batch_size: int) -> grain.IterDataset:
         if split not in SPLITS:
             raise ValueError(f"GeneratorTask.make_dataset: split={split!r}, expected one of {sorted(SPLITS)}")
         data = self.config.data
-        source, clip = loader.open_split(data.data_dir, data.name, data[f"{split}_split"])
+        source, clip = self.open_split(data[f"{split}_split"])
         ds = loader.make_dataset(source, clip, self.seq, train=split == "train", batch_size=batch_size, seed=seed,
-                                 shard_options=shard_options, keys=self.batch_keys(), num_workers=data.num_workers,
-                                 mirror_prob=data.mirror_prob)
+                                 shard_options=shard_options, keys=self.batch_keys(clip),
+                                 num_workers=data.num_workers, mirror_prob=data.mirror_prob)
         if self.model_config.text:
             text = self.config.model.text
             ds = ds.map(CaptionIds(text_encoder.Tokenizer(text.vocabulary, text.max_len)))
@@ -133,11 +175,11 @@ class GeneratorTask:
         rate ("{name}_hit_rate"): the share of frames with a visible sounding source whose hottest patch holds
         one. Averaged over examples where `keep`."""
         if self.model_config.video_features == "pixels":
-            frame_size = batch["video"].shape[3]
+            frame_hw = batch["video"].shape[2:4]
         else:
-            frame_size = self.config.model.video.frame_size
+            frame_hw = (self.config.model.video.frame_size,) * 2
         target = spatialisation.heatmap_targets(batch["screen_x"], batch["screen_y"], batch["visible"],
-                                                batch["sounding"], frame_size, self.model_config.grid,
+                                                batch["sounding"], frame_hw, self.model_config.grid,
                                                 logits.shape[1])
         bce = jnp.mean(jnp.maximum(logits, 0) - logits * target + jnp.log1p(jnp.exp(-jnp.abs(logits))), axis=(1, 2))
         weight = keep.astype(jnp.float32)
@@ -151,8 +193,11 @@ class GeneratorTask:
     def _localisation_losses(self, cond: Conditions, batch, keep: jax.Array) -> tuple[jax.Array, dict]:
         """(weighted supervision loss, metrics) of the spatialisation heatmap and the encoder's patch read-out,
         for those the model has; their weights are model.spatialisation.aux_weight and
-        model.video.localisation_weight."""
+        model.video.localisation_weight. Nothing without the ground-truth positions in the batch (a dataset
+        without them was refused at open if a weight asks for supervision: `check_dataset`)."""
         loss, metrics = jnp.zeros((), jnp.float32), {}
+        if not all(k in batch for k in LOCALISATION_KEYS):
+            return loss, metrics
         for logits, name, weight in ((cond.heatmap_logits, "heatmap", self.config.model.spatialisation.aux_weight),
                                      (cond.patch_logits, "patch", self.config.model.video.localisation_weight)):
             if logits is not None:
@@ -231,7 +276,8 @@ class GeneratorTask:
 
     def summaries(self, params, batch, rng, step):
         """Generated and reference audio of the first `summary.num_clips` validation clips, and per clip a PNG
-        of the generated left/right spectrograms with ITD/ILD over time against the true source direction."""
+        of the generated left/right spectrograms with ITD/ILD over time against the reference's and (where the
+        dataset has it) the true source direction."""
         del step
         num = min(self.config.summary.num_clips, batch["audio"].shape[0])
         if self._summary_fn is None:
@@ -243,9 +289,17 @@ class GeneratorTask:
             media[f"clip{i}/generated"] = Audio(np.clip(generated, -1.0, 1.0), self.seq.sample_rate)
             media[f"clip{i}/reference"] = Audio(reference, self.seq.sample_rate)
             media[f"clip{i}/binaural_cues"] = plots.binaural_cues_image(
-                generated, reference, out["relative_azimuth_deg"][i], out["elevation_deg"][i], out["sounding"][i],
-                fps=self.seq.video_fps, sample_rate=self.seq.sample_rate)
+                generated, reference, *self._direction_truth(out, i), fps=self.seq.video_fps,
+                sample_rate=self.seq.sample_rate)
         return media
+
+    def _direction_truth(self, out: dict, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Clip i's true (azimuth, elevation, sounding) [T, S] for the cue image; without the ground truth no
+        source slots ([T, 0]), so the image shows the generated against the reference alone."""
+        if all(k in out for k in DIRECTION_KEYS):
+            return tuple(out[k][i] for k in DIRECTION_KEYS)
+        empty = np.zeros((self.seq.num_video_frames, 0), np.float32)
+        return empty, empty, empty.astype(bool)
 
     def _make_summary_fn(self, batch, num: int):
         """Jitted (params, batch, key) -> replicated host-ready arrays for the first `num` clips. Generation runs
@@ -262,7 +316,7 @@ class GeneratorTask:
         def fn(params, batch, key):
             sub = jax.tree.map(lambda x: x[:size], batch)
             generated = self.generate(params, sub, key)[:num]
-            keep = ("audio", "relative_azimuth_deg", "elevation_deg", "sounding")
+            keep = [k for k in ("audio", *DIRECTION_KEYS) if k in batch]
             return {"generated": generated, **{k: batch[k][:num] for k in keep}}
 
         return jax.jit(fn, out_shardings=replicated)

@@ -11,6 +11,12 @@ of `tubelet_frames` x patch x patch, stride 1 in time, so it keeps the video rat
 an object's pulse), a learned spatial position embedding, then blocks of temporal attention (per patch
 position, RoPE over frame index) followed by spatial attention (per frame). Semantic frames and patch features
 are read at the video frames under each semantic frame's centre (`layers.nearest_indices`).
+
+Frames of any stored size H x W (H != W included) are first area-resampled to image_size x image_size
+(`area_weights`: each output pixel the mean of the input area it covers; an exact block mean when H and W are
+multiples of image_size). A non-square frame is squeezed, not cropped: patch column j still covers the j-th share
+of the frame's width, so the patch-centre grid (spatialisation.patch_centres, x in [-1, 1] from the left edge to
+the right one) keeps meaning horizontal position in the stored picture, which is what the spatial modules read.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from v2a_jax.generator import layers
@@ -29,6 +36,16 @@ class VideoFeatures(struct.PyTreeNode):
     semantic: jax.Array
     sync: jax.Array
     patches: jax.Array
+
+
+def area_weights(size_in: int, size_out: int) -> np.ndarray:
+    """[size_out, size_in] area-resampling weights along one axis: row i averages the input interval
+    [i, i + 1) * size_in / size_out by its overlap with each input pixel (rows sum to 1)."""
+    edges = np.arange(size_out + 1) * (size_in / size_out)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    pixels = np.arange(size_in)[None, :]
+    overlap = np.clip(np.minimum(hi, pixels + 1) - np.maximum(lo, pixels), 0.0, None)
+    return (overlap / overlap.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 class SpaceTimeBlock(nn.Module):
@@ -69,7 +86,7 @@ class PixelVideoEncoder(nn.Module):
     """video [B, T, H, W, 3] in [-1, 1] -> VideoFeatures with T_sem = T * `semantic_frames_per_video_frame`
     (semantic rate / video rate; must give a whole number), so one model encodes clips of any length.
 
-    Frames larger than `image_size` are average-pooled down by the integer factor H / image_size first.
+    Frames of any size H x W are area-resampled to image_size x image_size first (module docstring).
     """
 
     image_size: int
@@ -92,16 +109,14 @@ class PixelVideoEncoder(nn.Module):
     @nn.compact
     def __call__(self, video: jax.Array) -> VideoFeatures:
         b, t, h, w, _ = video.shape
-        if h != w or h % self.image_size:
-            raise ValueError(f"PixelVideoEncoder: frames {h}x{w} cannot be pooled to image_size={self.image_size} "
-                             f"(need square frames whose side is a multiple of it)")
         if self.image_size % self.patch_size:
             raise ValueError(f"PixelVideoEncoder: image_size={self.image_size} is not a multiple of "
                              f"patch_size={self.patch_size}")
         video = video.astype(self.dtype)
-        factor = h // self.image_size
-        if factor > 1:
-            video = video.reshape(b, t, self.image_size, factor, self.image_size, factor, 3).mean(axis=(3, 5))
+        if (h, w) != (self.image_size, self.image_size):
+            rows = jnp.asarray(area_weights(h, self.image_size), self.dtype)
+            cols = jnp.asarray(area_weights(w, self.image_size), self.dtype)
+            video = jnp.einsum("ih,bthwc,jw->btijc", rows, video, cols, precision=jax.lax.Precision.HIGHEST)
         pad_t = ((self.tubelet_frames - 1) // 2, self.tubelet_frames // 2)
         x = nn.Conv(self.width, (self.tubelet_frames, self.patch_size, self.patch_size),
                     strides=(1, self.patch_size, self.patch_size), padding=(pad_t, (0, 0), (0, 0)),

@@ -12,6 +12,14 @@ Definitions follow section 3 of the project's reference sheet (shared/reference.
 - ITD by GCC-PHAT: Knapp & Carter (1976), frame-wise; ILD: 10 log10(E_left / E_right) dB; IACC: ISO 3382-1.
 - Multi-resolution log-spectral distance: the usual LSD (e.g. AudioSR, NVSR) averaged over STFT resolutions.
 
+Reporting convention of the FAIR-Play papers (`peak_normalised_metrics`): the 2.5D Visual Sound evaluation
+script, run as its README says (`evaluate.py --normalization True`), and PseudoBinaural's (normalisation on by
+default) divide each clip, prediction and reference separately, by its own peak |sample| over both channels
+(floor 1e-20) before STFT, ENV, Mag, PHS and SNR, at 16 kHz, and average the per-clip values over whole 10 s
+clips (here: over the evaluated windows). Their published
+STFT / ENV numbers are on that scale, so a table that sits next to theirs uses those columns; the plain columns
+are on the audio as given (here: the stored audio) and change with its level (STFT, Mag by the level squared).
+
 Sign conventions (project-wide): ITD > 0 when the LEFT ear leads (right = delayed copy of left);
 ILD > 0 when the left ear is louder.
 
@@ -34,6 +42,7 @@ STFT_WIN_LENGTH = 400
 STFT_PAD_MODE = "reflect"
 
 SNR_EPS = 1e-4
+PEAK_FLOOR = 1e-20  # the FAIR-Play scripts' floor of the peak a clip is divided by
 ILD_EPS = 1e-10  # power floor (mean square, i.e. -100 dBFS) so silence gives ILD = 0 dB
 LSD_EPS = 1e-8  # power floor of the log-spectral distance (-80 dB re a full-scale white noise bin)
 
@@ -423,6 +432,29 @@ def multires_log_spectral_distance(pred, gt, fft_sizes=(256, 512, 1024, 2048)) -
                         for s in (pred, gt))
         per_res.append(np.mean(np.sqrt(np.mean((log_p - log_g) ** 2, axis=-2)), axis=-1))  # [..., C]
     return np.mean(np.stack(per_res, axis=0), axis=(0, -1))
+
+
+def peak_normalise(x) -> np.ndarray:
+    """`[..., 2, N]` clips each divided by its own peak |sample| over both channels (at least PEAK_FLOOR)."""
+    x = as_binaural(x, "x")
+    return x / np.maximum(PEAK_FLOOR, np.max(np.abs(x), axis=(-2, -1), keepdims=True))
+
+
+def peak_normalised_metrics(pred, gt) -> dict[str, float]:
+    """STFT, ENV, Mag and SNR as the FAIR-Play papers report them (module docstring): each clip of pred and of gt
+    peak-normalised on its own (`peak_normalise`), then the per-clip distances averaged over the batch.
+
+    Keys: stft_peak_norm, env_peak_norm, mag_peak_norm, snr_peak_norm_db; independent of each clip's level.
+    (PHS needs no such key: `phs_distance` does not change when a clip is scaled.)
+
+    Args:
+      pred, gt: `[2, N]` or `[..., 2, N]`.
+    """
+    pred, gt = _as_pair(pred, gt)
+    pred, gt = peak_normalise(pred), peak_normalise(gt)
+    per_clip = {"stft_peak_norm": stft_distance(pred, gt), "env_peak_norm": env_distance(pred, gt),
+                "mag_peak_norm": mag_distance(pred, gt), "snr_peak_norm_db": snr_db(pred, gt)}
+    return {k: float(np.mean(v)) for k, v in per_clip.items()}
 
 
 def binaural_metrics(pred, gt, sample_rate: int = DEFAULT_SAMPLE_RATE) -> dict[str, float]:

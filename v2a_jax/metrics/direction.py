@@ -1,9 +1,11 @@
-"""Metrics of generated binaural audio against the synthetic benchmark's ground truth (numpy, CPU).
+"""Direction and timing metrics of generated binaural audio (numpy, CPU): against the synthetic benchmark's ground
+truth, or, where a dataset has none, against the reference recording.
 
 - Direction: the lateral angle of the sound, estimated per video frame from its ITD (v2a_jax.spatial.itd.frame_itd:
   the cross-spectrum summed over +-2 video frames, PHAT-beta weighted) by inverting Woodworth's spherical-head
-  formula, compared with the true source azimuth (`direction_error`,
-  `left_right_agreement`).
+  formula (or from its ILD: `lateral_estimate`), compared with the true source azimuth (`direction_error`,
+  `left_right_agreement`, `lateral_correlation`) or with the same estimate of the recording
+  (`reference_direction`: no ground truth needed).
 - Timing: onsets detected in the audio by spectral flux, compared with the true event onsets
   (`av_sync_offset`, an analogue of the DeSync metric that needs no Synchformer).
 
@@ -63,6 +65,17 @@ class CorrelationResult(NamedTuple):
     """r: Pearson correlation over clips (NaN with < 3 clips or a constant estimate); num_clips: clips used."""
     r: float
     num_clips: int
+
+
+class ReferenceDirectionResult(NamedTuple):
+    """Generated against recorded direction, both by the same estimator. difference_deg: mean |lateral_pred -
+    lateral_ref| over `frames` (valid in both; NaN if none); agreement: share of the `sided_frames` (those of
+    `frames` whose recorded lateral angle is at least MIN_LATERAL_DEG off the median plane) where the generated
+    side is the recorded one (NaN if none)."""
+    difference_deg: float
+    frames: int
+    agreement: float
+    sided_frames: int
 
 
 class SyncResult(NamedTuple):
@@ -130,15 +143,36 @@ def itd_lateral_deg(audio, num_frames: int, fps: float, sample_rate: int = binau
 CUES = ("itd", "ild")
 
 
+def lateral_estimate(audio, num_frames: int, fps: float, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
+                     energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB, head_radius_m: float = HEAD_RADIUS_M,
+                     cue: str = "itd") -> tuple[np.ndarray, np.ndarray]:
+    """The direction estimator every metric here uses: lateral angle (degrees, + = left) per video frame and
+    whether the frame is measurable (both ears above `energy_threshold_db`). cue 'itd': `itd_lateral_deg`;
+    'ild': the frame's broadband ILD through the coarse law ILD = ILD_90_DB sin(lateral) (`azimuth_from_cues`),
+    for audio whose fine structure cannot be trusted. `[B, 2, N]` -> ([B, num_frames], [B, num_frames] bool)."""
+    if cue not in CUES:
+        raise ValueError(f"direction: cue={cue!r}, expected one of {CUES}")
+    audio = binaural.as_binaural(audio, "audio")
+    frames = _video_frames(audio, num_frames, fps, sample_rate)
+    valid = binaural.frame_validity(frames, energy_threshold_db)
+    if cue == "itd":
+        estimate = itd_lateral_deg(audio, num_frames, fps, sample_rate, head_radius_m)
+    else:
+        ild = binaural.ild_db(np.moveaxis(frames, -3, -2))  # [B, T]
+        estimate = azimuth_from_cues(np.full(ild.shape, np.nan), ild)
+    return estimate, valid
+
+
+def _side(lateral_deg: np.ndarray) -> np.ndarray:
+    """-1 / 0 / +1: right, no side (within CENTRE_DEAD_ZONE_DEG of the median plane), left."""
+    return np.where(np.abs(lateral_deg) < CENTRE_DEAD_ZONE_DEG, 0.0, np.sign(lateral_deg))
+
+
 def _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate, true_elevation_deg,
                        energy_threshold_db, head_radius_m,
                        cue: str = "itd") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Estimated and true lateral angle [B, T] and the mask of frames with exactly one sounding source and a
-    measurable cue. cue 'itd': `itd.frame_itd` per video frame through Woodworth's formula; 'ild': broadband ILD
-    through the coarse law ILD = ILD_90_DB sin(lateral) (`azimuth_from_cues`), for audio whose fine structure
-    cannot be trusted."""
-    if cue not in CUES:
-        raise ValueError(f"direction: cue={cue!r}, expected one of {CUES}")
+    """Estimated (`lateral_estimate`) and true lateral angle [B, T] and the mask of frames with exactly one
+    sounding source and a measurable cue."""
     audio = binaural.as_binaural(pred_audio, "pred_audio")
     azimuth = np.asarray(true_azimuth_deg, dtype=np.float64)
     sounding = np.asarray(sounding, dtype=bool)
@@ -149,13 +183,8 @@ def _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate,
         raise ValueError(f"direction: shapes disagree: pred_audio {audio.shape}, true_azimuth_deg {azimuth.shape}, "
                          f"sounding {sounding.shape}")
     elevation = 0.0 if true_elevation_deg is None else np.broadcast_to(true_elevation_deg, azimuth.shape)
-    frames = _video_frames(audio, azimuth.shape[1], fps, sample_rate)
-    valid = binaural.frame_validity(frames, energy_threshold_db)
-    if cue == "itd":
-        estimate = itd_lateral_deg(audio, azimuth.shape[1], fps, sample_rate, head_radius_m)
-    else:
-        ild = binaural.ild_db(np.moveaxis(frames, -3, -2))  # [B, T]
-        estimate = azimuth_from_cues(np.full(ild.shape, np.nan), ild)
+    estimate, valid = lateral_estimate(audio, azimuth.shape[1], fps, sample_rate, energy_threshold_db, head_radius_m,
+                                       cue)
     true_lateral = np.sum(np.where(sounding, lateral_angle_deg(azimuth, elevation), 0.0), axis=-1)
     return estimate, true_lateral, valid & (sounding.sum(axis=-1) == 1)
 
@@ -203,9 +232,39 @@ def left_right_agreement(pred_audio, true_azimuth_deg, sounding, fps: float,
                                                true_elevation_deg, energy_threshold_db, HEAD_RADIUS_M, cue)
     mask = mask & (np.abs(truth) >= min_lateral_deg)
     count = int(mask.sum())
-    side = np.where(np.abs(estimate) < CENTRE_DEAD_ZONE_DEG, 0.0, np.sign(estimate))
-    agree = side[mask] == np.sign(truth[mask])
+    agree = _side(estimate)[mask] == np.sign(truth[mask])
     return AgreementResult(float(agree.mean()) if count else float("nan"), count)
+
+
+def reference_direction(pred_audio, ref_audio, fps: float, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
+                        energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
+                        min_lateral_deg: float = MIN_LATERAL_DEG, cue: str = "itd") -> ReferenceDirectionResult:
+    """Does the generated sound come from where the recorded one does? Both are measured by `lateral_estimate`
+    (the same estimator, same cue) per video frame of the clips (T = N * fps / sample_rate, rounded down); no
+    ground truth needed. Frames where either is below `energy_threshold_db` are skipped; the side agreement
+    further skips frames whose recorded lateral angle is within `min_lateral_deg` of the median plane (no side
+    to agree with), and a generated estimate within CENTRE_DEAD_ZONE_DEG of it names no side (counts as wrong),
+    as in `left_right_agreement`. The recording itself scores difference 0 and agreement 1.
+
+    Args:
+      pred_audio, ref_audio: `[B, 2, N]`.
+    Returns:
+      ReferenceDirectionResult(difference_deg, frames, agreement, sided_frames), pooled over the batch.
+    """
+    pred = binaural.as_binaural(pred_audio, "pred_audio")
+    ref = binaural.as_binaural(ref_audio, "ref_audio")
+    if pred.ndim != 3 or pred.shape != ref.shape:
+        raise ValueError(f"reference_direction: expected pred_audio and ref_audio [B, 2, N] of one shape, got "
+                         f"{pred.shape} and {ref.shape}")
+    num_frames = int(pred.shape[-1] * fps // sample_rate)
+    est_pred, valid_pred = lateral_estimate(pred, num_frames, fps, sample_rate, energy_threshold_db, cue=cue)
+    est_ref, valid_ref = lateral_estimate(ref, num_frames, fps, sample_rate, energy_threshold_db, cue=cue)
+    both = valid_pred & valid_ref
+    sided = both & (np.abs(est_ref) >= min_lateral_deg)
+    frames, sided_frames = int(both.sum()), int(sided.sum())
+    difference = float(np.abs(est_pred - est_ref)[both].mean()) if frames else float("nan")
+    agreement = float((_side(est_pred)[sided] == np.sign(est_ref[sided])).mean()) if sided_frames else float("nan")
+    return ReferenceDirectionResult(difference, frames, agreement, sided_frames)
 
 
 def lateral_correlation(pred_audio, true_azimuth_deg, sounding, fps: float,

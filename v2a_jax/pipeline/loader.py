@@ -1,4 +1,5 @@
-"""Grain input pipeline over TFDS ArrayRecord clips (the `binaural_synth` layout, or any dataset that stores it).
+"""Grain input pipeline over TFDS ArrayRecord clips: the `binaural_synth` benchmark and the recorded-video datasets
+(the stored layout every builder shares: `video`, `audio`, `caption`, plus optional ground truth).
 
     source (ArrayRecord, random access)
       -> shard by JAX process -> [train: shuffle(seed), repeat] -> temporal crop (random when training)
@@ -15,6 +16,14 @@ S = source slots, E = onset slots):
   relative_azimuth_deg / elevation_deg / distance_m / screen_x / screen_y [B, T, S] float32;
   visible / sounding [B, T, S] bool; camera_yaw_deg [B, T]; class_id / source_present / onscreen_source [B, S];
   onset_s [B, S, E] float32 seconds from the crop start, -1 where empty; caption [B] bytes; seed [B] int64.
+Recorded-video datasets store no ground truth (no per-frame source features, no onsets, no seed) but clip_id [B]
+bytes, start_s and gain_db [B] float32 (the window's start in its source file; the builder's loudness gain).
+
+What a dataset holds is read from its metadata in one place, `ClipFormat.from_info`: the clips' rates and length
+(metadata `clip`), the camera's horizontal field of view (`field_of_view_deg`) and which ground-truth features
+it stores (`ClipFormat.truth`: none when metadata `ground_truth` is false, else those of TRUTH_KEYS present).
+Datasets built before the `clip` field (binaural_synth versions without it) are read through the one fallback
+documented there.
 """
 
 from __future__ import annotations
@@ -34,22 +43,47 @@ from v2a_jax.pipeline.sequence import SequenceConfig
 # Features indexed by video frame on their first axis: cropped together with the video.
 PER_FRAME_KEYS = ("video", "relative_azimuth_deg", "elevation_deg", "distance_m", "screen_x", "screen_y",
                   "visible", "sounding", "camera_yaw_deg")
+# The benchmark's ground truth about the sources, which a dataset of recordings does not have.
+TRUTH_KEYS = ("relative_azimuth_deg", "elevation_deg", "distance_m", "screen_x", "screen_y", "visible", "sounding",
+              "onset_s")
+DEFAULT_FOV_DEG = 90.0  # binaural_synth's camera, for its versions built before `field_of_view_deg` was stored
 
 
 @dataclasses.dataclass(frozen=True)
 class ClipFormat:
-    """Rates and length of the stored clips (read from the dataset's metadata)."""
+    """What the stored clips are: rates and length, the camera's horizontal field of view, the names of the stored
+    features, and the ground-truth ones among them (`truth`, a subset of TRUTH_KEYS; empty for recordings)."""
 
     duration_s: float
     sample_rate: int
     fps: float
     audio_scale: float
+    field_of_view_deg: float = DEFAULT_FOV_DEG
+    features: tuple[str, ...] = ()
+    truth: tuple[str, ...] = ()
+
+    def has_truth(self, keys: Sequence[str]) -> bool:
+        """Whether every one of the ground-truth features `keys` is stored."""
+        return all(k in self.truth for k in keys)
 
     @classmethod
-    def from_metadata(cls, metadata: dict) -> "ClipFormat":
-        scene = metadata["scene"]
-        return cls(duration_s=float(scene["duration_s"]), sample_rate=int(scene["sample_rate"]),
-                   fps=float(scene["fps"]), audio_scale=float(metadata["audio_scale"]))
+    def from_info(cls, metadata: dict, features: Sequence[str], where: str) -> "ClipFormat":
+        """From a dataset's metadata and feature names (`where` names it in errors).
+
+        Metadata `clip` gives the rates and length (the contract of every builder). Fallback, the only one: a
+        binaural_synth dataset built before `clip` was stored has them in `scene` (same keys), its camera's field
+        of view there too, and no `ground_truth` flag; its truth is then the TRUTH_KEYS it stores.
+        """
+        clip = metadata.get("clip", metadata.get("scene"))
+        if clip is None or "audio_scale" not in metadata:
+            raise ValueError(f"{where}: the dataset metadata has no 'clip' (rates and length) or 'audio_scale': "
+                             f"not a dataset in the stored layout this loader reads")
+        fov = metadata.get("field_of_view_deg", clip.get("horizontal_fov_deg", DEFAULT_FOV_DEG))
+        features = tuple(sorted(features))
+        truth = () if metadata.get("ground_truth", True) is False else tuple(k for k in TRUTH_KEYS if k in features)
+        return cls(duration_s=float(clip["duration_s"]), sample_rate=int(clip["sample_rate"]), fps=float(clip["fps"]),
+                   audio_scale=float(metadata["audio_scale"]), field_of_view_deg=float(fov), features=features,
+                   truth=truth)
 
 
 def open_split(data_dir: str, name: str, split: str):
@@ -62,7 +96,8 @@ def open_split(data_dir: str, name: str, split: str):
     Returns:
       (source, ClipFormat): an ArrayRecord data source and the stored clips' rates.
     Raises:
-      FileNotFoundError naming the directory if the dataset has not been built there.
+      FileNotFoundError naming the directory if the dataset has not been built there; ValueError naming it if
+      its metadata lacks the stored layout's rates (`ClipFormat.from_info`).
     """
     dataset, _, version = name.partition(":")
     root = os.path.join(data_dir, dataset)
@@ -76,7 +111,8 @@ def open_split(data_dir: str, name: str, split: str):
                                 f"python -m data.binaural_synth.build --data_dir={data_dir})")
     # Read from the files alone: the builder class (if imported) only knows its named configs.
     builder = tfds.builder_from_directory(path)
-    return builder.as_data_source(split=split), ClipFormat.from_metadata(dict(builder.info.metadata))
+    clip = ClipFormat.from_info(dict(builder.info.metadata), list(builder.info.features.keys()), path)
+    return builder.as_data_source(split=split), clip
 
 
 def _check_rates(seq: SequenceConfig, clip: ClipFormat) -> None:

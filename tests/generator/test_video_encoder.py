@@ -1,0 +1,31 @@
+"""The pixel video encoder on frames of any stored size: area resampling to image_size x image_size, checked against
+block means and hand-computed overlaps, and the encoder on non-square frames."""
+
+import jax
+import numpy as np
+
+from v2a_jax.generator.video_encoder import PixelVideoEncoder, area_weights
+
+
+def test_area_weights_are_block_means_or_pixel_overlaps():
+    x = np.random.default_rng(0).standard_normal(48)
+    np.testing.assert_allclose(area_weights(48, 16) @ x, x.reshape(16, 3).mean(axis=1), rtol=1e-6, atol=1e-7)
+    w = area_weights(24, 16)  # each output pixel covers 1.5 input pixels
+    np.testing.assert_allclose(w[0, :3], [2 / 3, 1 / 3, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(w[1, :3], [0.0, 1 / 3, 2 / 3], rtol=1e-6)
+    np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(area_weights(8, 16)[:4, :2], [[1, 0], [1, 0], [0, 1], [0, 1]])  # upsampling repeats
+
+
+def test_non_square_frames_encode_as_their_area_resampled_square():
+    encoder = PixelVideoEncoder(image_size=16, patch_size=4, tubelet_frames=3, width=32, depth=1, num_heads=2,
+                                semantic_frames_per_video_frame=0.25)
+    video = np.random.default_rng(1).uniform(-1, 1, size=(2, 8, 32, 48, 3)).astype(np.float32)  # H 32, W 48
+    square = video.reshape(2, 8, 16, 2, 16, 3, 3).mean(axis=(3, 5))  # block means: factors 2 (rows), 3 (columns)
+    params = jax.jit(encoder.init)(jax.random.PRNGKey(0), square)
+    wide, reference = (jax.jit(encoder.apply)(params, v) for v in (video, square))
+    assert wide.patches.shape == (2, 2, 16, 32) and wide.sync.shape == (2, 8, 32)
+    for got, want in zip(jax.tree.leaves(wide), jax.tree.leaves(reference)):
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    odd = jax.jit(encoder.apply)(params, video[:, :, :24, :40])  # 24 x 40: no whole factor at all
+    assert odd.patches.shape == (2, 2, 16, 32) and np.all(np.isfinite(odd.patches))
