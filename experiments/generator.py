@@ -42,6 +42,10 @@ Fields beyond the trainer's (experiments/trainer_defaults.py documents those):
     which must divide the crop exactly); num_workers: grain worker processes; mirror_prob: share of training
     examples reflected left/right (video flipped, ears swapped, azimuths negated: v2a_jax.pipeline.loader.mirror),
     so the side of the sound is learnt from the side of the picture rather than as a dataset bias (0 = off).
+    localisation_targets: 'ground_truth' | 'audio' | 'auto': where the localisation supervision
+    (model.video.localisation_weight, model.spatialisation.aux_weight) gets its targets; 'audio' reads the
+    sounding side and screen column from the clip's own ITD (v2a_jax/pipeline/audio_targets.py), so it works on
+    any binaural recording; 'auto' = 'ground_truth' where the dataset stores source positions, else 'audio'.
   codec.factory: "module:function" returning an AudioCodec, called with **codec.kwargs.
   model.layout: 'dual' | 'stereo' | 'mono'; branch_weights: 'shared' (one set + branch embedding) |
     'separate' (per ear); hidden, num_heads, joint_depth (N1), single_depth (N2), mlp_ratio, mlp_multiple_of
@@ -154,6 +158,9 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     config.data.latent_fps = 31.25
     config.data.num_workers = 0
     config.data.mirror_prob = 0.5
+    # Targets of every localisation supervision: 'ground_truth' (the benchmark's source positions), 'audio' (the
+    # clip's own interaural cues, any binaural dataset) or 'auto' (ground truth where the dataset stores it).
+    config.data.localisation_targets = "auto"
 
     config.codec = ml_collections.ConfigDict()
     config.codec.factory = "v2a_jax.autoencoder.codec:load_codec"

@@ -39,24 +39,47 @@ def test_visaudio_trains_and_validates_without_truth(tiny_recorded_run):
 def test_batches_carry_no_truth_and_spatialv2a_takes_a_step(tiny_recorded):
     task = GeneratorTask(_config("spatialv2a", tiny_recorded))
     batch = _first_batch(task)
-    assert set(batch) == {"audio", "video", "caption_ids"}
+    # No stored truth; the localisation targets are the recording's own (audio_targets.LocalisationTargets).
+    assert set(batch) == {"audio", "video", "caption_ids", "screen_x", "screen_y", "visible", "sounding",
+                          "target_confident"}
+    assert np.all(np.isnan(batch["screen_y"])) and batch["screen_x"].shape == (4, 16, 1)
     assert batch["video"].shape == (4, 16, 24, 32, 3)  # non-square frames straight from the dataset
     np.testing.assert_array_equal(batch["caption_ids"][:, 1:], 0)  # empty captions: BOS, then padding
     params = jax.jit(task.init)(jax.random.PRNGKey(0), batch)
     (loss, metrics), grads = jax.jit(jax.value_and_grad(task.loss, has_aux=True))(
         params, batch, jax.random.PRNGKey(1), 0)
-    assert np.isfinite(loss) and "heatmap_bce" not in metrics
+    assert np.isfinite(loss) and np.isfinite(metrics["heatmap_bce"])
     assert sum(float(np.abs(g).sum()) for g in jax.tree.leaves(grads)) > 0
 
 
 @pytest.mark.parametrize("model, field", [("visaudio", "model.video.localisation_weight"),
                                           ("spatialv2a", "model.spatialisation.aux_weight")])
 def test_ground_truth_supervision_without_truth_is_a_one_line_error(tiny_recorded, model, field):
-    task = GeneratorTask(_config(model, tiny_recorded, **{field.replace(".", "__"): 0.1}))
+    task = GeneratorTask(_config(model, tiny_recorded, data__localisation_targets="ground_truth",
+                                 **{field.replace(".", "__"): 0.1}))
     with pytest.raises(ValueError) as error:
         _first_batch(task)
     assert str(error.value) == (f"config.{field}=0.1 asks for ground-truth localisation supervision, but recorded_tiny "
-                                f"stores no ground-truth source positions: set --config.{field}=0")
+                                f"stores no ground-truth source positions: set --config.{field}=0 or "
+                                f"--config.data.localisation_targets=audio")
+
+
+def test_supervision_without_truth_takes_its_targets_from_the_audio(tiny_recorded):
+    """'auto' on a truth-free dataset: the tuned encoder's read-out is supervised by the recording's own cues.
+    The fixture's clips carry a bright blob on the side their interaural delay points to, so the targets' column
+    must be on the blob's half of the frame."""
+    task = GeneratorTask(_config("visaudio", tiny_recorded, model__video__localisation_weight=0.1))
+    batch = _first_batch(task)
+    params = jax.jit(task.init)(jax.random.PRNGKey(0), batch)
+    loss, metrics = jax.jit(task.loss)(params, batch, jax.random.PRNGKey(1), 0)
+    assert np.isfinite(loss) and metrics["patch_bce"] > 0
+    video = batch["video"].mean(axis=(1, 2, 4))  # [B, W] brightness per column
+    blob_left = video[:, :16].mean(axis=1) > video[:, 16:].mean(axis=1)
+    confident = batch["target_confident"] & batch["visible"][..., 0]
+    for i in range(len(blob_left)):
+        if confident[i].any():
+            x = np.nanmedian(batch["screen_x"][i, :, 0][confident[i]])
+            assert (x < 16) == blob_left[i], (i, x, blob_left[i])
 
 
 def test_text_condition_without_a_caption_feature_is_a_one_line_error():

@@ -65,7 +65,9 @@ def heatmap_targets(screen_x: jax.Array, screen_y: jax.Array, visible: jax.Array
                     frame_hw: tuple[int, int], grid: tuple[int, int], num_frames: int) -> jax.Array:
     """Ground-truth sounding-region maps [B, num_frames, P] (1 on every patch holding the centre of a visible,
     sounding source) from per-video-frame ground truth [B, T_video, S] in pixels of frames of `frame_hw`
-    (height, width): the grid spans the whole frame, square or not (as the pixel encoder's patches do).
+    (height, width): the grid spans the whole frame, square or not (as the pixel encoder's patches do). A source
+    with a horizontal position but no vertical one (screen_y NaN: the targets taken from a recording's interaural
+    cues, v2a_jax/pipeline/audio_targets.py) marks its whole column of patches.
 
     Heatmap frame k uses the video frame under its centre (`layers.nearest_indices`), the frame the pixel
     encoder reads its patch features from.
@@ -73,12 +75,14 @@ def heatmap_targets(screen_x: jax.Array, screen_y: jax.Array, visible: jax.Array
     idx = layers.nearest_indices(num_frames, screen_x.shape[1])
     sx, sy, vis, snd = (a[:, idx] for a in (screen_x, screen_y, visible, sounding))
     gh, gw = grid
-    on = vis & snd & jnp.isfinite(sx) & jnp.isfinite(sy)
+    on = vis & snd & jnp.isfinite(sx)
     height, width = frame_hw
     col = jnp.clip(jnp.floor(jnp.nan_to_num(sx) / width * gw), 0, gw - 1).astype(jnp.int32)
     row = jnp.clip(jnp.floor(jnp.nan_to_num(sy) / height * gh), 0, gh - 1).astype(jnp.int32)
-    hits = jax.nn.one_hot(row * gw + col, gh * gw) * on[..., None]  # [B, K, S, P]
-    return jnp.max(hits, axis=2)
+    # [B, K, S, gh, gw]: the source's row, or every row when its height is unknown.
+    rows = jnp.where(jnp.isfinite(sy)[..., None], jax.nn.one_hot(row, gh), 1.0)
+    hits = rows[..., :, None] * jax.nn.one_hot(col, gw)[..., None, :] * on[..., None, None]
+    return jnp.max(hits, axis=2).reshape((*hits.shape[:2], gh * gw))
 
 
 class HeatmapNet(nn.Module):

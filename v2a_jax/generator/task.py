@@ -32,9 +32,9 @@ import numpy as np
 
 from v2a_jax.autoencoder.codec import AudioCodec
 from v2a_jax.generator import flow_matching as fm
-from v2a_jax.generator import plots, samplers, spatialisation, text_encoder
+from v2a_jax.generator import layers, plots, samplers, spatialisation, text_encoder
 from v2a_jax.generator.model import PRECOMPUTED_KEYS, Conditions, Generator, ModelConfig, tie_ears
-from v2a_jax.pipeline import loader
+from v2a_jax.pipeline import audio_targets, loader
 from v2a_jax.pipeline.sequence import SequenceConfig
 from v2a_jax.train.summaries import Audio
 from v2a_jax.train.task import import_object
@@ -44,6 +44,7 @@ from v2a_jax.train.task import import_object
 LOCALISATION_KEYS = ("screen_x", "screen_y", "visible", "sounding")
 DIRECTION_KEYS = ("relative_azimuth_deg", "elevation_deg", "sounding")
 SPLITS = ("train", "val")
+TARGET_SOURCES = ("auto", "ground_truth", "audio")
 
 
 def load_codec(codec_config: ml_collections.ConfigDict) -> AudioCodec:
@@ -106,13 +107,25 @@ class GeneratorTask:
         """Raises ValueError (one line naming the config field to change) when the config needs what the dataset
         of `clip` lacks: ground-truth source positions for supervision, or captions."""
         name, asked = self.config.data.name, self.supervision()
-        if asked and not clip.has_truth(LOCALISATION_KEYS):
+        if asked and self.localisation_source(clip) == "ground_truth" and not clip.has_truth(LOCALISATION_KEYS):
             field, weight = next(iter(asked.items()))
             raise ValueError(f"config.{field}={weight:g} asks for ground-truth localisation supervision, but {name} "
-                             f"stores no ground-truth source positions: set --config.{field}=0")
+                             f"stores no ground-truth source positions: set --config.{field}=0 or "
+                             f"--config.data.localisation_targets=audio")
         if self.model_config.text and "caption" not in clip.features:
             raise ValueError(f"config.model.text.enabled=True, but {name} stores no 'caption' feature: set "
                              f"--config.model.text.enabled=false")
+
+    def localisation_source(self, clip: loader.ClipFormat) -> str:
+        """Where the localisation targets come from (config.data.localisation_targets): 'ground_truth' (the
+        benchmark's source positions) or 'audio' (the clip's own recording, audio_targets.py); 'auto' is
+        'ground_truth' where the dataset stores the positions and 'audio' elsewhere."""
+        source = self.config.data.get("localisation_targets", "auto")
+        if source not in TARGET_SOURCES:
+            raise ValueError(f"config.data.localisation_targets={source!r}: expected one of {TARGET_SOURCES}")
+        if source == "auto":
+            return "ground_truth" if clip.has_truth(LOCALISATION_KEYS) else "audio"
+        return source
 
     def batch_keys(self, clip: loader.ClipFormat) -> tuple[str, ...]:
         """Dataset features the task reads from a dataset of `clip` ('caption' becomes 'caption_ids' in the
@@ -121,6 +134,8 @@ class GeneratorTask:
         video = ("video",) if self.model_config.video_features == "pixels" else PRECOMPUTED_KEYS
         text = ("caption",) if self.model_config.text else ()
         truth = tuple(k for k in dict.fromkeys(LOCALISATION_KEYS + DIRECTION_KEYS) if k in clip.truth)
+        if self.localisation_source(clip) == "audio":
+            truth = ()  # no source position reaches training: the targets come from the audio
         return ("audio", *video, *text, *truth)
 
     def open_split(self, split_name: str):
@@ -140,6 +155,10 @@ class GeneratorTask:
         ds = loader.make_dataset(source, clip, self.seq, train=split == "train", batch_size=batch_size, seed=seed,
                                  shard_options=shard_options, keys=self.batch_keys(clip),
                                  num_workers=data.num_workers, mirror_prob=data.mirror_prob)
+        if self.localisation_source(clip) == "audio":
+            width = None if self.model_config.video_features == "pixels" else self.config.model.video.frame_size
+            ds = ds.map(audio_targets.LocalisationTargets(self.seq.num_video_frames, self.seq.video_fps,
+                                                          self.seq.sample_rate, clip.field_of_view_deg, width))
         if self.model_config.text:
             text = self.config.model.text
             ds = ds.map(CaptionIds(text_encoder.Tokenizer(text.vocabulary, text.max_len)))
@@ -181,9 +200,14 @@ class GeneratorTask:
         target = spatialisation.heatmap_targets(batch["screen_x"], batch["screen_y"], batch["visible"],
                                                 batch["sounding"], frame_hw, self.model_config.grid,
                                                 logits.shape[1])
-        bce = jnp.mean(jnp.maximum(logits, 0) - logits * target + jnp.log1p(jnp.exp(-jnp.abs(logits))), axis=(1, 2))
+        # Frames whose target can be trusted (all of them for ground truth; confident ones for audio targets).
+        confident = batch.get("target_confident")
+        frames = (jnp.ones(logits.shape[:2], jnp.float32) if confident is None else
+                  confident[:, layers.nearest_indices(logits.shape[1], confident.shape[1])].astype(jnp.float32))
+        per_frame = jnp.mean(jnp.maximum(logits, 0) - logits * target + jnp.log1p(jnp.exp(-jnp.abs(logits))), axis=2)
+        bce = jnp.sum(per_frame * frames, axis=1) / jnp.maximum(jnp.sum(frames, axis=1), 1.0)
         weight = keep.astype(jnp.float32)
-        has_source = jnp.max(target, axis=-1) * weight[:, None]  # [B, K]
+        has_source = jnp.max(target, axis=-1) * weight[:, None] * frames  # [B, K]
         hit = jnp.take_along_axis(target, jnp.argmax(logits, axis=-1)[..., None], axis=-1)[..., 0]
         return {
             f"{name}_bce": jnp.sum(bce * weight) / jnp.maximum(jnp.sum(weight), 1.0),

@@ -20,12 +20,19 @@ the same frames the direction metrics read):
            column of the picture, not a point.
 
 Shapes: audio `[B, 2, N]` (0 = left ear) -> per-frame `[B, T]`.
+
+`LocalisationTargets` is the input-pipeline stage (after batching and the left/right mirror, so a mirrored clip
+gets mirrored targets): it writes the targets under the benchmark's ground-truth names with one source slot
+(`screen_x` / `screen_y` (NaN: unknown height) / `visible` / `sounding` `[B, T, 1]`), which every spatial
+supervision reads, plus `target_confident` `[B, T]`, the frames a loss may use.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+import grain
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -100,3 +107,28 @@ def audio_targets(audio, num_frames: int, fps: float, sample_rate: int, *, width
     offscreen = np.where(in_view, 0, np.sign(lateral)).astype(np.int8)
     return AudioTargets(lateral.astype(np.float32), confidence.astype(np.float32), screen_x.astype(np.float32),
                         offscreen)
+
+
+class LocalisationTargets(grain.transforms.Map):
+    """Batch stage: targets from `audio` [B, 2, N] float for `num_frames` video frames (module docstring), in
+    pixels of frames `width` wide (None: the width of the batch's `video` [B, T, H, W, 3]). The estimator runs on
+    the host CPU, whatever the accelerator."""
+
+    def __init__(self, num_frames: int, fps: float, sample_rate: int, fov_deg: float, width: int | None = None,
+                 itd_map: ItdMap | None = None):
+        self._args = dict(num_frames=num_frames, fps=fps, sample_rate=sample_rate, fov_deg=fov_deg, itd_map=itd_map)
+        self._width = width
+
+    def map(self, batch: dict) -> dict:
+        width = batch["video"].shape[3] if self._width is None else self._width
+        with jax.default_device(jax.local_devices(backend="cpu")[0]):
+            targets = audio_targets(batch["audio"], width=width, **self._args)
+        confident = targets.confident()
+        in_view = confident & (targets.offscreen == 0)
+        out = dict(batch)
+        out["screen_x"] = np.where(in_view, targets.screen_x, np.nan)[..., None].astype(np.float32)
+        out["screen_y"] = np.full_like(out["screen_x"], np.nan)
+        out["visible"] = in_view[..., None]
+        out["sounding"] = confident[..., None]
+        out["target_confident"] = confident
+        return out
