@@ -1,0 +1,159 @@
+"""How every command of the project ends: the user's mistakes in one line, preemption with its own status.
+
+    if __name__ == "__main__":
+        cli.run(main)                        # absl commands: flags parsed here, then main(argv)
+        sys.exit(cli.guard(main)(argv))      # other commands (argparse): the same endings
+
+A mistake of the user's (a flag, a file, a config field, an input) is raised as `UserError` (or a subclass),
+whose message is one line naming the flag, file or field and the problem; the command prints `error: <message>`
+to stderr and exits with status 2, without a traceback. Anything else is a programming error and keeps its
+traceback. A run stopped by SIGTERM/SIGINT after saving its work raises `Preempted` and exits with status 3.
+Errors found while parsing flags (an unknown `--config.x` override, a config file that does not load) are user
+errors too.
+
+Logs: records below WARNING from libraries (orbax, clu, grain, ...) are dropped unless `--verbose`, so that the
+project's own progress lines stay readable.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+
+from absl import app, flags
+from absl import logging as absl_logging
+
+EXIT_USER_ERROR = 2
+EXIT_PREEMPTED = 3
+# The project's packages: their INFO lines are kept (the repository root holds them side by side).
+_PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_PROJECT_DIRS = tuple(os.path.join(_PROJECT_ROOT, d) + os.sep for d in ("v2a_jax", "data", "experiments"))
+
+
+class UserError(Exception):
+    """A mistake of the user's; the message is one line naming the flag, file or field and the problem."""
+
+
+class ConfigError(UserError, ValueError):
+    """A flag or config field with a value that cannot work."""
+
+
+class NotFoundError(UserError, FileNotFoundError):
+    """A file or directory the command needs is missing."""
+
+
+class Preempted(Exception):
+    """The command stopped on a signal after saving its work (the log says where); rerunning it resumes."""
+
+    def __init__(self, message: str, step: int):
+        super().__init__(message)
+        self.step = step
+
+
+def one_line(text: object) -> str:
+    """`text` with its whitespace runs (newlines included) collapsed to single spaces."""
+    return " ".join(str(text).split())
+
+
+def guard(main: Callable[[Sequence[str]], int | None]) -> Callable[[Sequence[str]], int | None]:
+    """`main` turning UserError into `error: <message>` on stderr and EXIT_USER_ERROR, and Preempted into
+    EXIT_PREEMPTED."""
+
+    @functools.wraps(main)
+    def guarded(argv):
+        try:
+            return main(argv)
+        except UserError as e:
+            print(f"error: {one_line(e)}", file=sys.stderr, flush=True)
+            return EXIT_USER_ERROR
+        except Preempted:
+            return EXIT_PREEMPTED
+
+    return guarded
+
+
+class _LibraryChatter(logging.Filter):
+    """Drops records below WARNING that were not logged from the project's own files, and the tracebacks of the
+    library warnings it keeps (orbax logs the traceback of a failed save that the trainer reports in one line)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.pathname.startswith(_PROJECT_DIRS):
+            return True
+        record.exc_info, record.exc_text = None, None
+        return record.levelno >= logging.WARNING
+
+
+def configure_logging(verbose: bool) -> None:
+    """Hides library INFO records (module docstring) unless `verbose`."""
+    handler = absl_logging.get_absl_handler()
+    for f in [f for f in handler.filters if isinstance(f, _LibraryChatter)]:
+        handler.removeFilter(f)
+    if not verbose:
+        handler.addFilter(_LibraryChatter())
+
+
+def _parse_flags(argv: list[str]) -> list[str]:
+    """absl's flag parsing, with every error (and a config file that does not load) a one-line user error."""
+    try:
+        rest = flags.FLAGS(argv)
+    except flags.Error as e:
+        _exit_parse_error(argv, e)
+    # ml_collections raises its own types while parsing `--config.x=y` overrides (AttributeError for an unknown
+    # field, KeyError, TypeError for a value of another type); only flag parsing runs inside this `try`.
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
+        _exit_parse_error(argv, e)
+    from ml_collections import config_flags
+
+    for name, flag in flags.FLAGS._flags().items():
+        if config_flags.is_config_flag(flag) and flag.present:
+            try:
+                getattr(flag.value, "keys")  # a config file that failed to load raises on any access
+            except OSError as e:
+                path = config_flags.get_config_filename(flag)
+                reason = "no such file" if not os.path.isfile(path) else one_line(e.__cause__ or e)
+                _exit(f"--{name}={flag.serialize().partition('=')[2] or path}: cannot load the config file "
+                      f"({reason})")
+    return rest
+
+
+def _exit_parse_error(argv: list[str], error: Exception) -> None:
+    """Exits with one line for a flag-parsing error: the flag named, ml_collections' escaped text cleaned up and
+    a config file's traceback reduced to its last line."""
+    text = str(error.args[0]) if error.args else str(error)
+    text = text.encode().decode("unicode_escape") if "\\n" in text else text
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    if "Traceback (most recent call last)" in text:
+        lines = lines[-1:]
+    message = one_line(" ".join(lines)).strip("'\"")
+    quoted = re.match(r"'?([\w.]+)'", text.strip("'\""))
+    field = quoted.group(1) if quoted else None
+    culprit = next((a for a in argv[1:] if field and a.split("=")[0].endswith(f".{field}")), None)
+    if culprit is not None:
+        message = f"{culprit}: no such config field" + (f" ({m})" if (m := _suggestion(text)) else "")
+    _exit(message)
+
+
+def _suggestion(text: str) -> str | None:
+    match = re.search(r'Did you mean "([^"]+)"', text)
+    return f"did you mean {match.group(1)}?" if match else None
+
+
+def _exit(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    sys.exit(EXIT_USER_ERROR)
+
+
+def run(main: Callable[[Sequence[str]], int | None]) -> None:
+    """absl.app.run(main) with the endings of the module docstring and the --verbose flag."""
+    if "verbose" not in flags.FLAGS:
+        flags.DEFINE_bool("verbose", False, "Also log the INFO lines of libraries (orbax, clu, grain, ...).")
+
+    def main_with_logging(argv):
+        configure_logging(flags.FLAGS.verbose)
+        return guard(main)(argv)
+
+    app.run(main_with_logging, flags_parser=_parse_flags)
