@@ -100,13 +100,11 @@ def _parse_flags(argv: list[str]) -> list[str]:
     """absl's flag parsing, with every error (and a config file that does not load) a one-line user error."""
     try:
         rest = flags.FLAGS(argv)
-    except flags.Error as e:
+    # Besides absl's flags.Error, ml_collections raises builtin types while parsing `--config.x=y` overrides
+    # (AttributeError for an unknown field); only flag parsing runs inside this `try`.
+    except (flags.Error, AttributeError, KeyError, TypeError, ValueError) as e:
         _exit_parse_error(argv, e)
-    # ml_collections raises its own types while parsing `--config.x=y` overrides (AttributeError for an unknown
-    # field, KeyError, TypeError for a value of another type); only flag parsing runs inside this `try`.
-    except (AttributeError, KeyError, TypeError, ValueError) as e:
-        _exit_parse_error(argv, e)
-    from ml_collections import config_flags
+    from ml_collections.config_flags import config_flags  # the module: is_config_flag is not re-exported
 
     for name, flag in flags.FLAGS._flags().items():
         if config_flags.is_config_flag(flag) and flag.present:
@@ -115,31 +113,22 @@ def _parse_flags(argv: list[str]) -> list[str]:
             except OSError as e:
                 path = config_flags.get_config_filename(flag)
                 reason = "no such file" if not os.path.isfile(path) else one_line(e.__cause__ or e)
-                _exit(f"--{name}={flag.serialize().partition('=')[2] or path}: cannot load the config file "
-                      f"({reason})")
+                _exit(f"--{name}={path}: cannot load the config file ({reason})")
     return rest
 
 
 def _exit_parse_error(argv: list[str], error: Exception) -> None:
-    """Exits with one line for a flag-parsing error: the flag named, ml_collections' escaped text cleaned up and
-    a config file's traceback reduced to its last line."""
-    text = str(error.args[0]) if error.args else str(error)
-    text = text.encode().decode("unicode_escape") if "\\n" in text else text
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    """Exits with one line for a flag-parsing error: an unknown config field names its flag, and a config file's
+    traceback (which absl puts in the message) is reduced to its last line."""
+    text = str(error)
+    field = re.search(r"'([\w.]+)", text) if isinstance(error, (AttributeError, KeyError)) else None
+    culprit = field and next((a for a in argv[1:] if a.split("=")[0].endswith(f".{field.group(1)}")), None)
+    if culprit:
+        suggestion = re.search(r'Did you mean \\?"([^"\\]+)', text)
+        _exit(f"{culprit}: no such config field" + (f" (did you mean {suggestion.group(1)}?)" if suggestion else ""))
     if "Traceback (most recent call last)" in text:
-        lines = lines[-1:]
-    message = one_line(" ".join(lines)).strip("'\"")
-    quoted = re.match(r"'?([\w.]+)'", text.strip("'\""))
-    field = quoted.group(1) if quoted else None
-    culprit = next((a for a in argv[1:] if field and a.split("=")[0].endswith(f".{field}")), None)
-    if culprit is not None:
-        message = f"{culprit}: no such config field" + (f" ({m})" if (m := _suggestion(text)) else "")
-    _exit(message)
-
-
-def _suggestion(text: str) -> str | None:
-    match = re.search(r'Did you mean "([^"]+)"', text)
-    return f"did you mean {match.group(1)}?" if match else None
+        text = re.sub(r"^\w+(Error|Exception): ", "", text.strip().splitlines()[-1].strip())
+    _exit(one_line(text))
 
 
 def _exit(message: str) -> None:

@@ -43,8 +43,8 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: epath.PathLik
     cli.UserError for a workdir of another run (module docstring) and cli.Preempted after saving on
     SIGTERM/SIGINT."""
     workdir = epath.Path(workdir)
-    logging.info("Config:\n%s", config)
     run_config.check_same_run(config, workdir)
+    logging.info("Config:\n%s", config)
 
     # ---- Task, mesh and data.
     task = load_task(config)
