@@ -59,6 +59,25 @@ def one_line(text: object) -> str:
     return " ".join(str(text).split())
 
 
+def check_output_dir(path: str | os.PathLike, flag: str, *, create: bool = False) -> None:
+    """Raises UserError naming `--flag` when the directory `path` cannot be made: it, or its nearest existing
+    parent, is a file, or that parent is not writable. Creates it when `create` (a failure is a UserError too);
+    otherwise nothing is written, so a command can check its outputs before doing its work."""
+    given, path = os.fspath(path), os.path.abspath(path)
+    existing = path
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UserError(f"--{flag}={given}: {existing} is a file, not a directory")
+    if existing != path and not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"--{flag}={given}: cannot create it, {existing} is not writable")
+    if create:
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as e:
+            raise UserError(f"--{flag}={given}: cannot create it ({e.strerror})") from e
+
+
 def guard(main: Callable[[Sequence[str]], int | None]) -> Callable[[Sequence[str]], int | None]:
     """`main` turning UserError into `error: <message>` on stderr and EXIT_USER_ERROR, and Preempted into
     EXIT_PREEMPTED."""

@@ -29,6 +29,7 @@ import numpy as np
 from absl import flags
 import tensorflow_datasets as tfds
 
+from v2a_jax import cli
 from v2a_jax.pipeline.sequence import SequenceConfig
 
 # Features indexed by video frame on their first axis: cropped together with the video.
@@ -38,12 +39,13 @@ PER_FRAME_KEYS = ("video", "relative_azimuth_deg", "elevation_deg", "distance_m"
 
 @dataclasses.dataclass(frozen=True)
 class ClipFormat:
-    """Rates and length of the stored clips (read from the dataset's metadata)."""
+    """Rates and length of the stored clips (read from the dataset's metadata), and the dataset's directory."""
 
     duration_s: float
     sample_rate: int
     fps: float
     audio_scale: float
+    path: str = dataclasses.field(default="", compare=False)
 
     @classmethod
     def from_metadata(cls, metadata: dict) -> "ClipFormat":
@@ -72,17 +74,21 @@ def open_split(data_dir: str, name: str, split: str):
         version = max(prepared, key=lambda v: tuple(int(p) for p in v.split(".")), default="")
     path = os.path.join(root, version)
     if not version or not os.path.isfile(os.path.join(path, "dataset_info.json")):
-        raise FileNotFoundError(f"{root}: no prepared dataset {name!r} (build it first: "
+        raise cli.NotFoundError(f"{root}: no prepared dataset {name!r} (build it first: "
                                 f"python -m data.binaural_synth.build --data_dir={data_dir})")
     # Read from the files alone: the builder class (if imported) only knows its named configs.
     builder = tfds.builder_from_directory(path)
-    return builder.as_data_source(split=split), ClipFormat.from_metadata(dict(builder.info.metadata))
+    try:
+        source = builder.as_data_source(split=split)
+    except ValueError as e:  # an unknown split or slice
+        raise cli.ConfigError(f"{path}: {cli.one_line(e)}") from e
+    return source, dataclasses.replace(ClipFormat.from_metadata(dict(builder.info.metadata)), path=path)
 
 
 def _check_rates(seq: SequenceConfig, clip: ClipFormat) -> None:
     if seq.sample_rate != clip.sample_rate or Fraction(str(seq.video_fps)) != Fraction(str(clip.fps)):
-        raise ValueError(f"sequence config ({seq.sample_rate} Hz, {seq.video_fps} fps) does not match the stored "
-                         f"clips ({clip.sample_rate} Hz, {clip.fps} fps)")
+        raise cli.ConfigError(f"{clip.path or 'dataset'}: the stored clips ({clip.sample_rate} Hz, {clip.fps} fps) "
+                              f"do not match the config's sequence ({seq.sample_rate} Hz, {seq.video_fps} fps)")
     seq.crop_starts(clip.duration_s)  # Raises if the crop is longer than the clips.
 
 
