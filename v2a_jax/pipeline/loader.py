@@ -87,8 +87,9 @@ def open_split(data_dir: str, name: str, split: str):
 
 def _check_rates(seq: SequenceConfig, clip: ClipFormat) -> None:
     if seq.sample_rate != clip.sample_rate or Fraction(str(seq.video_fps)) != Fraction(str(clip.fps)):
-        raise cli.ConfigError(f"{clip.path or 'dataset'}: the stored clips ({clip.sample_rate} Hz, {clip.fps} fps) "
-                              f"do not match the config's sequence ({seq.sample_rate} Hz, {seq.video_fps} fps)")
+        raise cli.ConfigError(f"{clip.path or 'dataset'}: the config's sequence ({seq.sample_rate} Hz, "
+                              f"{seq.video_fps} fps) does not match the stored clips ({clip.sample_rate} Hz, "
+                              f"{clip.fps} fps)")
     seq.crop_starts(clip.duration_s)  # Raises if the crop is longer than the clips.
 
 

@@ -5,8 +5,8 @@ Layout: `<directory>/<step>/state` (the TrainState pytree, each process writing 
 asynchronous: `save` returns once the arrays are copied off the devices, and a checkpoint only
 appears under its final name once complete, so a run killed mid-save leaves the previous one intact; a save
 that fails (a full disk) is a CheckpointError and leaves the previous ones as they were. A checkpoint that
-cannot be restored (truncated, corrupt) is refused with its path, not skipped: moving it aside resumes from the
-one before. Retention: the newest `keep` checkpoints plus the one saved with the lowest validation loss.
+cannot be restored (truncated, corrupt) is refused with its path, not skipped (the trainer says how to resume
+from the one before). Retention: the newest `keep` checkpoints plus the one saved with the lowest validation loss.
 """
 
 from collections.abc import Mapping
@@ -101,11 +101,8 @@ def restore(
     try:
         return manager.restore(step, args=ocp.args.Composite(**items)).state
     except Exception as e:  # orbax and tensorstore raise assorted types for missing or damaged files
-        earlier = [s for s in manager.all_steps() if s < step]
-        instead = f"step {max(earlier)}" if earlier else "scratch"
         raise CheckpointError(f"{epath.Path(manager.directory) / str(step)}: cannot restore this checkpoint "
-                              f"({cli.one_line(e)[:300]}); move it out of {manager.directory} to resume from "
-                              f"{instead}") from e
+                              f"({cli.one_line(e)[:300]})") from e
 
 
 def _check_shapes(path: epath.Path, expected, saved) -> None:

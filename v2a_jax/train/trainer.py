@@ -68,7 +68,14 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: epath.PathLik
     first_step = manager.latest_step() or 0
     if first_step:
         logging.info("Resuming from the checkpoint of step %d in %s", first_step, manager.directory)
-        state = checkpointing.restore(manager, first_step, abstract_state, train_iter)
+        try:
+            state = checkpointing.restore(manager, first_step, abstract_state, train_iter)
+        except checkpointing.CheckpointError as e:
+            earlier = [s for s in manager.all_steps() if s < first_step]
+            raise checkpointing.CheckpointError(
+                f"{e}; move it out of {manager.directory} to resume from "
+                f"{f'step {max(earlier)}' if earlier else 'scratch'}"
+            ) from e
     else:
         state = state_lib.init_train_state(init_fn, abstract_state, config.seed, mesh, rules)
     # Statistics need every value on this host, which only a single process has; the table is
