@@ -76,6 +76,16 @@ def test_main_logs_progress_without_library_chatter_and_refuses_another_config(t
                                       f"config: model.hidden (32 -> 64); train it in a new --workdir")
     assert _digest(tmp_path / "config.json") == before
 
+    # A truncated checkpoint: refused with its path (orbax's late callbacks print no traceback either).
+    for path in (tmp_path / "checkpoints/2/state").rglob("*"):
+        if path.is_file() and path.parent.name == "d":
+            path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    rc, out = _run("v2a_jax.main", TOY, f"--workdir={tmp_path}", "--config.num_train_steps=4")
+    assert rc == cli.EXIT_USER_ERROR
+    line = _one_error(out)
+    assert line.startswith(f"error: {tmp_path / 'checkpoints/2'}: cannot restore this checkpoint (")
+    assert line.endswith(f"move it out of {tmp_path / 'checkpoints'} to resume from scratch")
+
 
 def test_build_refuses_a_data_dir_under_a_file(tmp_path):
     (tmp_path / "a_file").write_text("")

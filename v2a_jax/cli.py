@@ -9,7 +9,8 @@ whose message is one line naming the flag, file or field and the problem; the co
 to stderr and exits with status 2, without a traceback. Anything else is a programming error and keeps its
 traceback. A run stopped by SIGTERM/SIGINT after saving its work raises `Preempted` and exits with status 3.
 Errors found while parsing flags (an unknown `--config.x` override, a config file that does not load) are user
-errors too.
+errors too. `check_output_dir` checks an output folder before a command does its work, so that a mistake leaves
+nothing behind.
 
 Logs: records below WARNING from libraries (orbax, clu, grain, ...) are dropped unless `--verbose`, so that the
 project's own progress lines stay readable.
@@ -84,6 +85,7 @@ def guard(main: Callable[[Sequence[str]], int | None]) -> Callable[[Sequence[str
 
     @functools.wraps(main)
     def guarded(argv):
+        sys.unraisablehook = _without_closed_loop_noise(sys.unraisablehook)
         try:
             return main(argv)
         except UserError as e:
@@ -93,6 +95,22 @@ def guard(main: Callable[[Sequence[str]], int | None]) -> Callable[[Sequence[str
             return EXIT_PREEMPTED
 
     return guarded
+
+
+def _without_closed_loop_noise(hook):
+    """`hook` (sys.unraisablehook) ignoring "Event loop is closed": when an orbax restore or save fails, reads and
+    writes it had in flight complete later into its closed event loop, and Python would print a traceback for each
+    after the command's one-line error."""
+    if getattr(hook, "_drops_closed_loop_noise", False):
+        return hook
+
+    def quiet(unraisable):
+        value = unraisable.exc_value
+        if not (isinstance(value, RuntimeError) and str(value) == "Event loop is closed"):
+            hook(unraisable)
+
+    quiet._drops_closed_loop_noise = True
+    return quiet
 
 
 class _LibraryChatter(logging.Filter):

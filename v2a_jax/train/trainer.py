@@ -72,6 +72,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: epath.PathLik
             state = checkpointing.restore(manager, first_step, abstract_state, train_iter)
         except checkpointing.CheckpointError as e:
             earlier = [s for s in manager.all_steps() if s < first_step]
+            manager.close()
             raise checkpointing.CheckpointError(
                 f"{e}; move it out of {manager.directory} to resume from "
                 f"{f'step {max(earlier)}' if earlier else 'scratch'}"
