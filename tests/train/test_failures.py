@@ -1,10 +1,12 @@
-"""What the trainer does with a workdir of another run, a damaged checkpoint, a full disk and a NaN input: one
-UserError naming the path, field or clip, and nothing already written lost."""
+"""What the trainer does with a workdir of another run, a damaged checkpoint, a full disk (a patched writer, and a
+real one where a tmpfs can be mounted) and a NaN input: one UserError naming the path, field or clip, and nothing
+already written lost."""
 
 import errno
 import hashlib
 import os
 import shutil
+import subprocess
 
 import chex
 import grain
@@ -113,3 +115,27 @@ def test_a_nan_input_names_the_step_and_the_clip(tmp_path):
     message = str(error.value)
     assert f"at step {step}: the input 'x' of clip {rows[0]} of the step's batch is not finite" in message
     assert isinstance(error.value, cli.UserError) and "\n" not in message
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A 200 KiB tmpfs (skipped where mounting is not permitted): room for one toy checkpoint, not two."""
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", mount_point], capture_output=True).returncode:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mount_point
+    subprocess.run(["umount", "--lazy", mount_point], check=True)  # orbax may still hold a file open
+
+
+def test_a_really_full_disk_keeps_the_previous_checkpoint(tiny_disk):
+    config = run_utils.toy_config(num_train_steps=40, keep_checkpoints=20)  # a checkpoint every 4 steps
+    with pytest.raises(checkpointing.CheckpointError, match=r"cannot save the checkpoint of step (\d+) \(No space "
+                                                            r"left on device\); the checkpoint of step \d+ is intact"):
+        train_and_evaluate(config, tiny_disk / "run")
+    step = int(restore_checkpoint(config, tiny_disk / "run").step)
+    assert step >= 4 and np.isfinite(jax.device_get(restore_checkpoint(config, tiny_disk / "run").params["Dense_0"]
+                                                    ["kernel"])).all()
+    subprocess.run(["mount", "-o", "remount,size=8m", tiny_disk], check=True)
+    train_and_evaluate(config, tiny_disk / "run")  # space freed: resumes and finishes
+    assert int(restore_checkpoint(config, tiny_disk / "run").step) == 40

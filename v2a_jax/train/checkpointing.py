@@ -9,6 +9,7 @@ cannot be restored (truncated, corrupt) is refused with its path, not skipped (t
 from the one before). Retention: the newest `keep` checkpoints plus the one saved with the lowest validation loss.
 """
 
+import re
 from collections.abc import Mapping
 
 import grain
@@ -60,30 +61,44 @@ def save(
     are those of this very state and make it a candidate for the best checkpoint. Raises CheckpointError
     when the files cannot be written (e.g. a full disk; also for the previous save, finishing in the background)."""
     step = int(state.step)
+    wait(manager)  # the previous save, usually long finished: its failure is reported with its own step
     args = ocp.args.Composite(
         state=ocp.args.StandardSave(state), data=grain.checkpoint.CheckpointSave(data_iterator)
     )
     try:
         manager.save(step, args=args, metrics=None if val_metrics is None else dict(val_metrics))
-    except OSError as e:
-        raise _save_error(manager, step, e) from e
+    except (OSError, ValueError) as e:
+        if (reason := _write_failure(e)) is None:
+            raise
+        raise _save_error(manager, step, reason) from e
 
 
 def wait(manager: ocp.CheckpointManager) -> None:
     """Waits for the save in flight; raises CheckpointError if it failed (see `save`)."""
+    step = manager.latest_step()  # the one in flight, if any: the manager lists a step once it is requested
     try:
         manager.wait_until_finished()
-    except OSError as e:
-        raise _save_error(manager, None, e) from e
+    except (OSError, ValueError) as e:
+        if (reason := _write_failure(e)) is None:
+            raise
+        raise _save_error(manager, step, reason) from e
 
 
-def _save_error(manager: ocp.CheckpointManager, step: int | None, error: OSError) -> CheckpointError:
-    # Steps are listed from disk: a step that failed half-way is not among them.
-    kept = [s for s in manager.all_steps(read=True) if s != step]
+def _write_failure(error: Exception) -> str | None:
+    """The operating system's reason when `error` is a failed write: an OSError (the iterator's files), or
+    tensorstore's ValueError carrying an os_error_code (the arrays, written in the background); else None."""
+    if isinstance(error, OSError):
+        return error.strerror or cli.one_line(error)
+    match = re.search(r"([^:]+) \[os_error_code='?\d+'?\]", str(error))
+    return match.group(1).strip() if match else None
+
+
+def _save_error(manager: ocp.CheckpointManager, step: int | None, reason: str) -> CheckpointError:
+    manager.reload()  # the steps on disk: one that failed half-way is not among them
+    kept = [s for s in manager.all_steps() if s != step]
     what = "a checkpoint" if step is None else f"the checkpoint of step {step}"
     previous = f"the checkpoint of step {max(kept)} is intact" if kept else "no earlier checkpoint exists"
-    return CheckpointError(f"{manager.directory}: cannot save {what} ({error.strerror or cli.one_line(error)}); "
-                           f"{previous}")
+    return CheckpointError(f"{manager.directory}: cannot save {what} ({reason}); {previous}")
 
 
 def restore(

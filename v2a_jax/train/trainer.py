@@ -146,15 +146,17 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: epath.PathLik
                     logging.warning("%s", message)
                     raise cli.Preempted(message, step)
         checkpointing.wait(manager)
-    finally:
-        # Also on failure: the save in flight is a good state. A save failing here is reported by
-        # checkpointing.wait above, or another error is already on its way out.
-        try:
-            manager.wait_until_finished()
-        except OSError:
-            pass
-        manager.close()
-        writer.close()
+    except BaseException:
+        # Also on failure the save in flight is a good state; but cleaning up after an error (a full
+        # disk fails these too) must not replace that error.
+        for close in (manager.wait_until_finished, manager.close, writer.close):
+            try:
+                close()
+            except (OSError, ValueError) as e:
+                logging.warning("while stopping: %s", cli.one_line(e))
+        raise
+    manager.close()
+    writer.close()
     return state
 
 
