@@ -45,7 +45,8 @@ def test_main_answers_flag_mistakes_in_one_line_and_creates_no_workdir(tmp_path)
     assert _one_error(out) == "error: --config.num_train_step=5: no such config field (did you mean num_train_steps?)"
     rc, out = _run("v2a_jax.main", "--config=experiments/no_such_config.py", f"--workdir={workdir}")
     assert rc == cli.EXIT_USER_ERROR
-    assert _one_error(out) == "error: --config=experiments/no_such_config.py: cannot load the config file (no such file)"
+    assert _one_error(out) == ("error: --config=experiments/no_such_config.py: cannot load the config file "
+                               "(no such file)")
     # A dataset that was never built: found when the task opens it, before the workdir exists.
     rc, out = _run("v2a_jax.main", "--config=experiments/autoencoder.py:cpu", f"--workdir={workdir}",
                    f"--config.data.data_dir={tmp_path / 'no_data'}")

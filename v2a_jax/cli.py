@@ -137,10 +137,15 @@ def _parse_flags(argv: list[str]) -> list[str]:
     """absl's flag parsing, with every error (and a config file that does not load) a one-line user error."""
     try:
         rest = flags.FLAGS(argv)
-    # Besides absl's flags.Error, ml_collections raises builtin types while parsing `--config.x=y` overrides
-    # (AttributeError for an unknown field); only flag parsing runs inside this `try`.
-    except (flags.Error, AttributeError, KeyError, TypeError, ValueError) as e:
-        _exit_parse_error(argv, e)
+    except flags.Error as e:
+        _exit(_parse_error_line(e))
+    except (AttributeError, KeyError) as e:
+        # ml_collections' answer to a `--config.x=y` override naming no field; anything else raised while a
+        # config file runs is that file's bug and keeps its traceback.
+        message = _unknown_field_line(argv, e)
+        if message is None:
+            raise
+        _exit(message)
     from ml_collections.config_flags import config_flags  # the module: is_config_flag is not re-exported
 
     for name, flag in flags.FLAGS._flags().items():
@@ -154,18 +159,24 @@ def _parse_flags(argv: list[str]) -> list[str]:
     return rest
 
 
-def _exit_parse_error(argv: list[str], error: Exception) -> None:
-    """Exits with one line for a flag-parsing error: an unknown config field names its flag, and a config file's
-    traceback (which absl puts in the message) is reduced to its last line."""
-    text = str(error)
-    field = re.search(r"'([\w.]+)", text) if isinstance(error, (AttributeError, KeyError)) else None
+def _unknown_field_line(argv: list[str], error: Exception) -> str | None:
+    """The line naming the override flag whose field `error` (ml_collections' KeyError or AttributeError) does
+    not know; None when no flag of `argv` names that field."""
+    field = re.search(r"'([\w.]+)", str(error))
     culprit = field and next((a for a in argv[1:] if a.split("=")[0].endswith(f".{field.group(1)}")), None)
-    if culprit:
-        suggestion = re.search(r'Did you mean \\?"([^"\\]+)', text)
-        _exit(f"{culprit}: no such config field" + (f" (did you mean {suggestion.group(1)}?)" if suggestion else ""))
+    if not culprit:
+        return None
+    suggestion = re.search(r'Did you mean \\?"([^"\\]+)', str(error))
+    return f"{culprit}: no such config field" + (f" (did you mean {suggestion.group(1)}?)" if suggestion else "")
+
+
+def _parse_error_line(error: flags.Error) -> str:
+    """absl's message for a flag that does not parse; a config file's traceback, which absl puts in the message
+    (e.g. of a ValueError for an unknown variant), reduced to its last line."""
+    text = str(error)
     if "Traceback (most recent call last)" in text:
         text = re.sub(r"^\w+(Error|Exception): ", "", text.strip().splitlines()[-1].strip())
-    _exit(one_line(text))
+    return one_line(text)
 
 
 def _exit(message: str) -> None:

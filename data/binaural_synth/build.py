@@ -3,7 +3,8 @@ r"""Builds a `binaural_synth` variant into a TFDS data directory and prints a su
     python -m data.binaural_synth.build --config=small --data_dir=runs/quickstart/data
 
 Rebuilding is a no-op once the variant is prepared in that directory (TFDS keeps finished datasets), so the
-command can be rerun safely. A --data_dir that cannot be created is one line and exit status 2 (v2a_jax.cli). For a custom variant, construct `BinauralSynth(config=BinauralSynthConfig(...))`
+command can be rerun safely. A --data_dir that cannot be created is one line and exit status 2 (v2a_jax.cli).
+For a custom variant, construct `BinauralSynth(config=BinauralSynthConfig(...))`
 in Python (see README.md next to this file).
 """
 
