@@ -7,8 +7,9 @@
                 save, then stop
 
 One process: a handler records the signal and `reached` is True at the end of the step during which it came.
-Several processes (`jax.distributed` initialised): JAX's preemption service owns SIGTERM, passes the notice of
-any process to all of them and picks the step after the largest one any process has reached, so every process
+Several processes (`jax.distributed` initialised): JAX's preemption service (jax_enable_preemption_service, on
+by default; turned off, each process would stop on its own signal only) owns SIGTERM, passes the notice of any
+process to all of them and picks the step after the largest one any process has reached, so every process
 saves the same step (multihost_utils.reached_preemption_sync_point; `reached` must be called at every step).
 SIGINT (Ctrl-C) is turned into a SIGTERM of this process, so that it takes the same path. After the first signal
 the previous handlers are back: a second Ctrl-C interrupts at once.
@@ -30,7 +31,7 @@ class PreemptionWatch:
     def __init__(self):
         self.reason: str | None = None
         self._previous: dict[int, object] = {}
-        self._synced = jax.distributed.is_initialized()
+        self._synced = jax.distributed.is_initialized() and jax.config.jax_enable_preemption_service
 
     def __enter__(self) -> "PreemptionWatch":
         if threading.current_thread() is not threading.main_thread():
