@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
+from v2a_jax import cli
 from v2a_jax.autoencoder import codec as codec_lib
 from v2a_jax.autoencoder import delay as delay_lib
 from v2a_jax.autoencoder import latents as latents_lib
@@ -96,6 +97,9 @@ def evaluate(codec: codec_lib.AudioCodec, data_dir: str, name: str, split: str, 
              references: bool = False) -> dict:
     """{row: {metric: value}} over every clip of `split` (rows and metrics as in the module docstring)."""
     source, clip = loader.open_split(data_dir, name, split)
+    if clip.sample_rate != SAMPLE_RATE:
+        raise cli.ConfigError(f"{clip.path}: the stored clips are at {clip.sample_rate} Hz, the autoencoder configs "
+                              f"use {SAMPLE_RATE}")
     inputs, per_ear, left = [], [], []
     for start in range(0, len(source), batch_size):
         batch = np.stack([source[i]["audio"] for i in range(start, min(start + batch_size, len(source)))])
@@ -109,8 +113,6 @@ def evaluate(codec: codec_lib.AudioCodec, data_dir: str, name: str, split: str, 
             "left_input": gt[:, :1].repeat(2, axis=1)}
     if references:
         rows.update(reference_rows(gt))
-    if clip.sample_rate != SAMPLE_RATE:
-        raise ValueError(f"{name}: sample rate {clip.sample_rate} Hz, the autoencoder configs use {SAMPLE_RATE}")
     result = {row: {**bm.binaural_metrics(pred, gt, clip.sample_rate),
                     "delta_itd_frame_us": delta_itd_frame_us(pred, gt)} for row, pred in rows.items()}
     result["num_clips"] = int(gt.shape[0])
@@ -152,4 +154,4 @@ if __name__ == "__main__":
     flags.DEFINE_integer("batch_size", 10, "Clips per codec call.")
     flags.DEFINE_bool("speed", True, "Also time encode/decode.")
     flags.DEFINE_bool("references", False, "Also the metric-sensitivity reference rows.")
-    app.run(main)
+    cli.run(main)

@@ -48,6 +48,7 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     config.data.teacher_seed = 0
     config.data.noise = 0.01
     config.data.delay_s = 0.0  # test hook: seconds of sleep per batch
+    config.data.nan_example = -1  # test hook: this training example's x is NaN
 
     config.model = ml_collections.ConfigDict()
     config.model.hidden = 32

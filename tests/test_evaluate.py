@@ -1,8 +1,10 @@
 """`python -m v2a_jax.evaluate` end to end: a generator trained for 2 steps on the tiny dataset (FrameCodec stand-in),
 evaluated on its 3-clip test split (a partial batch padded to the run's 8), rerun from the cache, and the one-line
-error of a missing checkpoint."""
+errors (exit status 2, nothing written) of a missing checkpoint or config, a run of another task, an empty config,
+a split typo, an out_dir under a file and a cache of other settings."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,8 +13,10 @@ from absl import flags
 from absl.testing import flagsaver
 
 from tests.generator import helpers
-from v2a_jax import evaluate
+from tests.train import run_utils
+from v2a_jax import cli, evaluate
 from v2a_jax.evaluation import checkpoint
+from v2a_jax.train import run_config
 
 ROWS = ("generated", "flipped", "ground_truth", "autoencoder", "mono_copy", "two_stage", "random_direction")
 ALWAYS_FINITE = ("stft", "env", "mag", "phs", "snr_db", "lsd_db", "delta_ild_db", "delta_iacc")
@@ -30,7 +34,7 @@ def _main(**flag_values):
     evaluate.define_flags()
     if not flags.FLAGS.is_parsed():
         flags.FLAGS.mark_as_parsed()
-    with flagsaver.flagsaver(split="test", num_steps=["2"], num_wavs=2, **flag_values):
+    with flagsaver.flagsaver(**{"split": "test", "num_steps": ["2"], "num_wavs": 2, **flag_values}):
         evaluate.main(["evaluate"])
 
 
@@ -75,16 +79,46 @@ def test_evaluate_writes_every_row_and_reruns_from_the_cache(workdir, tmp_path, 
     assert rerun["rows"] == report["rows"]
 
 
-def test_missing_checkpoint_and_config_give_one_line_errors(workdir, tmp_path):
-    with pytest.raises(SystemExit, match=rf"^error: {workdir}/checkpoints/7: no checkpoint of step 7$"):
-        _main(workdir=str(workdir), out_dir=str(tmp_path / "a"), step="7")
-    with pytest.raises(SystemExit, match=rf"^error: {tmp_path}/config.json: no run config"):
-        _main(workdir=str(tmp_path), out_dir=str(tmp_path / "b"))
+def _error(capsys, **flag_values) -> str:
+    """The one line printed by the CLI's ending (cli.guard) for a mistake, checking its exit status."""
+    assert cli.guard(lambda argv: _main(**flag_values))(["evaluate"]) == cli.EXIT_USER_ERROR
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err, err
+    return err.strip()
+
+
+def test_mistakes_give_one_line_errors_and_write_nothing(workdir, tmp_path, capsys):
+    assert _error(capsys, workdir=str(workdir), out_dir=str(tmp_path / "a"), step="7") == (
+        f"error: {workdir}/checkpoints/7: no checkpoint of step 7")
+    assert _error(capsys, workdir=str(tmp_path), out_dir=str(tmp_path / "b")).startswith(
+        f"error: {tmp_path}/config.json: no run config")
     untrained = tmp_path / "untrained"
     untrained.mkdir()
     (untrained / "config.json").write_text((workdir / "config.json").read_text())
-    with pytest.raises(SystemExit, match=rf"^error: {untrained}/checkpoints: no checkpoint$"):
-        _main(workdir=str(untrained), out_dir=str(tmp_path / "c"))
+    assert _error(capsys, workdir=str(untrained), out_dir=str(tmp_path / "c")) == (
+        f"error: {untrained}/checkpoints: no checkpoint")
+    toy = tmp_path / "toy"
+    run_config.save(run_utils.toy_config(), toy)
+    assert _error(capsys, workdir=str(toy), out_dir=str(tmp_path / "d")) == (
+        f"error: {toy}: config.task='tests.train.toy_task:ToyRegressionTask' is not the generator task")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "config.json").write_text("")
+    assert _error(capsys, workdir=str(empty), out_dir=str(tmp_path / "e")) == (
+        f"error: {empty}/config.json: not a valid run config (the file is empty)")
+    line = _error(capsys, workdir=str(workdir), out_dir=str(tmp_path / "f"), split="tset")
+    assert line.startswith("error: --split=tset: ") and "Unknown split 'tset'" in line and "'test'" in line
+    (tmp_path / "a_file").write_text("")
+    assert _error(capsys, workdir=str(workdir), out_dir=str(tmp_path / "a_file/eval")) == (
+        f"error: --out_dir={tmp_path / 'a_file/eval'}: {tmp_path / 'a_file'} is a file, not a directory")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "empty", "toy", "untrained"]
+
+    other = tmp_path / "other_settings"
+    (other / "cache").mkdir(parents=True)
+    (other / "cache/settings.json").write_text('{"seed": 1}')
+    line = _error(capsys, workdir=str(workdir), out_dir=str(other))
+    assert line.startswith(f"error: {other}/cache/settings.json: the cached audio was generated with other settings")
+    assert sorted(p.relative_to(other) for p in other.rglob("*")) == [Path("cache"), Path("cache/settings.json")]
 
 
 def test_run_label_names_the_ablation_axes():

@@ -1,7 +1,8 @@
 """`python -m v2a_jax.sample` end to end on a tiny generator trained for 2 steps: a 2.5 s video (longer than the
 1.28 s training clips, so windows are crossfaded) gets binaural audio next to its untouched video stream; a folder
 with bad files still writes the good one and exits non-zero with a summary; outputs are never overwritten
-silently; unwritable outputs and unloadable runs are one line each."""
+silently; videos shorter than a quarter of a window are refused; unwritable outputs and unloadable runs are one
+line each (v2a_jax.cli's endings: exit status 2, no traceback)."""
 
 import av
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import soundfile
 
 from tests.video import helpers
-from v2a_jax import sample
+from v2a_jax import cli, sample
 from v2a_jax.video import io
 
 NUM_FRAMES = 62  # 2.5 s at 25 fps (rounded down to whole frames): three 1.28 s windows
@@ -100,8 +101,34 @@ def test_unwritable_output_folder_is_one_line(workdir, inputs, tmp_path, capsys)
     assert f"{blocker}: cannot create the output folder" in capsys.readouterr().err
 
 
+def test_a_video_without_frames_or_too_short_is_its_own_problem(workdir, inputs, tmp_path, capsys):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    helpers.write_video(folder / "a.avi", np.zeros((0, 64, 64, 3), np.uint8), 25)  # sorts before a.mp4
+    (folder / "a.mp4").write_bytes((inputs / "good.mp4").read_bytes())
+    helpers.write_video(folder / "short.mp4", helpers.moving_square_frames(1, 64), 25)
+    rc = sample.main([f"--workdir={workdir}", f"--video_dir={folder}", f"--out_dir={tmp_path / 'out'}", *FAST])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mp4"]  # the empty a.avi claimed no name
+    assert f"error: {folder / 'a.avi'}: has no video frames" in err
+    # 1 frame at 25 fps; the tiny run's window is 1.28 s, a quarter of it 0.32 s.
+    assert (f"error: {folder / 'short.mp4'}: 0.04 s long, shorter than the minimum 0.32 s (--min_duration_s"
+            in err)
+    assert "2 of 3 inputs failed:" in err
+    rc = sample.main([f"--workdir={workdir}", f"--video={folder / 'short.mp4'}", f"--out={tmp_path / 's.wav'}",
+                      "--min_duration_s=0", *FAST])
+    assert rc == 0 and soundfile.info(str(tmp_path / "s.wav")).frames == 640
+
+
 def test_unloadable_run_is_one_line_and_exit_status_2(tmp_path, inputs, capsys):
-    rc = sample.main([f"--checkpoint={tmp_path}/run/checkpoints/5", f"--video={inputs / 'good.mp4'}",
-                      f"--out={tmp_path / 'x.mp4'}"])
+    main = cli.guard(sample.main)
+    rc = main([f"--checkpoint={tmp_path}/run/checkpoints/5", f"--video={inputs / 'good.mp4'}",
+               f"--out={tmp_path / 'x.mp4'}"])
     assert rc == 2
     assert capsys.readouterr().err.strip() == f"error: {tmp_path}/run: no such workdir"
+    (tmp_path / "a_file").write_text("")
+    rc = main([f"--workdir={tmp_path / 'a_file'}", f"--video={inputs / 'good.mp4'}", f"--out={tmp_path / 'x.mp4'}"])
+    assert rc == 2
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'a_file'}: is a file, not a workdir"
+    assert not (tmp_path / "x.mp4").exists()

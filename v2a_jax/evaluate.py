@@ -8,7 +8,8 @@ the reference systems (v2a_jax/evaluation/checkpoint.py lists the rows and metri
 The run's config is read from WORKDIR/config.json. Writes OUT_DIR/report.json, report.md, wav/, png/ and
 cache/ (the generated batches: a rerun with the same flags skips them; other flags need another --out_dir).
 --classifier_workdir adds the FD/KL/IS columns (embeddings of that classifier run). Prints progress (clips done,
-seconds) and the table.
+seconds) and the table. Mistakes (a workdir that is not a generator run, a --split its dataset lacks, an
+--out_dir that cannot be made, a cache of other settings) are one line and exit status 2, with nothing written.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import functools
 from absl import app, flags
 from etils import epath
 
+from v2a_jax import cli
 from v2a_jax.evaluation import checkpoint, cli_flags
 
 
@@ -47,16 +49,15 @@ def main(argv):
     if len(num_steps) != 1:
         raise app.UsageError(f"--num_steps={f.shared.num_steps.value}: one value (several: "
                              f"python -m v2a_jax.evaluation.ablations)")
-    try:
-        result = checkpoint.evaluate_checkpoint(f.workdir.value, f.shared.out_dir.value,
-                                                f.shared.settings(num_steps[0], f.cfg_strength.value),
-                                                num_wavs=f.shared.num_wavs.value, embedding=f.shared.embedding())
-    except FileNotFoundError as e:
-        raise SystemExit(f"error: {e}") from None
+    cli_flags.check_run(f.workdir.value, f.shared.split.value)
+    cli.check_output_dir(f.shared.out_dir.value, "out_dir")
+    result = checkpoint.evaluate_checkpoint(f.workdir.value, f.shared.out_dir.value,
+                                            f.shared.settings(num_steps[0], f.cfg_strength.value),
+                                            num_wavs=f.shared.num_wavs.value, embedding=f.shared.embedding())
     print((epath.Path(f.shared.out_dir.value) / "report.md").read_text())
     print(f"{result['num_clips']} clips in {result['seconds']:.1f} s")
 
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    cli.run(main)

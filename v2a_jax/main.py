@@ -3,7 +3,9 @@ r"""Trains any task of the project: `python -m v2a_jax.main --config=CONFIG[:VAR
 Single process (all local devices):
   python -m v2a_jax.main --config=experiments/toy_regression.py --workdir=/tmp/toy
 Overrides: `--config.num_train_steps=100 --config.optimizer.learning_rate=1e-3`.
-Re-running the same command resumes from the newest checkpoint in DIR.
+Re-running the same command resumes from the newest checkpoint in DIR; a DIR holding a run of another config
+is refused (trainer.RESUMABLE_FIELDS lists the fields a rerun may change). SIGTERM or SIGINT saves a checkpoint
+at the end of the current step and exits with status 3 (v2a_jax.cli); mistakes are one line and status 2.
 Several processes (one per host; here two on one machine over loopback):
   python -m v2a_jax.main ... --coordinator_address=localhost:12345 --num_processes=2 --process_id=0
   python -m v2a_jax.main ... --coordinator_address=localhost:12345 --num_processes=2 --process_id=1
@@ -12,6 +14,7 @@ Several processes (one per host; here two on one machine over loopback):
 from absl import app, flags
 from ml_collections import config_flags
 
+from v2a_jax import cli
 from v2a_jax.train import distributed, trainer
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Training config file.", lock_config=True)
@@ -42,4 +45,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

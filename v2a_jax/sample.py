@@ -12,9 +12,9 @@ each .mp4. With --num_variants=K > 1 the outputs are OUT_v0.mp4 ... OUT_v{K-1}.m
 unless --overwrite. In folder mode every file of --video_dir (not hidden, not a folder) is an input and
 --out_dir/NAME.mp4 its output.
 
-Every input that fails (missing, not a video, no frames, corrupt, unwritable output) is reported in one line,
-the others are still written, and the exit status is 1 with a summary of the failures; a workdir or checkpoint
-that cannot be loaded is exit status 2.
+Every input that fails (missing, not a video, no frames, corrupt, shorter than --min_duration_s, unwritable
+output) is reported in one line, the others are still written, and the exit status is 1 with a summary of the
+failures; a workdir or checkpoint that cannot be loaded is one line and exit status 2 (v2a_jax.cli).
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import dataclasses
 import os
 import sys
 import time
+
+from v2a_jax import cli
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -50,12 +52,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--wav_subtype", choices=("PCM_16", "FLOAT"), default="PCM_16", help="WAV sample format.")
     p.add_argument("--raw_params", action="store_true", help="Sample with the raw params instead of the EMA.")
     p.add_argument("--overwrite", action="store_true", help="Replace existing outputs.")
+    p.add_argument("--min_duration_s", type=float,
+                   help="Refuse videos shorter than this (default: a quarter of the trained window).")
     args = p.parse_args(argv)
     for name in ("num_variants", "num_steps", "batch_size"):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             p.error(f"--{name} must be >= 1")
-    if args.overlap_s is not None and args.overlap_s < 0:
-        p.error("--overlap_s must be >= 0")
+    for name in ("overlap_s", "min_duration_s"):
+        if getattr(args, name) is not None and getattr(args, name) < 0:
+            p.error(f"--{name} must be >= 0")
     if (args.workdir is None) == (args.checkpoint is None):
         p.error("give exactly one of --workdir and --checkpoint")
     if (args.video is None) == (args.video_dir is None):
@@ -115,32 +120,39 @@ def _output_problem(files: list[str], overwrite: bool) -> str | None:
 
 
 def run(gen, jobs: list[Job], options, *, caption: str = "", wav: bool = False, wav_subtype: str = "PCM_16",
-        overwrite: bool = False, log=print) -> Report:
+        overwrite: bool = False, min_duration_s: float | None = None, log=print) -> Report:
     """Generates and writes every job's outputs with the LoadedGenerator `gen` and inference.SamplingOptions;
-    failures are logged in one line each and collected in the report, never raised."""
+    videos shorter than `min_duration_s` (default: a quarter of the trained window) are refused; failures are
+    logged in one line each and collected in the report, never raised."""
     from v2a_jax.generator import inference
     from v2a_jax.video import io
 
+    window_s = gen.window_frames / gen.fps
+    minimum = window_s / 4 if min_duration_s is None else min_duration_s
     report = Report()
     ready: list[tuple[Job, list[list[str]], object]] = []
     claimed: dict[str, str] = {}  # output path -> the input writing it (a.mp4 and a.mov both name out/a.mp4)
     for job in jobs:
         outputs = output_paths(job.out, options.num_variants, wav)
         files = [os.path.abspath(p) for variant in outputs for p in variant]
+        # The input's own problem first: an unreadable video claims no output name.
+        try:
+            video = io.read_video(job.video, gen.frame_size)
+            problem = None
+        except io.VideoError as e:
+            problem = str(e)
+        if problem is None and video.duration_s < minimum:
+            problem = (f"{job.video}: {video.duration_s:.2f} s long, shorter than the minimum {minimum:g} s "
+                       f"(--min_duration_s; default a quarter of the {window_s:g} s window the model was trained on)")
         taken = next((p for p in files if p in claimed), None)
-        if taken is not None:
+        if problem is None and taken is not None:
             problem = f"{job.video}: its output {taken} is also the output of {claimed[taken]}"
-        else:
-            problem = _output_problem(files, overwrite)
-            claimed.update((p, job.video) for p in files)
+        problem = problem or _output_problem(files, overwrite)
         if problem is None:
-            try:
-                video = io.read_video(job.video, gen.frame_size)
-                frames = io.conform(video.frames, video.times, video.duration_s, gen.fps)
-                ready.append((job, outputs, inference.Clip(frames, gen.fps, caption)))
-                continue
-            except io.VideoError as e:
-                problem = str(e)
+            claimed.update((p, job.video) for p in files)
+            frames = io.conform(video.frames, video.times, video.duration_s, gen.fps)
+            ready.append((job, outputs, inference.Clip(frames, gen.fps, caption)))
+            continue
         log(f"error: {problem}")
         report.failed.append((job.video, problem))
     if not ready:
@@ -180,7 +192,7 @@ def run(gen, jobs: list[Job], options, *, caption: str = "", wav: bool = False, 
 
 
 def main(argv: list[str]) -> int:
-    """The command line of the module docstring; returns the exit status."""
+    """The command line of the module docstring; returns the exit status (cli.guard gives a UserError's)."""
     args = parse_args(argv)
     # Imported here so that --help and usage errors do not wait for JAX.
     from v2a_jax.generator import inference
@@ -190,20 +202,16 @@ def main(argv: list[str]) -> int:
 
     if args.video_dir is not None:
         if not os.path.isdir(args.video_dir):
-            log(f"error: {args.video_dir}: no such folder")
-            return 2
+            kind = "is a file, not a folder" if os.path.exists(args.video_dir) else "no such folder"
+            raise cli.NotFoundError(f"--video_dir={args.video_dir}: {kind}")
         jobs = folder_jobs(args.video_dir, args.out_dir)
     else:
         jobs = [Job(args.video, args.out)]
-    try:
-        if args.checkpoint is not None:
-            workdir, step = inference.split_checkpoint_path(args.checkpoint)
-        else:
-            workdir, step = args.workdir, None
-        gen = inference.load_generator(workdir, step, use_ema=not args.raw_params)
-    except (FileNotFoundError, ValueError) as e:
-        log(f"error: {e}")
-        return 2
+    if args.checkpoint is not None:
+        workdir, step = inference.split_checkpoint_path(args.checkpoint)
+    else:
+        workdir, step = args.workdir, None
+    gen = inference.load_generator(workdir, step, use_ema=not args.raw_params)
     log(f"loaded {gen.workdir} step {gen.step} ({'raw' if args.raw_params else 'EMA'} params): "
         f"{gen.window_frames / gen.fps:g} s windows at {gen.fps:g} fps, {gen.frame_size}x{gen.frame_size} frames, "
         f"{gen.sample_rate} Hz")
@@ -211,7 +219,7 @@ def main(argv: list[str]) -> int:
                                         seed=args.seed, num_variants=args.num_variants, overlap_s=args.overlap_s,
                                         fade=args.fade, batch_size=args.batch_size)
     report = run(gen, jobs, options, caption=args.caption, wav=args.wav, wav_subtype=args.wav_subtype,
-                 overwrite=args.overwrite, log=log)
+                 overwrite=args.overwrite, min_duration_s=args.min_duration_s, log=log)
     for path in report.written:
         print(f"wrote {path}")
     if report.failed:
@@ -223,4 +231,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(cli.guard(main)(sys.argv[1:]))

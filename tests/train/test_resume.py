@@ -1,10 +1,15 @@
-"""SIGKILL a run mid-way, re-run the same command: it resumes and logs exactly the losses of an
-uninterrupted run (8 CPU devices; same programs on the same devices, so bitwise equal)."""
+"""SIGKILL or SIGTERM a run mid-way, re-run the same command: it resumes and logs exactly the losses of an
+uninterrupted run (8 CPU devices; same programs on the same devices, so bitwise equal). SIGTERM saves the
+step it was in and exits with status 3."""
 
+import re
 import signal
 import time
 
+import pytest
+
 from tests.train import run_utils
+from v2a_jax import cli
 from v2a_jax.train.trainer import train_and_evaluate
 
 OVERRIDES = {"num_train_steps": 40, "eval_every_steps": 10, "checkpoint_every_steps": 10}
@@ -19,7 +24,47 @@ def _wait_for(condition, run, what):
         time.sleep(0.02)
 
 
-def test_sigkill_and_rerun_logs_the_uninterrupted_losses(tmp_path, launch):
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """Workdir of the uninterrupted run."""
+    workdir = tmp_path_factory.mktemp("reference")
+    train_and_evaluate(run_utils.toy_config(**OVERRIDES), workdir)
+    return workdir
+
+
+def _assert_same_losses(workdir, reference):
+    for split in ("train", "val"):
+        expected = {r["step"]: r["loss"] for r in run_utils.read_metrics(reference, split)}
+        records = run_utils.read_metrics(workdir, split)
+        assert {r["step"] for r in records} == set(expected)
+        for record in records:
+            assert record["loss"] == expected[record["step"]], (split, record)
+
+
+def test_sigterm_saves_the_current_step_and_rerun_logs_the_uninterrupted_losses(tmp_path, launch, reference):
+    workdir = tmp_path / "run"
+    command = run_utils.main_command(workdir, data__delay_s=0.05, **OVERRIDES)
+    run = launch(command, tmp_path / "stopped.log")
+    logged = lambda: (workdir / "metrics.jsonl").exists() and run_utils.read_metrics(workdir, "train")  # noqa: E731
+    _wait_for(lambda: logged() and logged()[-1]["step"] >= 13, run, "step 13")
+    run.send_signal(signal.SIGTERM)
+    assert run.wait(timeout=TIMEOUT_S) == cli.EXIT_PREEMPTED, (tmp_path / "stopped.log").read_text()[-3000:]
+    log = (tmp_path / "stopped.log").read_text()
+    saved = re.findall(r"SIGTERM: saved the checkpoint of step (\d+) in (\S+); rerun the same command", log)
+    assert len(saved) == 1 and saved[0][1] == str(workdir / "checkpoints"), log[-3000:]
+    step = int(saved[0][0])
+    # The step it was in when the signal came: the last one logged, checkpointed although not a multiple of 10.
+    assert max(r["step"] for r in run_utils.read_metrics(workdir, "train")) == step < OVERRIDES["num_train_steps"]
+    assert str(step) in {p.name for p in (workdir / "checkpoints").iterdir()}
+
+    resumed = launch(command, tmp_path / "resumed.log")
+    assert resumed.wait(timeout=TIMEOUT_S) == 0, (tmp_path / "resumed.log").read_text()[-3000:]
+    assert f"Resuming from the checkpoint of step {step}" in (tmp_path / "resumed.log").read_text()
+    _assert_same_losses(workdir, reference)
+    assert len(run_utils.read_metrics(workdir, "train")) == OVERRIDES["num_train_steps"]  # no step was redone
+
+
+def test_sigkill_and_rerun_logs_the_uninterrupted_losses(tmp_path, launch, reference):
     workdir = tmp_path / "run"
     # 50 ms per batch keeps the run going long enough to be killed between checkpoints.
     command = run_utils.main_command(workdir, data__delay_s=0.05, **OVERRIDES)
@@ -37,12 +82,6 @@ def test_sigkill_and_rerun_logs_the_uninterrupted_losses(tmp_path, launch):
     assert resumed.wait(timeout=TIMEOUT_S) == 0, (tmp_path / "resumed.log").read_text()[-3000:]
     assert "Resuming from the checkpoint of step 10" in (tmp_path / "resumed.log").read_text()
 
-    train_and_evaluate(run_utils.toy_config(**OVERRIDES), tmp_path / "reference")
-    for split in ("train", "val"):
-        reference = {r["step"]: r["loss"] for r in run_utils.read_metrics(tmp_path / "reference", split)}
-        records = run_utils.read_metrics(workdir, split)
-        assert {r["step"] for r in records} == set(reference)
-        # Steps 11..max(killed_steps) were logged twice, by the killed and by the resumed run.
-        assert len(records) > len(reference) or split == "val"
-        for record in records:
-            assert record["loss"] == reference[record["step"]], (split, record)
+    # Steps 11..max(killed_steps) were logged twice, by the killed and by the resumed run.
+    assert len(run_utils.read_metrics(workdir, "train")) > OVERRIDES["num_train_steps"]
+    _assert_same_losses(workdir, reference)

@@ -4,7 +4,8 @@ A 2-layer MLP learns y = sin(A x) for a fixed random A, x ~ N(0, I) [D]. Its ker
 axes ('embed', 'mlp') and ('mlp', 'embed'), so on a data x fsdp x tensor mesh they are sharded
 over both 'fsdp' and 'tensor'. Examples are a pure function of their index, so runs are exactly
 reproducible. Test hooks live here, not in the trainer: `config.model.nan_at_step` makes the
-loss (and so the gradients) NaN at that step; `config.data.delay_s` slows each batch down.
+loss (and so the gradients) NaN at that step; `config.data.nan_example` makes that training example's input
+NaN; `config.data.delay_s` slows each batch down.
 """
 
 import time
@@ -64,6 +65,8 @@ class ToyRegressionTask:
         def make_example(index: int) -> dict[str, np.ndarray]:
             rng = np.random.default_rng(offset + index)
             x = rng.standard_normal(data.dim).astype(np.float32)
+            if split == "train" and index == data.nan_example:
+                x[0] = np.nan
             y = np.sin(self.teacher @ x) + data.noise * rng.standard_normal(data.dim)
             return {"x": x, "y": y.astype(np.float32)}
 

@@ -29,6 +29,7 @@ import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
+from v2a_jax import cli
 from v2a_jax.autoencoder import codec as codec_lib
 from v2a_jax.autoencoder.model import BinauralAutoencoder, model_config
 from v2a_jax.pipeline import loader
@@ -55,7 +56,7 @@ def read_latent_stats(workdir: str) -> dict:
     """`workdir/latent_stats.json` as {"mean": [C], "std": [C], "step": int, "config": ConfigDict, ...}."""
     path = os.path.join(workdir, STATS_FILE)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{path}: no latent statistics; export them first "
+        raise cli.NotFoundError(f"{path}: no latent statistics; export them first "
                                 f"(python -m v2a_jax.autoencoder.latents --config=... --workdir={workdir} "
                                 f"--export_stats)")
     with open(path) as f:
@@ -150,6 +151,7 @@ def main(argv):
         print(f"step {stats['step']}: {stats['num_frames']} frames; mean {np.round(stats['mean'], 3).tolist()}; "
               f"std {np.round(stats['std'], 3).tolist()}")
     if f.out_dir:
+        cli.check_output_dir(f.out_dir, "out_dir")
         codec = codec_lib.load_codec(f.workdir)
         stats = read_latent_stats(f.workdir)
         for split in f.splits:
@@ -167,4 +169,4 @@ if __name__ == "__main__":
     flags.DEFINE_string("out_dir", None, "Write cached latents of --splits here.")
     flags.DEFINE_list("splits", ["train", "validation", "test"], "Splits to cache.")
     flags.DEFINE_integer("batch_size", 16, "Clips per encoder call.")
-    app.run(main)
+    cli.run(main)

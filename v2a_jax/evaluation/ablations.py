@@ -11,7 +11,8 @@ each keeps its own full report and cache and a rerun skips finished generation. 
 (workdir, setting): the model's `generated` row, plus the left/right agreement of the flipped video against the
 mirrored truth and against the mirrored recording (which needs no ground truth), labelled from the run's config
 (layout, spacetime, spatialisation, aligned_rope). --out gets the markdown table and the JSON of all rows next to
-it (same name, .json).
+it (same name, .json). Mistakes are one line and exit status 2 (v2a_jax.cli); every run and output is checked
+before the first evaluation.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Callable, Sequence
 from absl import app, flags
 from etils import epath
 
+from v2a_jax import cli
 from v2a_jax.classifier.embedding import AudioEmbedding
 from v2a_jax.evaluation import checkpoint, cli_flags, report, runner
 
@@ -35,7 +37,7 @@ def read_sweep(path: epath.PathLike) -> list[str]:
     """Workdirs listed in a sweep file (module docstring)."""
     path = epath.Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no such sweep file")
+        raise cli.NotFoundError(f"{path}: no such sweep file")
     lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
     return [line for line in lines if line]
 
@@ -108,22 +110,21 @@ def main(argv):
         raise app.UsageError("--out is required")
     num_steps = cli_flags.parse_list("num_steps", f.shared.num_steps.value, int)
     cfg_strengths = cli_flags.parse_list("cfg_strengths", f.cfg_strengths.value, float)
-    workdirs = list(f.workdirs.value)
-    try:
-        workdirs += read_sweep(f.sweep.value) if f.sweep.value else []
-        if not workdirs:
-            raise app.UsageError("no runs: give --workdirs and/or --sweep")
-        out_dir = f.shared.out_dir.value or os.fspath(epath.Path(f.out.value).with_suffix(""))
-        # num_steps and cfg_strength of the base settings are replaced per evaluation.
-        entries = run_ablations(workdirs, f.shared.settings(num_steps[0], cfg_strengths[0]), num_steps,
-                                cfg_strengths, out_dir, num_wavs=f.shared.num_wavs.value,
-                                embedding=f.shared.embedding())
-    except FileNotFoundError as e:
-        raise SystemExit(f"error: {e}") from None
+    workdirs = list(f.workdirs.value) + (read_sweep(f.sweep.value) if f.sweep.value else [])
+    if not workdirs:
+        raise app.UsageError("no runs: give --workdirs and/or --sweep")
+    for workdir in workdirs:
+        cli_flags.check_run(workdir, f.shared.split.value)
+    out_dir = f.shared.out_dir.value or os.fspath(epath.Path(f.out.value).with_suffix(""))
+    cli.check_output_dir(out_dir, "out_dir" if f.shared.out_dir.value else "out")
+    cli.check_output_dir(os.path.dirname(os.path.abspath(f.out.value)), "out")
+    # num_steps and cfg_strength of the base settings are replaced per evaluation.
+    entries = run_ablations(workdirs, f.shared.settings(num_steps[0], cfg_strengths[0]), num_steps,
+                            cfg_strengths, out_dir, num_wavs=f.shared.num_wavs.value, embedding=f.shared.embedding())
     write_table(entries, f.out.value)
     print(epath.Path(f.out.value).read_text())
 
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    cli.run(main)

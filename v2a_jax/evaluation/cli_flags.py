@@ -12,8 +12,10 @@ import functools
 
 from absl import app, flags
 
+from v2a_jax import cli
 from v2a_jax.classifier.embedding import ClassifierEmbedding
 from v2a_jax.evaluation import runner
+from v2a_jax.pipeline import loader
 from v2a_jax.train import run_config
 
 
@@ -58,6 +60,17 @@ def define() -> SharedFlags:
         classifier_workdir=flags.DEFINE_string("classifier_workdir", None,
                                                "Classifier run whose embeddings give FD/KL/IS."),
     )
+
+
+def check_run(workdir: str, split: str) -> None:
+    """Raises UserError when the run config in `workdir` cannot be read or its dataset has no split `split`,
+    before anything is loaded or written (the model and its checkpoint are checked when they are loaded)."""
+    data = run_config.load(workdir).get("data") or {}
+    if "data_dir" in data and "name" in data:
+        try:
+            loader.open_split(data.data_dir, data.name, split)
+        except cli.ConfigError as e:
+            raise cli.ConfigError(f"--split={split}: {e}") from e
 
 
 def parse_step(value: str) -> int | None:

@@ -28,6 +28,7 @@ import ml_collections
 import numpy as np
 from etils import epath
 
+from v2a_jax import cli
 from v2a_jax.evaluation import localiser
 from v2a_jax.generator import inference, text_encoder
 from v2a_jax.generator.task import CaptionIds, GeneratorTask
@@ -97,7 +98,7 @@ def load_run(workdir: epath.PathLike, settings: Settings) -> Run:
     workdir = epath.Path(workdir)
     if settings.step is not None and not (workdir / "checkpoints" / str(settings.step)).exists():
         path = workdir / "checkpoints" / str(settings.step)
-        raise FileNotFoundError(f"{path}: no checkpoint of step {settings.step}")
+        raise cli.NotFoundError(f"{path}: no checkpoint of step {settings.step}")
     gen = inference.load_generator(workdir, settings.step, use_ema=settings.ema)
     # The task samples with config.sampler (GeneratorTask.generate reads it at trace time).
     gen.config.sampler.method = settings.sampler
@@ -141,7 +142,7 @@ class _Cache:
         path = directory / "settings.json"
         if path.exists():
             if json.loads(path.read_text()) != settings:
-                raise ValueError(f"{path}: the cached audio was generated with other settings "
+                raise cli.ConfigError(f"{path}: the cached audio was generated with other settings "
                                  f"({path.read_text().strip()}, now {json.dumps(settings)}); use another out_dir "
                                  f"or delete {directory}")
         else:

@@ -27,6 +27,7 @@ import ml_collections
 import numpy as np
 from etils import epath
 
+from v2a_jax import cli
 from v2a_jax.generator import text_encoder
 from v2a_jax.generator.task import GeneratorTask
 from v2a_jax.sampling import windows
@@ -106,7 +107,7 @@ def load_generator(workdir: epath.PathLike, step: int | None = None, use_ema: bo
     read), each naming the path."""
     workdir = epath.Path(workdir)
     if not workdir.is_dir():
-        raise FileNotFoundError(f"{workdir}: no such workdir")
+        raise cli.NotFoundError(f"{workdir}: {'is a file, not a workdir' if workdir.exists() else 'no such workdir'}")
     config = run_config.load(workdir)
     if config.get("task") != "v2a_jax.generator.task:GeneratorTask":
         raise CheckpointError(f"{workdir}: config.task={config.get('task')!r} is not the generator task")
@@ -118,11 +119,11 @@ def load_generator(workdir: epath.PathLike, step: int | None = None, use_ema: bo
     steps = sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit()) if directory.is_dir() else []
     if step is None:
         if not steps:
-            raise FileNotFoundError(f"{directory}: no checkpoint")
+            raise cli.NotFoundError(f"{directory}: no checkpoint")
         step = steps[-1]
     path = directory / str(step) / "state"
     if not path.is_dir():
-        raise FileNotFoundError(f"{directory / str(step)}: no such checkpoint (saved steps: {steps or 'none'})")
+        raise cli.NotFoundError(f"{directory / str(step)}: no such checkpoint (saved steps: {steps or 'none'})")
 
     mesh = partitioning.make_mesh(config.mesh, devices)
     rules = partitioning.logical_axis_rules(config)

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from v2a_jax import cli
 from v2a_jax.autoencoder.codec import AudioCodec
 from v2a_jax.generator import flow_matching as fm
 from v2a_jax.generator import layers, plots, samplers, spatialisation, text_encoder
@@ -104,16 +105,16 @@ class GeneratorTask:
         return {k: v for k, v in asked.items() if v > 0}
 
     def check_dataset(self, clip: loader.ClipFormat) -> None:
-        """Raises ValueError (one line naming the config field to change) when the config needs what the dataset
+        """Raises cli.ConfigError (one line naming the config field to change) when the config needs what the dataset
         of `clip` lacks: ground-truth source positions for supervision, or captions."""
         name, asked = self.config.data.name, self.supervision()
         if asked and self.localisation_source(clip) == "ground_truth" and not clip.has_truth(LOCALISATION_KEYS):
             field, weight = next(iter(asked.items()))
-            raise ValueError(f"config.{field}={weight:g} asks for ground-truth localisation supervision, but {name} "
+            raise cli.ConfigError(f"config.{field}={weight:g} asks for ground-truth localisation supervision, but {name} "
                              f"stores no ground-truth source positions: set --config.{field}=0 or "
                              f"--config.data.localisation_targets=audio")
         if self.model_config.text and "caption" not in clip.features:
-            raise ValueError(f"config.model.text.enabled=True, but {name} stores no 'caption' feature: set "
+            raise cli.ConfigError(f"config.model.text.enabled=True, but {name} stores no 'caption' feature: set "
                              f"--config.model.text.enabled=false")
 
     def localisation_source(self, clip: loader.ClipFormat) -> str:
@@ -122,7 +123,7 @@ class GeneratorTask:
         'ground_truth' where the dataset stores the positions and 'audio' elsewhere."""
         source = self.config.data.get("localisation_targets", "auto")
         if source not in TARGET_SOURCES:
-            raise ValueError(f"config.data.localisation_targets={source!r}: expected one of {TARGET_SOURCES}")
+            raise cli.ConfigError(f"config.data.localisation_targets={source!r}: expected one of {TARGET_SOURCES}")
         if source == "auto":
             return "ground_truth" if clip.has_truth(LOCALISATION_KEYS) else "audio"
         return source

@@ -38,6 +38,7 @@ import numpy as np
 from absl import flags
 import tensorflow_datasets as tfds
 
+from v2a_jax import cli
 from v2a_jax.pipeline.sequence import SequenceConfig
 
 # Features indexed by video frame on their first axis: cropped together with the video.
@@ -52,7 +53,8 @@ DEFAULT_FOV_DEG = 90.0  # binaural_synth's camera, for its versions built before
 @dataclasses.dataclass(frozen=True)
 class ClipFormat:
     """What the stored clips are: rates and length, the camera's horizontal field of view, the names of the stored
-    features, and the ground-truth ones among them (`truth`, a subset of TRUTH_KEYS; empty for recordings)."""
+    features, the ground-truth ones among them (`truth`, a subset of TRUTH_KEYS; empty for recordings), and the
+    dataset's directory (`path`, for messages)."""
 
     duration_s: float
     sample_rate: int
@@ -61,6 +63,7 @@ class ClipFormat:
     field_of_view_deg: float = DEFAULT_FOV_DEG
     features: tuple[str, ...] = ()
     truth: tuple[str, ...] = ()
+    path: str = dataclasses.field(default="", compare=False)
 
     def has_truth(self, keys: Sequence[str]) -> bool:
         """Whether every one of the ground-truth features `keys` is stored."""
@@ -76,7 +79,7 @@ class ClipFormat:
         """
         clip = metadata.get("clip", metadata.get("scene"))
         if clip is None or "audio_scale" not in metadata:
-            raise ValueError(f"{where}: the dataset metadata has no 'clip' (rates and length) or 'audio_scale': "
+            raise cli.ConfigError(f"{where}: the dataset metadata has no 'clip' (rates and length) or 'audio_scale': "
                              f"not a dataset in the stored layout this loader reads")
         fov = metadata.get("field_of_view_deg", clip.get("horizontal_fov_deg", DEFAULT_FOV_DEG))
         features = tuple(sorted(features))
@@ -107,18 +110,23 @@ def open_split(data_dir: str, name: str, split: str):
         version = max(prepared, key=lambda v: tuple(int(p) for p in v.split(".")), default="")
     path = os.path.join(root, version)
     if not version or not os.path.isfile(os.path.join(path, "dataset_info.json")):
-        raise FileNotFoundError(f"{root}: no prepared dataset {name!r} (build it first: "
+        raise cli.NotFoundError(f"{root}: no prepared dataset {name!r} (build it first: "
                                 f"python -m data.binaural_synth.build --data_dir={data_dir})")
     # Read from the files alone: the builder class (if imported) only knows its named configs.
     builder = tfds.builder_from_directory(path)
+    try:
+        source = builder.as_data_source(split=split)
+    except ValueError as e:  # an unknown split or slice
+        raise cli.ConfigError(f"{path}: {cli.one_line(e)}") from e
     clip = ClipFormat.from_info(dict(builder.info.metadata), list(builder.info.features.keys()), path)
-    return builder.as_data_source(split=split), clip
+    return source, dataclasses.replace(clip, path=path)
 
 
 def _check_rates(seq: SequenceConfig, clip: ClipFormat) -> None:
     if seq.sample_rate != clip.sample_rate or Fraction(str(seq.video_fps)) != Fraction(str(clip.fps)):
-        raise ValueError(f"sequence config ({seq.sample_rate} Hz, {seq.video_fps} fps) does not match the stored "
-                         f"clips ({clip.sample_rate} Hz, {clip.fps} fps)")
+        raise cli.ConfigError(f"{clip.path or 'dataset'}: the config's sequence ({seq.sample_rate} Hz, "
+                              f"{seq.video_fps} fps) does not match the stored clips ({clip.sample_rate} Hz, "
+                              f"{clip.fps} fps)")
     seq.crop_starts(clip.duration_s)  # Raises if the crop is longer than the clips.
 
 

@@ -3,10 +3,13 @@
 Layout: `<directory>/<step>/state` (the TrainState pytree, each process writing its shards) and
 `<directory>/<step>/data/process_<i>-of-<n>.json` (each process's iterator state). Saving is
 asynchronous: `save` returns once the arrays are copied off the devices, and a checkpoint only
-appears under its final name once complete, so a run killed mid-save leaves the previous one intact.
-Retention: the newest `keep` checkpoints plus the one saved with the lowest validation loss.
+appears under its final name once complete, so a run killed mid-save leaves the previous one intact; a save
+that fails (a full disk) is a CheckpointError and leaves the previous ones as they were. A checkpoint that
+cannot be restored (truncated, corrupt) is refused with its path, not skipped (the trainer says how to resume
+from the one before). Retention: the newest `keep` checkpoints plus the one saved with the lowest validation loss.
 """
 
+import re
 from collections.abc import Mapping
 
 import grain
@@ -15,17 +18,18 @@ import orbax.checkpoint as ocp
 from etils import epath
 from orbax.checkpoint import checkpoint_managers
 
+from v2a_jax import cli
 from v2a_jax.train.state import TrainState
 
 
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be loaded; the message names the path and the problem."""
+class CheckpointError(cli.UserError, ValueError):
+    """A checkpoint that cannot be loaded or saved; the message names the path and the problem."""
 
 
 def make_manager(directory: epath.PathLike, keep: int) -> ocp.CheckpointManager:
     """A manager over `directory` keeping the last `keep` checkpoints and the best by val "loss"."""
     if keep < 1:
-        raise ValueError(f"config.keep_checkpoints={keep}: must be >= 1")
+        raise cli.ConfigError(f"config.keep_checkpoints={keep}: must be >= 1")
     policy = checkpoint_managers.AnyPreservationPolicy(
         [
             checkpoint_managers.LatestN(n=keep),
@@ -54,11 +58,47 @@ def save(
     val_metrics: Mapping[str, float] | None = None,
 ) -> None:
     """Saves `state` and the iterator position under step `state.step`; `val_metrics` (with "loss")
-    are those of this very state and make it a candidate for the best checkpoint."""
+    are those of this very state and make it a candidate for the best checkpoint. Raises CheckpointError
+    when the files cannot be written (e.g. a full disk; also for the previous save, finishing in the background)."""
+    step = int(state.step)
+    wait(manager)  # the previous save, usually long finished: its failure is reported with its own step
     args = ocp.args.Composite(
         state=ocp.args.StandardSave(state), data=grain.checkpoint.CheckpointSave(data_iterator)
     )
-    manager.save(int(state.step), args=args, metrics=None if val_metrics is None else dict(val_metrics))
+    try:
+        manager.save(step, args=args, metrics=None if val_metrics is None else dict(val_metrics))
+    except (OSError, ValueError) as e:
+        if (reason := _write_failure(e)) is None:
+            raise
+        raise _save_error(manager, step, reason) from e
+
+
+def wait(manager: ocp.CheckpointManager) -> None:
+    """Waits for the save in flight; raises CheckpointError if it failed (see `save`)."""
+    step = manager.latest_step()  # the one in flight, if any: the manager lists a step once it is requested
+    try:
+        manager.wait_until_finished()
+    except (OSError, ValueError) as e:
+        if (reason := _write_failure(e)) is None:
+            raise
+        raise _save_error(manager, step, reason) from e
+
+
+def _write_failure(error: Exception) -> str | None:
+    """The operating system's reason when `error` is a failed write: an OSError (the iterator's files), or
+    tensorstore's ValueError carrying an os_error_code (the arrays, written in the background); else None."""
+    if isinstance(error, OSError):
+        return error.strerror or cli.one_line(error)
+    match = re.search(r"([^:]+) \[os_error_code='?\d+'?\]", str(error))
+    return match.group(1).strip() if match else None
+
+
+def _save_error(manager: ocp.CheckpointManager, step: int | None, reason: str) -> CheckpointError:
+    manager.reload()  # the steps on disk: one that failed half-way is not among them
+    kept = [s for s in manager.all_steps() if s != step]
+    what = "a checkpoint" if step is None else f"the checkpoint of step {step}"
+    previous = f"the checkpoint of step {max(kept)} is intact" if kept else "no earlier checkpoint exists"
+    return CheckpointError(f"{manager.directory}: cannot save {what} ({reason}); {previous}")
 
 
 def restore(
@@ -68,11 +108,16 @@ def restore(
     data_iterator: grain.DatasetIterator | None = None,
 ) -> TrainState:
     """The state saved at `step`, laid out as `abstract_state`'s shardings say (any mesh), and
-    `data_iterator` moved to the saved position when given."""
+    `data_iterator` moved to the saved position when given. Raises CheckpointError naming the checkpoint when it
+    cannot be read (module docstring)."""
     items = {"state": ocp.args.StandardRestore(abstract_state)}
     if data_iterator is not None:
         items["data"] = grain.checkpoint.CheckpointRestore(data_iterator)
-    return manager.restore(step, args=ocp.args.Composite(**items)).state
+    try:
+        return manager.restore(step, args=ocp.args.Composite(**items)).state
+    except Exception as e:  # orbax and tensorstore raise assorted types for missing or damaged files
+        raise CheckpointError(f"{epath.Path(manager.directory) / str(step)}: cannot restore this checkpoint "
+                              f"({cli.one_line(e)[:300]})") from e
 
 
 def _check_shapes(path: epath.Path, expected, saved) -> None:

@@ -8,6 +8,8 @@ can form a mesh over loopback, which is how the multi-process path is tested.
 import jax
 from absl import logging
 
+from v2a_jax import cli
+
 
 def initialize(
     *, coordinator_address: str | None, num_processes: int, process_id: int | None, auto_detect: bool
@@ -20,8 +22,8 @@ def initialize(
     """
     if num_processes > 1:
         if not coordinator_address or process_id is None or not 0 <= process_id < num_processes:
-            raise ValueError(
-                f"num_processes={num_processes} needs --coordinator_address and "
+            raise cli.ConfigError(
+                f"--num_processes={num_processes} needs --coordinator_address and "
                 f"--process_id in [0, {num_processes}), got {coordinator_address!r}, "
                 f"{process_id}"
             )

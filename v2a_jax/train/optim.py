@@ -8,6 +8,8 @@ c >= b (MMAudio: x0.1 at 240K and 270K).
 import ml_collections
 import optax
 
+from v2a_jax import cli
+
 SCHEDULES = ("constant", "cosine", "step")
 
 
@@ -21,7 +23,7 @@ def make_schedule(opt: ml_collections.ConfigDict, num_train_steps: int) -> optax
         decay = optax.cosine_decay_schedule(lr, decay_steps=max(num_train_steps - warmup, 1))
     elif opt.schedule == "step":
         if any(b <= warmup for b in opt.decay_boundaries):
-            raise ValueError(
+            raise cli.ConfigError(
                 f"config.optimizer.decay_boundaries={list(opt.decay_boundaries)} must all "
                 f"exceed warmup_steps={warmup}"
             )
@@ -30,7 +32,7 @@ def make_schedule(opt: ml_collections.ConfigDict, num_train_steps: int) -> optax
             lr, {b - warmup: opt.decay_factor for b in opt.decay_boundaries}
         )
     else:
-        raise ValueError(f"config.optimizer.schedule={opt.schedule!r}: expected one of {SCHEDULES}")
+        raise cli.ConfigError(f"config.optimizer.schedule={opt.schedule!r}: expected one of {SCHEDULES}")
     if warmup == 0:  # linear_schedule over 0 steps would stay at its initial value (0) forever.
         return decay
     return optax.join_schedules([optax.linear_schedule(0.0, lr, warmup), decay], [warmup])

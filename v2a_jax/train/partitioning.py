@@ -15,6 +15,8 @@ import jax
 import ml_collections
 import numpy as np
 
+from v2a_jax import cli
+
 MESH_AXES = ("data", "fsdp", "tensor")
 
 LogicalRules = tuple[tuple[str, str | tuple[str, ...] | None], ...]
@@ -46,16 +48,16 @@ def make_mesh(
     devices = list(jax.devices() if devices is None else devices)
     shape = [int(mesh_config[axis]) for axis in MESH_AXES]
     if shape.count(-1) > 1 or any(s == 0 or s < -1 for s in shape):
-        raise ValueError(f"config.mesh={dict(mesh_config)}: sizes must be positive, at most one -1")
+        raise cli.ConfigError(f"config.mesh={dict(mesh_config)}: sizes must be positive, at most one -1")
     if -1 in shape:
         known = -math.prod(shape)
         if len(devices) % known:
-            raise ValueError(
+            raise cli.ConfigError(
                 f"config.mesh={dict(mesh_config)}: {len(devices)} devices are not divisible by {known}"
             )
         shape[shape.index(-1)] = len(devices) // known
     if math.prod(shape) != len(devices):
-        raise ValueError(
+        raise cli.ConfigError(
             f"config.mesh={dict(mesh_config)} needs {math.prod(shape)} devices, found {len(devices)}"
         )
     return jax.make_mesh(

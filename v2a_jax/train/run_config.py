@@ -1,7 +1,10 @@
 """The config a run was trained with, kept in its workdir (`WORKDIR/config.json`).
 
 Evaluation and sampling take `--workdir=DIR` alone: they read the run's config from here, so a checkpoint is
-never paired with a config that does not match it. The trainer writes it when a run starts (process 0).
+never paired with a config that does not match it. A workdir belongs to one run: the trainer checks a rerun's
+config against the saved one (`check_same_run`, before anything is written) and then writes it (process 0).
+A rerun may change only RESUMABLE_FIELDS: how long to train, how often to log, validate, write summaries and
+checkpoints, how many checkpoints to keep, and the device layout (checkpoints restore onto any mesh).
 """
 
 from __future__ import annotations
@@ -11,17 +14,58 @@ import json
 import ml_collections
 from etils import epath
 
+from v2a_jax import cli
+
 CONFIG_FILE = "config.json"
+# Top-level fields (a subtree counts as one) a rerun into the same workdir may change (module docstring).
+RESUMABLE_FIELDS = ("num_train_steps", "log_every_steps", "eval_every_steps", "eval_steps", "summary_every_steps",
+                    "checkpoint_every_steps", "keep_checkpoints", "mesh", "logical_axis_rules")
+
+
+def _as_json(config: ml_collections.ConfigDict) -> dict:
+    return json.loads(config.to_json_best_effort())
 
 
 def save(config: ml_collections.ConfigDict, workdir: epath.PathLike) -> epath.Path:
-    """Writes `config` as JSON to WORKDIR/config.json (replacing an older one: a resumed run may change flags)."""
+    """Writes `config` as JSON to WORKDIR/config.json, atomically (a rename; a resumed run replaces the file with
+    its RESUMABLE_FIELDS changed)."""
     path = epath.Path(workdir) / CONFIG_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.parent / (CONFIG_FILE + ".tmp")
-    tmp.write_text(json.dumps(json.loads(config.to_json_best_effort()), indent=2, sort_keys=True))
-    tmp.replace(path)  # atomic, and a resumed run overwrites the config of its first start
+    tmp.write_text(json.dumps(_as_json(config), indent=2, sort_keys=True))
+    tmp.replace(path)
     return path
+
+
+def _flatten(tree: dict, prefix: str = "") -> dict[str, object]:
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+def check_same_run(config: ml_collections.ConfigDict, workdir: epath.PathLike) -> None:
+    """Raises UserError when `workdir` is not a directory, or holds the config of another run: one that differs
+    from `config` in a field outside RESUMABLE_FIELDS (the message names the first few and how to start a new run).
+    A workdir without config.json is a new run."""
+    workdir = epath.Path(workdir)
+    if workdir.exists() and not workdir.is_dir():
+        raise cli.UserError(f"--workdir={workdir}: is a file, not a directory")
+    if not (workdir / CONFIG_FILE).exists():
+        return
+    saved = json.loads(json.dumps(load(workdir).to_dict()))  # tuples back to lists, as in the new config's JSON
+    saved, new = (_flatten({k: v for k, v in tree.items() if k not in RESUMABLE_FIELDS})
+                  for tree in (saved, _as_json(config)))
+    differing = sorted(k for k in saved.keys() | new.keys() if saved.get(k, "<absent>") != new.get(k, "<absent>"))
+    if differing:
+        shown = ", ".join(f"{k} ({saved.get(k, '<absent>')!r} -> {new.get(k, '<absent>')!r})"
+                          for k in differing[:3])
+        more = f" and {len(differing) - 3} more" if len(differing) > 3 else ""
+        raise cli.UserError(f"{workdir / CONFIG_FILE}: this workdir holds a run of another config: {shown}{more}; "
+                            f"train it in a new --workdir (a rerun may change only {', '.join(RESUMABLE_FIELDS)})")
 
 
 def _tuples(value):
@@ -34,13 +78,21 @@ def _tuples(value):
 
 
 def load(workdir: epath.PathLike) -> ml_collections.ConfigDict:
-    """The config saved by `save` in `workdir`. Raises FileNotFoundError naming the file when it is missing and
-    ValueError when it is not valid JSON."""
-    path = epath.Path(workdir) / CONFIG_FILE
+    """The config saved by `save` in `workdir`. Raises cli.NotFoundError (a FileNotFoundError) naming the file
+    when it is missing and cli.ConfigError (a ValueError) when it is empty or not a JSON object."""
+    workdir = epath.Path(workdir)
+    if workdir.exists() and not workdir.is_dir():
+        raise cli.NotFoundError(f"{workdir}: is a file, not a run's workdir")
+    path = workdir / CONFIG_FILE
     if not path.exists():
-        raise FileNotFoundError(f"{path}: no run config (is {workdir} a training workdir of this project?)")
+        raise cli.NotFoundError(f"{path}: no run config (is {workdir} a training workdir of this project?)")
+    text = path.read_text()
+    if not text.strip():
+        raise cli.ConfigError(f"{path}: not a valid run config (the file is empty)")
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(text)
     except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not a valid run config ({e})") from e
+        raise cli.ConfigError(f"{path}: not a valid run config ({e})") from e
+    if not isinstance(data, dict):
+        raise cli.ConfigError(f"{path}: not a valid run config (a JSON {type(data).__name__}, not an object)")
     return ml_collections.ConfigDict(_tuples(data))

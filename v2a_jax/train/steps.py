@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
+from v2a_jax import cli
 from v2a_jax.train.partitioning import LogicalRules, axis_rules
 from v2a_jax.train.state import TrainState, shardings_of
 from v2a_jax.train.task import Batch, Task
@@ -31,7 +32,7 @@ def _as_float32(metrics: Metrics) -> Metrics:
 
 def _compute_dtype(config: ml_collections.ConfigDict) -> jnp.dtype:
     if config.compute_dtype not in COMPUTE_DTYPES:
-        raise ValueError(f"config.compute_dtype={config.compute_dtype!r}: expected one of {COMPUTE_DTYPES}")
+        raise cli.ConfigError(f"config.compute_dtype={config.compute_dtype!r}: expected one of {COMPUTE_DTYPES}")
     return jnp.dtype(config.compute_dtype)
 
 

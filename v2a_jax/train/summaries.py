@@ -16,6 +16,8 @@ import numpy as np
 import tensorboardX
 from etils import epath
 
+from v2a_jax import cli
+
 
 @dataclasses.dataclass(frozen=True)
 class Audio:
@@ -46,8 +48,11 @@ class SummaryWriter:
         for name, value in values.items():
             self._tb.add_scalar(f"{split}/{name}", value, step)
         # Flushed per record so that readers (tests, `tail -f`) see it even if the run is killed.
-        self._jsonl.write(json.dumps({"step": step, "split": split, **values}) + "\n")
-        self._jsonl.flush()
+        try:
+            self._jsonl.write(json.dumps({"step": step, "split": split, **values}) + "\n")
+            self._jsonl.flush()
+        except OSError as e:  # e.g. a full disk
+            raise cli.UserError(f"{self._jsonl.name}: cannot write ({e.strerror})") from e
 
     def media(self, step: int, media: Mapping[str, np.ndarray | Audio]) -> None:
         """Writes images (uint8 [H, W, 3]) and `Audio` values under `media/<name>` at `step`."""

@@ -14,6 +14,7 @@ import jax
 import ml_collections
 import numpy as np
 
+from v2a_jax import cli
 from v2a_jax.train.summaries import Audio
 
 Batch = Mapping[str, Any]  # str -> array [B, ...]; numpy per process, global jax.Array inside the step
@@ -79,10 +80,15 @@ def import_object(path: str, field: str) -> Any:
     """The object named by `path` ("package.module:name"); errors name the config `field` that gave it."""
     module_name, _, name = path.partition(":")
     if not module_name or not name:
-        raise ValueError(f"{field}={path!r}: expected 'package.module:name'")
-    module = importlib.import_module(module_name)
+        raise cli.ConfigError(f"{field}={path!r}: expected 'package.module:name'")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name is None or not module_name.startswith(e.name):
+            raise  # a module it imports is missing: the installation's problem, with its traceback
+        raise cli.ConfigError(f"{field}={path!r}: no module {e.name}") from e
     if not hasattr(module, name):
-        raise ValueError(f"{field}={path!r}: module {module_name} has no {name}")
+        raise cli.ConfigError(f"{field}={path!r}: module {module_name} has no {name}")
     return getattr(module, name)
 
 
