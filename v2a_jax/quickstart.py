@@ -17,8 +17,9 @@ Stages (each resumes from what is already in the workdir, so a rerun picks up wh
                  (v2a_jax.sample) in WORKDIR/samples.
 The step counts are sized for a 2-core CPU (about half an hour in all); the full configs train longer
 (their docstrings give the commands and expected results). On a dataset without ground-truth source positions the
-generator trains without the tuned encoder's localisation supervision (model.video.localisation_weight 0, said
-when it starts) and the headline shows the direction against the recording instead of against the truth.
+tuned encoder's localisation supervision takes its targets from the recordings' own interaural cues
+(v2a_jax/pipeline/audio_targets.py, said when it starts) and the headline shows the direction against the
+recording instead of against the truth.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from etils import epath
 from data.binaural_synth import prepare as synth_prepare
 from experiments import autoencoder as autoencoder_config
 from experiments import generator as generator_config
-from v2a_jax import sample
+from v2a_jax import cli, sample
 from v2a_jax.autoencoder import latents
 from v2a_jax.evaluation import checkpoint, runner
 from v2a_jax.generator import inference, task as generator_task
@@ -80,15 +81,14 @@ def train_autoencoder(data_dir: str, name: str, workdir: epath.Path, steps: int)
 
 
 def generator_config_for(data_dir: str, name: str) -> ml_collections.ConfigDict:
-    """visaudio-tiny on the dataset, its ground-truth localisation supervision off when the dataset has no source
-    positions (which the task would refuse: GeneratorTask.check_dataset)."""
+    """visaudio-tiny on the dataset; on one without source positions its localisation supervision takes its
+    targets from the recordings' own interaural cues (config.data.localisation_targets 'auto')."""
     config = generator_config.get_config("visaudio-tiny")
     config.data.data_dir, config.data.name = data_dir, name
     _, clip = loader.open_split(data_dir, name, config.data.train_split)
     if not clip.has_truth(generator_task.LOCALISATION_KEYS):
-        print(f"      {name} has no ground-truth source positions: model.video.localisation_weight "
-              f"{config.model.video.localisation_weight:g} -> 0 (no localisation supervision)", flush=True)
-        config.model.video.localisation_weight = 0.0
+        print(f"      {name} has no ground-truth source positions: the localisation supervision takes its targets "
+              f"from the recordings' interaural cues", flush=True)
     return config
 
 
@@ -207,4 +207,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)
