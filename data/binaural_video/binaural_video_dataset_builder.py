@@ -23,11 +23,9 @@ import os
 import h5py
 import tensorflow_datasets as tfds
 
-from data.video_folder import clips
+from data.video_folder import clips, listing
 from data.video_folder.builder import VideoFolderBuilder
 
-VIDEO_SUFFIXES = (".mp4", ".webm", ".avi", ".mov", ".mkv", ".m4v")
-AUDIO_SUFFIXES = (".wav", ".flac")
 AUDIO_SOURCES = ("own", "sidecar", "auto")
 SPLIT_SETS = ("fraction", "fairplay", "pseudobinaural")
 CAPTIONS = ("none", "folder", "file")
@@ -128,26 +126,6 @@ BUILDER_CONFIGS = [
 ]
 
 
-def _files(root: str, suffixes: tuple[str, ...], exclude: str = "") -> list[str]:
-    """Paths under `root` (recursive, sorted) ending in one of `suffixes`; `exclude` is a folder to leave out."""
-    out = []
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if os.path.join(folder, d) != exclude)
-        out += [os.path.join(folder, n) for n in sorted(names) if n.lower().endswith(suffixes)]
-    return out
-
-
-def _stem(name: str) -> str:
-    return os.path.splitext(os.path.basename(name.strip()))[0]
-
-
-def _by_stem(paths: list[str]) -> dict[str, list[str]]:
-    index: dict[str, list[str]] = {}
-    for p in paths:
-        index.setdefault(_stem(p), []).append(p)
-    return index
-
-
 def fraction_split(key: str, fractions) -> str:
     """The split of the video whose key is `key` under split_set 'fraction' (an md5 of the key: stable across
     machines and Python versions)."""
@@ -160,9 +138,9 @@ def read_split_file(path: str) -> list[str]:
     """Clip stems listed by a FAIR-Play `.h5` split file (dataset `audio`) or a PseudoBinaural `.txt` one."""
     if path.endswith(".h5"):
         with h5py.File(path, "r") as f:
-            return [_stem(v.decode() if isinstance(v, bytes) else str(v)) for v in f["audio"][()]]
+            return [listing.stem(v.decode() if isinstance(v, bytes) else str(v)) for v in f["audio"][()]]
     with open(path) as f:
-        return [_stem(line) for line in f if line.strip()]
+        return [listing.stem(line) for line in f if line.strip()]
 
 
 def _captions(config: BinauralVideoConfig, input_dir: str) -> dict[str, str]:
@@ -172,7 +150,7 @@ def _captions(config: BinauralVideoConfig, input_dir: str) -> dict[str, str]:
         rows = list(csv.reader(f))
     if rows and [c.strip().lower() for c in rows[0][:2]] == ["file", "caption"]:
         rows = rows[1:]
-    return {_stem(r[0]): r[1].strip() for r in rows if len(r) >= 2}
+    return {listing.stem(r[0]): r[1].strip() for r in rows if len(r) >= 2}
 
 
 def _make_examples(source: clips.SourceFile, spec: clips.ClipSpec) -> list[tuple[str, dict]]:
@@ -225,20 +203,20 @@ class BinauralVideo(VideoFolderBuilder):
         self.check_input(input_dir)
         video_root = os.path.join(input_dir, config.video_dir)
         audio_root = os.path.join(input_dir, config.audio_dir) if config.audio_dir else ""
-        videos = _files(video_root, VIDEO_SUFFIXES, exclude=audio_root)
-        sidecars = _by_stem(_files(audio_root, AUDIO_SUFFIXES)) if audio_root else {}
+        videos = listing.files(video_root, listing.VIDEO_SUFFIXES, exclude=audio_root)
+        sidecars = listing.by_stem(listing.files(audio_root, listing.AUDIO_SUFFIXES)) if audio_root else {}
         captions = _captions(config, input_dir)
         skipped: list[dict] = []
 
         def source(video: str) -> clips.SourceFile | None:
-            key = os.path.splitext(os.path.relpath(video, input_dir))[0]
-            stem = _stem(video)
+            key = listing.key(video, input_dir)
+            stem = listing.stem(video)
             if config.audio == "own":
                 found = []
             elif audio_root:
                 found = sidecars.get(stem, [])
             else:
-                found = [p for p in (os.path.splitext(video)[0] + s for s in AUDIO_SUFFIXES) if os.path.isfile(p)]
+                found = listing.sidecars(video)
             if len(found) > 1:
                 skipped.append({"file": video, "reason": f"{len(found)} side-car audio files named {stem}: "
                                                          f"{', '.join(os.path.basename(p) for p in found)}"})
@@ -258,7 +236,7 @@ class BinauralVideo(VideoFolderBuilder):
                     splits[fraction_split(src.key, config.split_fractions)].append(src)
             return splits, skipped
 
-        by_stem = _by_stem(videos)
+        by_stem = listing.by_stem(videos)
         splits = {}
         for split, path in self._split_files(input_dir).items():
             rel = os.path.relpath(path, input_dir)
