@@ -24,7 +24,7 @@ import h5py
 import tensorflow_datasets as tfds
 
 from data.video_folder import clips, listing
-from data.video_folder.builder import VideoFolderBuilder
+from data.video_folder.builder import ClipConfig, VideoFolderBuilder
 
 AUDIO_SOURCES = ("own", "sidecar", "auto")
 SPLIT_SETS = ("fraction", "fairplay", "pseudobinaural")
@@ -35,8 +35,9 @@ _SPLIT_FILES = {"train": "train", "val": "validation", "test": "test"}
 
 
 @dataclasses.dataclass(eq=False)
-class BinauralVideoConfig(tfds.core.BuilderConfig):
-    """A named input layout, split protocol and clip format (see the module docstring)."""
+class BinauralVideoConfig(ClipConfig):
+    """A named input layout, split protocol and clip format (see the module docstring; the window, rate, frame
+    size and loudness fields: video_folder's ClipConfig)."""
 
     # Folder of the videos, relative to the input root ('' = the root itself; searched recursively).
     video_dir: str = ""
@@ -50,26 +51,8 @@ class BinauralVideoConfig(tfds.core.BuilderConfig):
     split_number: int = 1
     # Train / validation / test shares of the videos for split_set 'fraction'.
     split_fractions: tuple = (0.8, 0.1, 0.1)
-    # Window length, seconds (a whole number of frames and samples at fps / sample_rate).
-    clip_s: float = 8.0
-    # Step between window starts, seconds (also whole frames and samples).
-    hop_s: float = 8.0
-    # Shortest real content a window may hold (the rest padded; `valid_s` records it); shorter files are skipped.
-    min_clip_s: float = 8.0
-    # Stored video frame rate (with sample_rate it must fit v2a_jax.pipeline.sequence.SequenceConfig).
-    fps: float = 25.0
-    # Stored audio rate, Hz.
-    sample_rate: int = 16000
-    # Stored frame height, pixels.
-    height: int = 64
-    # Stored frame width, pixels (H != W allowed).
-    width: int = 64
     # How other aspect ratios reach height x width: 'crop' (centre crop) | 'letterbox' (padded with black).
     resize_mode: str = "crop"
-    # Loudness policy per window: 'none' | 'peak' | 'rms' (the gain is stored as gain_db; never clips).
-    loudness: str = "none"
-    # Target level of the loudness policy, dBFS.
-    loudness_db: float = -1.0
     # Captions: 'none' | 'folder' (the video's parent folder name) | 'file' (the CSV captions_file).
     captions: str = "none"
     # CSV of captions under the input root, columns file,caption (matched by stem).
@@ -80,11 +63,7 @@ class BinauralVideoConfig(tfds.core.BuilderConfig):
     max_av_mismatch_s: float = 0.25
 
     def spec(self) -> clips.ClipSpec:
-        return clips.ClipSpec(
-            clip_s=self.clip_s, hop_s=self.hop_s, min_clip_s=self.min_clip_s, fps=self.fps,
-            sample_rate=self.sample_rate, height=self.height, width=self.width, resize_mode=self.resize_mode,
-            channels=2, loudness=self.loudness, loudness_db=self.loudness_db,
-            max_av_mismatch_s=self.max_av_mismatch_s)
+        return self.clip_spec(resize_mode=self.resize_mode, channels=2, max_av_mismatch_s=self.max_av_mismatch_s)
 
     def check(self) -> None:
         """Raises ValueError (one line naming the field) for an inconsistent config."""
@@ -97,11 +76,8 @@ class BinauralVideoConfig(tfds.core.BuilderConfig):
         self.spec().check()
 
     def metadata(self) -> dict:
-        builder = {k: v for k, v in dataclasses.asdict(self).items()
-                   if k not in ("version", "release_notes", "supported_versions", "tags")}
-        builder["split_fractions"] = list(self.split_fractions)
         return clips.metadata(self.spec(), field_of_view_deg=self.field_of_view_deg, ground_truth=False,
-                              builder=builder)
+                              builder=self.describe())
 
 
 # FAIR-Play's clip and binaural recording of one index are only "roughly aligned" (its README): 0.5 s slack.

@@ -9,13 +9,14 @@ and the CLI.
               int16, caption, clip_id '<relative path without suffix>@<start ms>', start_s, gain_db, valid_s).
   beam.py     the per-file Beam stage with a skip output, the skip manifest (skipped.jsonl beside the dataset),
               pipeline options (DirectRunner with N processes, or Dataflow / Flink / Spark options).
-  builder.py  VideoFolderBuilder: the TFDS GeneratorBasedBuilder that runs it all.
+  builder.py  VideoFolderBuilder: the TFDS GeneratorBasedBuilder that runs it all; ClipConfig: the base of the
+              builders' configs (the shared ClipSpec fields, the `builder` metadata).
   cli.py      the shared command line (`python -m data.<builder>.build --input_dir ... --data_dir ... --config ...`).
 
 Reusing it for a new builder (e.g. 360-degree video with 4-channel FOA audio):
-  1. A TFDS BuilderConfig dataclass whose `spec()` returns a `clips.ClipSpec` with the channel count the sources
-     must have (`channels=4` for FOA: other counts are refused per file with a one-line reason) and whose
-     `check()` raises ValueError for a bad config.
+  1. A config dataclass deriving from `builder.ClipConfig` whose `spec()` returns `self.clip_spec(channels=...)`
+     with the channel count the sources must have (`channels=4` for FOA: other counts are refused per file with a
+     one-line reason) and whose `check()` raises ValueError for a bad config.
   2. `class MyBuilder(VideoFolderBuilder)` with `_info` (features = `clips.features(spec, **extra_features)`,
      metadata = `clips.metadata(spec, field_of_view_deg=..., ground_truth=..., builder=...)`), `list_sources`
      (splits -> `clips.SourceFile`s, plus skip records found while listing; `listing` finds the files and their
