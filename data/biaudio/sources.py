@@ -65,7 +65,11 @@ def dropped(key: str, reason: str) -> tuple[str, dict]:
 
 
 class WindowFilteringBuilder(VideoFolderBuilder, skip_registration=True):
-    """VideoFolderBuilder whose example functions may drop single windows (`dropped`), recorded in the manifest."""
+    """VideoFolderBuilder over the folder layout above whose example functions may drop single windows
+    (`dropped`), recorded in the manifest."""
+
+    def list_sources(self, input_dir: str) -> tuple[dict[str, list[SourceFile]], list[dict]]:
+        return list_video_sources(input_dir)
 
     def _generate_examples(self, pipeline, split: str, sources: list[SourceFile], make_examples):
         examples, skipped = beam_lib.examples_and_skips(pipeline, split, sources, make_examples)

@@ -183,8 +183,5 @@ class PseudoBinaural(sources.WindowFilteringBuilder):
                                                            ground_truth=True, builder=config.describe())),
         )
 
-    def list_sources(self, input_dir: str):
-        return sources.list_video_sources(input_dir)
-
     def example_fn(self):
         return functools.partial(make_examples, config=self.builder_config)
