@@ -126,17 +126,10 @@ class BiAudio(sources.WindowFilteringBuilder):
 
     def _info(self) -> tfds.core.DatasetInfo:
         config: BiAudioConfig = self.builder_config
-        spec = config.spec()
-        per_frame = tfds.features.Tensor(shape=(spec.num_frames,), dtype=np.float32)
-        return tfds.core.DatasetInfo(
-            builder=self,
-            description=__doc__,
-            features=clips.features(spec, camera_yaw_deg=per_frame, camera_pitch_deg=per_frame,
-                                    camera_roll_deg=per_frame,
-                                    phi_max_deg=tfds.features.Tensor(shape=(2,), dtype=np.float32)),
-            metadata=tfds.core.MetadataDict(clips.metadata(spec, field_of_view_deg=config.fov_deg,
-                                                           ground_truth=False, builder=config.describe())),
-        )
+        per_frame = tfds.features.Tensor(shape=(config.spec().num_frames,), dtype=np.float32)
+        return self.dataset_info(__doc__, field_of_view_deg=config.fov_deg, ground_truth=False,
+                                 camera_yaw_deg=per_frame, camera_pitch_deg=per_frame, camera_roll_deg=per_frame,
+                                 phi_max_deg=tfds.features.Tensor(shape=(2,), dtype=np.float32))
 
     def example_fn(self):
         return functools.partial(make_examples, config=self.builder_config)

@@ -75,10 +75,6 @@ class BinauralVideoConfig(ClipConfig):
             raise ValueError(f"split_fractions must be 3 non-negative shares summing to 1, got {self.split_fractions}")
         self.spec().check()
 
-    def metadata(self) -> dict:
-        return clips.metadata(self.spec(), field_of_view_deg=self.field_of_view_deg, ground_truth=False,
-                              builder=self.describe())
-
 
 # FAIR-Play's clip and binaural recording of one index are only "roughly aligned" (its README): 0.5 s slack.
 _FAIRPLAY = dict(video_dir="videos", audio="sidecar", audio_dir="binaural_audios", clip_s=10.0, hop_s=10.0,
@@ -145,9 +141,7 @@ class BinauralVideo(VideoFolderBuilder):
                                     "binaural_audios/ and splits/) as --input_dir.")
 
     def _info(self) -> tfds.core.DatasetInfo:
-        config: BinauralVideoConfig = self.builder_config
-        return tfds.core.DatasetInfo(builder=self, description=__doc__, features=clips.features(config.spec()),
-                                     metadata=tfds.core.MetadataDict(config.metadata()))
+        return self.dataset_info(__doc__, field_of_view_deg=self.builder_config.field_of_view_deg, ground_truth=False)
 
     def check_input(self, input_dir: str) -> None:
         config: BinauralVideoConfig = self.builder_config

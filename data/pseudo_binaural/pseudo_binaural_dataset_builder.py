@@ -174,14 +174,8 @@ class PseudoBinaural(sources.WindowFilteringBuilder):
 
     def _info(self) -> tfds.core.DatasetInfo:
         config: PseudoBinauralConfig = self.builder_config
-        spec = config.spec()
-        return tfds.core.DatasetInfo(
-            builder=self,
-            description=__doc__,
-            features=clips.features(spec, **truth_features(spec.num_frames)),
-            metadata=tfds.core.MetadataDict(clips.metadata(spec, field_of_view_deg=config.fov_deg,
-                                                           ground_truth=True, builder=config.describe())),
-        )
+        return self.dataset_info(__doc__, field_of_view_deg=config.fov_deg, ground_truth=True,
+                                 **truth_features(config.spec().num_frames))
 
     def example_fn(self):
         return functools.partial(make_examples, config=self.builder_config)

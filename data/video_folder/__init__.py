@@ -17,8 +17,8 @@ Reusing it for a new builder (e.g. 360-degree video with 4-channel FOA audio):
   1. A config dataclass deriving from `builder.ClipConfig` whose `spec()` returns `self.clip_spec(channels=...)`
      with the channel count the sources must have (`channels=4` for FOA: other counts are refused per file with a
      one-line reason) and whose `check()` raises ValueError for a bad config.
-  2. `class MyBuilder(VideoFolderBuilder)` with `_info` (features = `clips.features(spec, **extra_features)`,
-     metadata = `clips.metadata(spec, field_of_view_deg=..., ground_truth=..., builder=...)`), `list_sources`
+  2. `class MyBuilder(VideoFolderBuilder)` with `_info` (`self.dataset_info(__doc__, field_of_view_deg=...,
+     ground_truth=..., **extra_features)`: `clips.features` and `clips.metadata` of the config), `list_sources`
      (splits -> `clips.SourceFile`s, plus skip records found while listing; `listing` finds the files and their
      side-cars) and `example_fn` (a picklable function of one SourceFile). That function typically calls
      `clips.load(source, spec, transform)` (any `av.VideoFrame -> uint8 [h, w, 3]` transform, e.g. a perspective

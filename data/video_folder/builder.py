@@ -67,7 +67,7 @@ _CLIP_FIELDS = tuple(f.name for f in dataclasses.fields(ClipConfig)
 
 
 class VideoFolderBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
-    """Base builder: subclasses define `_info`, `list_sources` and `example_fn`."""
+    """Base builder: subclasses define `_info` (usually `dataset_info(...)`), `list_sources` and `example_fn`."""
 
     MANUAL_DOWNLOAD_INSTRUCTIONS = "Pass the folder of source videos as the manual directory (--input_dir)."
 
@@ -80,6 +80,17 @@ class VideoFolderBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
     def example_fn(self) -> Callable[[SourceFile], list[tuple[str, dict]]]:
         """A picklable function (module-level, or a functools.partial of one) from a source to its (key,
         example) pairs; raises `clips.BadFile` with a one-line reason for a file that must be skipped."""
+
+    def dataset_info(self, description: str, *, field_of_view_deg: float, ground_truth: bool,
+                     **extra_features) -> tfds.core.DatasetInfo:
+        """The DatasetInfo of the shared layout for this builder's config (a ClipConfig with a `spec()`): the
+        contract's features plus the builder's `extra_features`, and the contract's metadata."""
+        spec = self.builder_config.spec()
+        return tfds.core.DatasetInfo(
+            builder=self, description=description, features=clips.features(spec, **extra_features),
+            metadata=tfds.core.MetadataDict(clips.metadata(spec, field_of_view_deg=field_of_view_deg,
+                                                           ground_truth=ground_truth,
+                                                           builder=self.builder_config.describe())))
 
     def check_input(self, input_dir: str) -> None:
         """Raises ValueError (one line naming the missing path) if `input_dir` lacks what the config needs; run
