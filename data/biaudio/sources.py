@@ -49,11 +49,12 @@ def list_video_sources(input_dir: str) -> tuple[dict[str, list[SourceFile]], lis
         split = top if top in SPLITS and "/" in key else "train"
         audio = (listing.sidecars(path) or [""])[0]
         caption = ""
-        if labels := listing.sidecars(path, (LABELS_SUFFIX,)):
+        labels = listing.sidecar(path, LABELS_SUFFIX)
+        if os.path.isfile(labels):
             try:
-                caption = _caption(labels[0])
+                caption = _caption(labels)
             except (OSError, ValueError) as e:
-                listed.append({"file": path, "reason": f"labels file {os.path.basename(labels[0])}: {e}"})
+                listed.append({"file": path, "reason": f"labels file {os.path.basename(labels)}: {e}"})
                 continue
         splits.setdefault(split, []).append(SourceFile(video=path, key=key, audio=audio, caption=caption))
     return splits, listed

@@ -6,7 +6,8 @@ side-cars.
                                    (a folder's own files first, then its subfolders by name).
   key(path, root)                  path relative to root without suffix, '/'-separated: the SourceFile key.
   stem / by_stem                   a file's name without folder and suffix; {stem: paths} for matching by stem.
-  sidecars(video, suffixes)        files beside `video` with its path without suffix and one of the suffixes.
+  sidecar(video, suffix)           `<video path without suffix><suffix>`: where a side-car of `video` lives.
+  sidecars(video, suffixes)        the side-cars of `video` with one of the suffixes that exist.
 
 The split protocols (folders, split files) and what a builder does with several side-cars are its own business.
 """
@@ -47,7 +48,11 @@ def by_stem(paths: list[str]) -> dict[str, list[str]]:
     return index
 
 
+def sidecar(video: str, suffix: str) -> str:
+    """The side-car path of `video` with `suffix` (e.g. '.wav', '.labels.json'), whether or not it exists."""
+    return os.path.splitext(os.fspath(video))[0] + suffix
+
+
 def sidecars(video: str, suffixes: tuple[str, ...] = AUDIO_SUFFIXES) -> list[str]:
-    """The existing files `<video path without suffix><suffix>`, in the order of `suffixes`."""
-    base = os.path.splitext(video)[0]
-    return [base + s for s in suffixes if os.path.isfile(base + s)]
+    """The side-cars of `video` with one of `suffixes` that exist, in the order of `suffixes`."""
+    return [p for p in (sidecar(video, s) for s in suffixes) if os.path.isfile(p)]

@@ -26,6 +26,7 @@ def test_sidecars_and_stems_match_the_path_without_suffix(tmp_path):
     _touch(root, "a.mp4", "a.flac", "a.wav", "b.mp4", "sub/a.mp4")
     assert listing.sidecars(f"{root}/a.mp4") == [f"{root}/a.wav", f"{root}/a.flac"]
     assert listing.sidecars(f"{root}/b.mp4") == [] and listing.sidecars(f"{root}/sub/a.mp4") == []
+    assert listing.sidecar(f"{root}/sub/a.b.mp4", ".labels.json") == f"{root}/sub/a.b.labels.json"
     assert listing.stem(" clips/000123.mp3\n") == "000123"
     assert listing.by_stem([f"{root}/a.mp4", f"{root}/b.mp4", f"{root}/sub/a.mp4"]) == {
         "a": [f"{root}/a.mp4", f"{root}/sub/a.mp4"], "b": [f"{root}/b.mp4"]}
