@@ -26,7 +26,6 @@ from data.video_folder.builder import VideoFolderBuilder
 from data.video_folder.clips import SourceFile
 
 LABELS_SUFFIX = ".labels.json"
-SPLITS = ("train", "validation", "test")
 _DROPPED = "dropped_reason"
 
 
@@ -46,7 +45,7 @@ def list_video_sources(input_dir: str) -> tuple[dict[str, list[SourceFile]], lis
     for path in listing.files(input_dir, listing.VIDEO_SUFFIXES):
         key = listing.key(path, input_dir)
         top = key.split("/", 1)[0]
-        split = top if top in SPLITS and "/" in key else "train"
+        split = top if top in listing.SPLITS and "/" in key else "train"
         audio = (listing.sidecars(path) or [""])[0]
         caption = ""
         labels = listing.sidecar(path, LABELS_SUFFIX)

@@ -29,7 +29,6 @@ from data.video_folder.builder import ClipConfig, VideoFolderBuilder
 AUDIO_SOURCES = ("own", "sidecar", "auto")
 SPLIT_SETS = ("fraction", "fairplay", "pseudobinaural")
 CAPTIONS = ("none", "folder", "file")
-SPLITS = ("train", "validation", "test")
 # Split-file names of the two published protocols -> this dataset's split names.
 _SPLIT_FILES = {"train": "train", "val": "validation", "test": "test"}
 
@@ -200,7 +199,7 @@ class BinauralVideo(VideoFolderBuilder):
             return clips.SourceFile(video=video, key=key, audio=found[0] if found else "", caption=caption)
 
         if config.split_set == "fraction":
-            splits = {s: [] for s in SPLITS}
+            splits = {s: [] for s in listing.SPLITS}
             for video in videos:
                 if (src := source(video)) is not None:
                     splits[fraction_split(src.key, config.split_fractions)].append(src)

@@ -2,6 +2,7 @@
 side-cars.
 
   VIDEO_SUFFIXES / AUDIO_SUFFIXES  the video containers and the side-car audio formats every builder reads.
+  SPLITS                           the splits a builder sorts its sources into.
   files(root, suffixes, exclude)   every path under root ending in one of the suffixes, recursively, in path order
                                    (a folder's own files first, then its subfolders by name).
   key(path, root)                  path relative to root without suffix, '/'-separated: the SourceFile key.
@@ -18,6 +19,7 @@ import os
 
 VIDEO_SUFFIXES = (".mp4", ".webm", ".avi", ".mov", ".mkv", ".m4v")
 AUDIO_SUFFIXES = (".wav", ".flac")
+SPLITS = ("train", "validation", "test")
 
 
 def files(root: str, suffixes: tuple[str, ...], exclude: str = "") -> list[str]:
