@@ -121,6 +121,7 @@ def make_examples(source: clips.SourceFile, config: PseudoBinauralConfig) -> lis
         raise clips.BadFile(f"no position file {os.path.basename(position_file)} (localiser='file')")
     if rows is not None:
         info = media.probe(source.video)
+    decoder = decoding.binaural_decoder(decoding.DecoderConfig.of(config))
     out = []
     for window in clips.windows(loaded, spec):
         key = clips.clip_id(source.key, window.start_s)
@@ -138,9 +139,7 @@ def make_examples(source: clips.SourceFile, config: PseudoBinauralConfig) -> lis
         else:
             x, y = localise.saliency_positions(window.video)
         placed = placement.place_source(mono, x, y, spec.height, spec.width, spec.fps, spec.sample_rate,
-                                        decoding.binaural_decoder(decoding.DecoderConfig.of(config)),
-                                        config.placement(),
-                                        trajectory_lib.clip_rng(config.seed, key))
+                                        decoder, config.placement(), trajectory_lib.clip_rng(config.seed, key))
         key, example = clips.to_example(source, window, placed.pop("audio"), spec)
         example.update(placed)
         out.append((key, example))
