@@ -24,27 +24,21 @@ import functools
 import numpy as np
 import tensorflow_datasets as tfds
 
-from data.biaudio import construct, sources
+from data.biaudio import construct, decoding, sources
 from data.biaudio import trajectory as trajectory_lib
 from data.video_folder import clips, media
-from v2a_jax.spatial import ambisonics, hrtf as hrtf_lib
+from data.video_folder.builder import ClipConfig
+from v2a_jax.spatial import ambisonics
 
 
 @dataclasses.dataclass(eq=False)
-class BiAudioConfig(tfds.core.BuilderConfig):
-    """A BiAudio variant. Window, rates and loudness as data/video_folder's ClipSpec; height / width / fov_deg:
+class BiAudioConfig(ClipConfig):
+    """A BiAudio variant. Window, rates and loudness as data/video_folder's ClipConfig; height / width / fov_deg:
     the perspective camera; equirect_height / equirect_width: the size equirectangular frames are decoded at;
-    foa_format: 'ambix' (ACN/SN3D), 'fuma' or 'n3d' (converted on read); hrtf 'spherical' (head_radius_m) or
-    'sofa' (sofa_path); decoder: 'parametric' or 'linear' (v2a_jax.spatial.ambisonics); the trajectory fields
-    as trajectory.TrajectoryConfig; min_lr_difference: windows below it are dropped; seed: trajectory seed."""
+    foa_format: 'ambix' (ACN/SN3D), 'fuma' or 'n3d' (converted on read); hrtf, sofa_path, head_radius_m and
+    decoder as decoding.DecoderConfig; the trajectory fields as trajectory.TrajectoryConfig; min_lr_difference:
+    windows below it are dropped; seed: trajectory seed."""
 
-    clip_s: float = 8.0
-    hop_s: float = 8.0
-    min_clip_s: float = 8.0
-    fps: float = 25.0
-    sample_rate: int = 16000
-    height: int = 64
-    width: int = 64
     fov_deg: float = 90.0
     equirect_height: int = 128
     equirect_width: int = 256
@@ -63,14 +57,10 @@ class BiAudioConfig(tfds.core.BuilderConfig):
     max_abs_roll_deg: float = 10.0
     segment_s: tuple[float, float] = (1.0, 3.0)
     min_lr_difference: float = 0.01
-    loudness: str = "none"
-    loudness_db: float = -1.0
     seed: int = 0
 
     def spec(self) -> clips.ClipSpec:
-        return clips.ClipSpec(clip_s=self.clip_s, hop_s=self.hop_s, min_clip_s=self.min_clip_s, fps=self.fps,
-                              sample_rate=self.sample_rate, height=self.height, width=self.width, channels=4,
-                              loudness=self.loudness, loudness_db=self.loudness_db)
+        return self.clip_spec(channels=4)
 
     def trajectory(self) -> trajectory_lib.TrajectoryConfig:
         names = {f.name for f in dataclasses.fields(trajectory_lib.TrajectoryConfig)}
@@ -82,25 +72,12 @@ class BiAudioConfig(tfds.core.BuilderConfig):
         self.trajectory()
         if self.foa_format not in ambisonics.FORMATS:
             raise ValueError(f"foa_format must be one of {ambisonics.FORMATS}, got {self.foa_format!r}")
-        if self.decoder not in ambisonics.METHODS:
-            raise ValueError(f"decoder must be one of {ambisonics.METHODS}, got {self.decoder!r}")
-        if self.hrtf not in ("spherical", "sofa") or (self.hrtf == "sofa" and not self.sofa_path):
-            raise ValueError(f"hrtf must be 'spherical' or 'sofa' (with sofa_path), got {self.hrtf!r}")
+        decoding.DecoderConfig.of(self)
         if not 0 < self.fov_deg < 180 or self.equirect_height < 2 or self.equirect_width < 2:
             raise ValueError(f"need 0 < fov_deg < 180 and an equirectangular size >= 2, got {self.fov_deg}, "
                              f"{self.equirect_height}x{self.equirect_width}")
         if not 0 <= self.min_lr_difference < 1:
             raise ValueError(f"min_lr_difference must be in [0, 1), got {self.min_lr_difference}")
-
-    def make_hrtf(self):
-        if self.hrtf == "sofa":
-            return hrtf_lib.make_hrtf("sofa", self.sample_rate, path=self.sofa_path)
-        return hrtf_lib.make_hrtf("spherical", self.sample_rate, head_radius_m=self.head_radius_m)
-
-    def describe(self) -> dict:
-        """JSON-able config stored as the dataset's `builder` metadata."""
-        skip = {"name", "version", "release_notes", "supported_versions", "description", "tags"}
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
 
 
 BUILDER_CONFIGS = [
@@ -111,17 +88,6 @@ BUILDER_CONFIGS = [
 ]
 
 
-# Per worker process: the decoder (its HRTF grid takes a moment to design) for each config seen.
-_decoders: dict = {}
-
-
-def _decoder(config: BiAudioConfig) -> ambisonics.BinauralDecoder:
-    key = (config.hrtf, config.sofa_path, config.head_radius_m, config.sample_rate, config.decoder)
-    if key not in _decoders:
-        _decoders[key] = ambisonics.BinauralDecoder(config.make_hrtf(), method=config.decoder)
-    return _decoders[key]
-
-
 def make_examples(source: clips.SourceFile, config: BiAudioConfig) -> list[tuple[str, dict]]:
     """(clip_id, example) of every window of `source`, or `sources.dropped` for windows below
     min_lr_difference; raises clips.BadFile for a file that cannot be used."""
@@ -129,12 +95,13 @@ def make_examples(source: clips.SourceFile, config: BiAudioConfig) -> list[tuple
     equirect = functools.partial(media.fit_frame, height=config.equirect_height, width=config.equirect_width,
                                  mode="crop")
     loaded = clips.load(source, spec, equirect)
+    decoder = decoding.binaural_decoder(decoding.DecoderConfig.of(config))
     out = []
     for window in clips.windows(loaded, spec):
         key = clips.clip_id(source.key, window.start_s)
         clip = construct.construct_clip(window.video, ambisonics.to_acn_sn3d(window.audio, config.foa_format),
                                         spec.fps, spec.sample_rate, trajectory_lib.clip_rng(config.seed, key),
-                                        config.trajectory(), _decoder(config), config.height, config.width,
+                                        config.trajectory(), decoder, config.height, config.width,
                                         config.fov_deg)
         difference = construct.lr_difference(clip["audio"])
         if difference < config.min_lr_difference:
@@ -159,20 +126,10 @@ class BiAudio(sources.WindowFilteringBuilder):
 
     def _info(self) -> tfds.core.DatasetInfo:
         config: BiAudioConfig = self.builder_config
-        spec = config.spec()
-        per_frame = tfds.features.Tensor(shape=(spec.num_frames,), dtype=np.float32)
-        return tfds.core.DatasetInfo(
-            builder=self,
-            description=__doc__,
-            features=clips.features(spec, camera_yaw_deg=per_frame, camera_pitch_deg=per_frame,
-                                    camera_roll_deg=per_frame,
-                                    phi_max_deg=tfds.features.Tensor(shape=(2,), dtype=np.float32)),
-            metadata=tfds.core.MetadataDict(clips.metadata(spec, field_of_view_deg=config.fov_deg,
-                                                           ground_truth=False, builder=config.describe())),
-        )
-
-    def list_sources(self, input_dir: str):
-        return sources.list_video_sources(input_dir)
+        per_frame = tfds.features.Tensor(shape=(config.spec().num_frames,), dtype=np.float32)
+        return self.dataset_info(__doc__, field_of_view_deg=config.fov_deg, ground_truth=False,
+                                 camera_yaw_deg=per_frame, camera_pitch_deg=per_frame, camera_roll_deg=per_frame,
+                                 phi_max_deg=tfds.features.Tensor(shape=(2,), dtype=np.float32))
 
     def example_fn(self):
         return functools.partial(make_examples, config=self.builder_config)

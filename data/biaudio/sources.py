@@ -1,11 +1,12 @@
 """Input listing and per-window filtering shared by the BiAudio and pseudo-binaural builders (on top of
 data/video_folder).
 
-Folder layout: every video (VIDEO_SUFFIXES) under the input folder, found recursively; a top-level folder named
-train/, validation/ or test/ puts the videos under it in that split, anything else goes to train. Side-cars next
-to a video share its path without suffix: `<stem>.wav` / `<stem>.flac` audio (used instead of the container's
-audio when present) and `<stem>.labels.json`, {"visible": [...], "invisible": [...]} sound labels that become the
-caption "Visible sound: ... Invisible sound: ..." (data/biaudio/construct.caption); no labels file, no caption.
+Folder layout: every video (VIDEO_SUFFIXES of data/video_folder/listing.py) under the input folder, found
+recursively; a top-level folder named train/, validation/ or test/ puts the videos under it in that split, anything
+else goes to train. Side-cars next to a video share its path without suffix (listing.sidecars): `<stem>.wav` /
+`<stem>.flac` audio (the first found used instead of the container's audio) and `<stem>.labels.json`,
+{"visible": [...], "invisible": [...]} sound labels that become the caption "Visible sound: ... Invisible sound:
+..." (data/biaudio/construct.caption); no labels file, no caption.
 
 Window filters: a builder's example function may return, for a window it drops, `dropped(key, reason)` in place
 of an example; `WindowFilteringBuilder` removes those from the examples and writes them into the skip manifest
@@ -20,14 +21,11 @@ import os
 import apache_beam as beam
 
 from data.biaudio import construct
-from data.video_folder import beam as beam_lib
+from data.video_folder import beam as beam_lib, listing
 from data.video_folder.builder import VideoFolderBuilder
 from data.video_folder.clips import SourceFile
 
-VIDEO_SUFFIXES = (".mp4", ".webm", ".avi", ".mov", ".mkv", ".m4v")  # as data/binaural_video
-AUDIO_SUFFIXES = (".wav", ".flac")
 LABELS_SUFFIX = ".labels.json"
-SPLITS = ("train", "validation", "test")
 _DROPPED = "dropped_reason"
 
 
@@ -44,26 +42,20 @@ def list_video_sources(input_dir: str) -> tuple[dict[str, list[SourceFile]], lis
     """({split: SourceFiles in path order}, skip records for unreadable labels files) of the folder layout above."""
     splits: dict[str, list[SourceFile]] = {}
     listed = []
-    for root, dirs, files in os.walk(input_dir):
-        dirs.sort()
-        for name in sorted(files):
-            stem, suffix = os.path.splitext(name)
-            if suffix.lower() not in VIDEO_SUFFIXES:
+    for path in listing.files(input_dir, listing.VIDEO_SUFFIXES):
+        key = listing.key(path, input_dir)
+        top = key.split("/", 1)[0]
+        split = top if top in listing.SPLITS and "/" in key else "train"
+        audio = (listing.sidecars(path) or [""])[0]
+        caption = ""
+        labels = listing.sidecar(path, LABELS_SUFFIX)
+        if os.path.isfile(labels):
+            try:
+                caption = _caption(labels)
+            except (OSError, ValueError) as e:
+                listed.append({"file": path, "reason": f"labels file {os.path.basename(labels)}: {e}"})
                 continue
-            path = os.path.join(root, name)
-            key = os.path.relpath(os.path.join(root, stem), input_dir).replace(os.sep, "/")
-            top = key.split("/", 1)[0]
-            split = top if top in SPLITS and "/" in key else "train"
-            base = os.path.join(root, stem)
-            audio = next((base + s for s in AUDIO_SUFFIXES if os.path.isfile(base + s)), "")
-            caption = ""
-            if os.path.isfile(base + LABELS_SUFFIX):
-                try:
-                    caption = _caption(base + LABELS_SUFFIX)
-                except (OSError, ValueError) as e:
-                    listed.append({"file": path, "reason": f"labels file {stem}{LABELS_SUFFIX}: {e}"})
-                    continue
-            splits.setdefault(split, []).append(SourceFile(video=path, key=key, audio=audio, caption=caption))
+        splits.setdefault(split, []).append(SourceFile(video=path, key=key, audio=audio, caption=caption))
     return splits, listed
 
 
@@ -73,7 +65,11 @@ def dropped(key: str, reason: str) -> tuple[str, dict]:
 
 
 class WindowFilteringBuilder(VideoFolderBuilder, skip_registration=True):
-    """VideoFolderBuilder whose example functions may drop single windows (`dropped`), recorded in the manifest."""
+    """VideoFolderBuilder over the folder layout above whose example functions may drop single windows
+    (`dropped`), recorded in the manifest."""
+
+    def list_sources(self, input_dir: str) -> tuple[dict[str, list[SourceFile]], list[dict]]:
+        return list_video_sources(input_dir)
 
     def _generate_examples(self, pipeline, split: str, sources: list[SourceFile], make_examples):
         examples, skipped = beam_lib.examples_and_skips(pipeline, split, sources, make_examples)

@@ -23,22 +23,20 @@ import os
 import h5py
 import tensorflow_datasets as tfds
 
-from data.video_folder import clips
-from data.video_folder.builder import VideoFolderBuilder
+from data.video_folder import clips, listing
+from data.video_folder.builder import ClipConfig, VideoFolderBuilder
 
-VIDEO_SUFFIXES = (".mp4", ".webm", ".avi", ".mov", ".mkv", ".m4v")
-AUDIO_SUFFIXES = (".wav", ".flac")
 AUDIO_SOURCES = ("own", "sidecar", "auto")
 SPLIT_SETS = ("fraction", "fairplay", "pseudobinaural")
 CAPTIONS = ("none", "folder", "file")
-SPLITS = ("train", "validation", "test")
 # Split-file names of the two published protocols -> this dataset's split names.
 _SPLIT_FILES = {"train": "train", "val": "validation", "test": "test"}
 
 
 @dataclasses.dataclass(eq=False)
-class BinauralVideoConfig(tfds.core.BuilderConfig):
-    """A named input layout, split protocol and clip format (see the module docstring)."""
+class BinauralVideoConfig(ClipConfig):
+    """A named input layout, split protocol and clip format (see the module docstring; the window, rate, frame
+    size and loudness fields: video_folder's ClipConfig)."""
 
     # Folder of the videos, relative to the input root ('' = the root itself; searched recursively).
     video_dir: str = ""
@@ -52,26 +50,8 @@ class BinauralVideoConfig(tfds.core.BuilderConfig):
     split_number: int = 1
     # Train / validation / test shares of the videos for split_set 'fraction'.
     split_fractions: tuple = (0.8, 0.1, 0.1)
-    # Window length, seconds (a whole number of frames and samples at fps / sample_rate).
-    clip_s: float = 8.0
-    # Step between window starts, seconds (also whole frames and samples).
-    hop_s: float = 8.0
-    # Shortest real content a window may hold (the rest padded; `valid_s` records it); shorter files are skipped.
-    min_clip_s: float = 8.0
-    # Stored video frame rate (with sample_rate it must fit v2a_jax.pipeline.sequence.SequenceConfig).
-    fps: float = 25.0
-    # Stored audio rate, Hz.
-    sample_rate: int = 16000
-    # Stored frame height, pixels.
-    height: int = 64
-    # Stored frame width, pixels (H != W allowed).
-    width: int = 64
     # How other aspect ratios reach height x width: 'crop' (centre crop) | 'letterbox' (padded with black).
     resize_mode: str = "crop"
-    # Loudness policy per window: 'none' | 'peak' | 'rms' (the gain is stored as gain_db; never clips).
-    loudness: str = "none"
-    # Target level of the loudness policy, dBFS.
-    loudness_db: float = -1.0
     # Captions: 'none' | 'folder' (the video's parent folder name) | 'file' (the CSV captions_file).
     captions: str = "none"
     # CSV of captions under the input root, columns file,caption (matched by stem).
@@ -82,11 +62,7 @@ class BinauralVideoConfig(tfds.core.BuilderConfig):
     max_av_mismatch_s: float = 0.25
 
     def spec(self) -> clips.ClipSpec:
-        return clips.ClipSpec(
-            clip_s=self.clip_s, hop_s=self.hop_s, min_clip_s=self.min_clip_s, fps=self.fps,
-            sample_rate=self.sample_rate, height=self.height, width=self.width, resize_mode=self.resize_mode,
-            channels=2, loudness=self.loudness, loudness_db=self.loudness_db,
-            max_av_mismatch_s=self.max_av_mismatch_s)
+        return self.clip_spec(resize_mode=self.resize_mode, channels=2, max_av_mismatch_s=self.max_av_mismatch_s)
 
     def check(self) -> None:
         """Raises ValueError (one line naming the field) for an inconsistent config."""
@@ -97,13 +73,6 @@ class BinauralVideoConfig(tfds.core.BuilderConfig):
         if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-6:
             raise ValueError(f"split_fractions must be 3 non-negative shares summing to 1, got {self.split_fractions}")
         self.spec().check()
-
-    def metadata(self) -> dict:
-        builder = {k: v for k, v in dataclasses.asdict(self).items()
-                   if k not in ("version", "release_notes", "supported_versions", "tags")}
-        builder["split_fractions"] = list(self.split_fractions)
-        return clips.metadata(self.spec(), field_of_view_deg=self.field_of_view_deg, ground_truth=False,
-                              builder=builder)
 
 
 # FAIR-Play's clip and binaural recording of one index are only "roughly aligned" (its README): 0.5 s slack.
@@ -128,26 +97,6 @@ BUILDER_CONFIGS = [
 ]
 
 
-def _files(root: str, suffixes: tuple[str, ...], exclude: str = "") -> list[str]:
-    """Paths under `root` (recursive, sorted) ending in one of `suffixes`; `exclude` is a folder to leave out."""
-    out = []
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if os.path.join(folder, d) != exclude)
-        out += [os.path.join(folder, n) for n in sorted(names) if n.lower().endswith(suffixes)]
-    return out
-
-
-def _stem(name: str) -> str:
-    return os.path.splitext(os.path.basename(name.strip()))[0]
-
-
-def _by_stem(paths: list[str]) -> dict[str, list[str]]:
-    index: dict[str, list[str]] = {}
-    for p in paths:
-        index.setdefault(_stem(p), []).append(p)
-    return index
-
-
 def fraction_split(key: str, fractions) -> str:
     """The split of the video whose key is `key` under split_set 'fraction' (an md5 of the key: stable across
     machines and Python versions)."""
@@ -160,9 +109,9 @@ def read_split_file(path: str) -> list[str]:
     """Clip stems listed by a FAIR-Play `.h5` split file (dataset `audio`) or a PseudoBinaural `.txt` one."""
     if path.endswith(".h5"):
         with h5py.File(path, "r") as f:
-            return [_stem(v.decode() if isinstance(v, bytes) else str(v)) for v in f["audio"][()]]
+            return [listing.stem(v.decode() if isinstance(v, bytes) else str(v)) for v in f["audio"][()]]
     with open(path) as f:
-        return [_stem(line) for line in f if line.strip()]
+        return [listing.stem(line) for line in f if line.strip()]
 
 
 def _captions(config: BinauralVideoConfig, input_dir: str) -> dict[str, str]:
@@ -172,7 +121,7 @@ def _captions(config: BinauralVideoConfig, input_dir: str) -> dict[str, str]:
         rows = list(csv.reader(f))
     if rows and [c.strip().lower() for c in rows[0][:2]] == ["file", "caption"]:
         rows = rows[1:]
-    return {_stem(r[0]): r[1].strip() for r in rows if len(r) >= 2}
+    return {listing.stem(r[0]): r[1].strip() for r in rows if len(r) >= 2}
 
 
 def _make_examples(source: clips.SourceFile, spec: clips.ClipSpec) -> list[tuple[str, dict]]:
@@ -191,9 +140,7 @@ class BinauralVideo(VideoFolderBuilder):
                                     "binaural_audios/ and splits/) as --input_dir.")
 
     def _info(self) -> tfds.core.DatasetInfo:
-        config: BinauralVideoConfig = self.builder_config
-        return tfds.core.DatasetInfo(builder=self, description=__doc__, features=clips.features(config.spec()),
-                                     metadata=tfds.core.MetadataDict(config.metadata()))
+        return self.dataset_info(__doc__, field_of_view_deg=self.builder_config.field_of_view_deg, ground_truth=False)
 
     def check_input(self, input_dir: str) -> None:
         config: BinauralVideoConfig = self.builder_config
@@ -225,20 +172,20 @@ class BinauralVideo(VideoFolderBuilder):
         self.check_input(input_dir)
         video_root = os.path.join(input_dir, config.video_dir)
         audio_root = os.path.join(input_dir, config.audio_dir) if config.audio_dir else ""
-        videos = _files(video_root, VIDEO_SUFFIXES, exclude=audio_root)
-        sidecars = _by_stem(_files(audio_root, AUDIO_SUFFIXES)) if audio_root else {}
+        videos = listing.files(video_root, listing.VIDEO_SUFFIXES, exclude=audio_root)
+        sidecars = listing.by_stem(listing.files(audio_root, listing.AUDIO_SUFFIXES)) if audio_root else {}
         captions = _captions(config, input_dir)
         skipped: list[dict] = []
 
         def source(video: str) -> clips.SourceFile | None:
-            key = os.path.splitext(os.path.relpath(video, input_dir))[0]
-            stem = _stem(video)
+            key = listing.key(video, input_dir)
+            stem = listing.stem(video)
             if config.audio == "own":
                 found = []
             elif audio_root:
                 found = sidecars.get(stem, [])
             else:
-                found = [p for p in (os.path.splitext(video)[0] + s for s in AUDIO_SUFFIXES) if os.path.isfile(p)]
+                found = listing.sidecars(video)
             if len(found) > 1:
                 skipped.append({"file": video, "reason": f"{len(found)} side-car audio files named {stem}: "
                                                          f"{', '.join(os.path.basename(p) for p in found)}"})
@@ -252,13 +199,13 @@ class BinauralVideo(VideoFolderBuilder):
             return clips.SourceFile(video=video, key=key, audio=found[0] if found else "", caption=caption)
 
         if config.split_set == "fraction":
-            splits = {s: [] for s in SPLITS}
+            splits = {s: [] for s in listing.SPLITS}
             for video in videos:
                 if (src := source(video)) is not None:
                     splits[fraction_split(src.key, config.split_fractions)].append(src)
             return splits, skipped
 
-        by_stem = _by_stem(videos)
+        by_stem = listing.by_stem(videos)
         splits = {}
         for split, path in self._split_files(input_dir).items():
             rel = os.path.relpath(path, input_dir)

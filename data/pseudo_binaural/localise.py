@@ -22,6 +22,7 @@ import os
 
 import numpy as np
 
+from data.video_folder import listing
 from v2a_jax.evaluation import localiser
 
 POSITIONS_SUFFIX = ".positions.csv"
@@ -30,7 +31,7 @@ LOCALISERS = ("file", "saliency", "file_or_saliency")
 
 def positions_path(video_path: str) -> str:
     """The position file that belongs to video_path."""
-    return os.path.splitext(os.fspath(video_path))[0] + POSITIONS_SUFFIX
+    return listing.sidecar(video_path, POSITIONS_SUFFIX)
 
 
 def read_positions(path: str) -> np.ndarray:

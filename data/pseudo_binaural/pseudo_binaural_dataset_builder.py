@@ -24,29 +24,26 @@ import numpy as np
 import soundfile
 import tensorflow_datasets as tfds
 
-from data.biaudio import sources
+from data.biaudio import decoding, sources
 from data.biaudio import trajectory as trajectory_lib
 from data.pseudo_binaural import localise, placement
 from data.video_folder import clips, media
-from v2a_jax.spatial import ambisonics, hrtf as hrtf_lib
+from data.video_folder.builder import ClipConfig
 
 SILENCE_BLOCK_S = 0.05
 
 
 @dataclasses.dataclass(eq=False)
-class PseudoBinauralConfig(tfds.core.BuilderConfig):
-    """A pseudo-binaural variant. Window, rates, frame fit and loudness as data/video_folder's ClipSpec (min_clip_s
-    is the shortest file kept); max_silence_fraction / silence_dbfs: the silence filter; localiser: 'file',
-    'saliency' or 'file_or_saliency'; fov_deg, ambience_gain, ambience_rt60_s: placement.PlacementConfig; hrtf
-    'spherical' (head_radius_m) or 'sofa' (sofa_path); decoder 'parametric' or 'linear'; seed: ambience seed."""
+class PseudoBinauralConfig(ClipConfig):
+    """A pseudo-binaural variant. Window, rates, frame size and loudness as data/video_folder's ClipConfig
+    (min_clip_s is the shortest file kept), resize_mode as its ClipSpec; max_silence_fraction / silence_dbfs: the
+    silence filter; localiser: 'file', 'saliency' or 'file_or_saliency'; fov_deg, ambience_gain, ambience_rt60_s:
+    placement.PlacementConfig; hrtf, sofa_path, head_radius_m and decoder as decoding.DecoderConfig; seed:
+    ambience seed."""
 
     clip_s: float = 10.0
     hop_s: float = 10.0
     min_clip_s: float = 10.0
-    fps: float = 25.0
-    sample_rate: int = 16000
-    height: int = 64
-    width: int = 64
     resize_mode: str = "crop"
     max_silence_fraction: float = 0.8
     silence_dbfs: float = -45.0
@@ -58,15 +55,10 @@ class PseudoBinauralConfig(tfds.core.BuilderConfig):
     sofa_path: str = ""
     head_radius_m: float = 0.0875
     decoder: str = "parametric"
-    loudness: str = "none"
-    loudness_db: float = -1.0
     seed: int = 0
 
     def spec(self, channels: int = 1) -> clips.ClipSpec:
-        return clips.ClipSpec(clip_s=self.clip_s, hop_s=self.hop_s, min_clip_s=self.min_clip_s, fps=self.fps,
-                              sample_rate=self.sample_rate, height=self.height, width=self.width,
-                              resize_mode=self.resize_mode, channels=channels, loudness=self.loudness,
-                              loudness_db=self.loudness_db)
+        return self.clip_spec(resize_mode=self.resize_mode, channels=channels)
 
     def placement(self) -> placement.PlacementConfig:
         return placement.PlacementConfig(fov_deg=self.fov_deg, ambience_gain=self.ambience_gain,
@@ -78,22 +70,9 @@ class PseudoBinauralConfig(tfds.core.BuilderConfig):
         self.placement()
         if self.localiser not in localise.LOCALISERS:
             raise ValueError(f"localiser must be one of {localise.LOCALISERS}, got {self.localiser!r}")
-        if self.decoder not in ambisonics.METHODS:
-            raise ValueError(f"decoder must be one of {ambisonics.METHODS}, got {self.decoder!r}")
-        if self.hrtf not in ("spherical", "sofa") or (self.hrtf == "sofa" and not self.sofa_path):
-            raise ValueError(f"hrtf must be 'spherical' or 'sofa' (with sofa_path), got {self.hrtf!r}")
+        decoding.DecoderConfig.of(self)
         if not 0 <= self.max_silence_fraction <= 1:
             raise ValueError(f"max_silence_fraction must be in [0, 1], got {self.max_silence_fraction}")
-
-    def make_hrtf(self):
-        if self.hrtf == "sofa":
-            return hrtf_lib.make_hrtf("sofa", self.sample_rate, path=self.sofa_path)
-        return hrtf_lib.make_hrtf("spherical", self.sample_rate, head_radius_m=self.head_radius_m)
-
-    def describe(self) -> dict:
-        """JSON-able config stored as the dataset's `builder` metadata."""
-        skip = {"name", "version", "release_notes", "supported_versions", "description", "tags"}
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in skip}
 
 
 BUILDER_CONFIGS = [
@@ -101,17 +80,6 @@ BUILDER_CONFIGS = [
     PseudoBinauralConfig(name="default", description="10 s windows, 224x224 at 25 fps, 16 kHz pseudo-binaural.",
                          height=224, width=224),
 ]
-
-# Per worker process: the decoder (its HRTF grid takes a moment to design) for each config seen.
-_decoders: dict = {}
-
-
-def _decoder(config: PseudoBinauralConfig) -> ambisonics.BinauralDecoder:
-    key = (config.hrtf, config.sofa_path, config.head_radius_m, config.sample_rate, config.decoder)
-    if key not in _decoders:
-        _decoders[key] = ambisonics.BinauralDecoder(config.make_hrtf(), method=config.decoder)
-    return _decoders[key]
-
 
 def silence_fraction(mono: np.ndarray, sample_rate: int, silence_dbfs: float) -> float:
     """Share of the SILENCE_BLOCK_S blocks of mono [N] whose RMS is below silence_dbfs (a partial last block
@@ -153,6 +121,7 @@ def make_examples(source: clips.SourceFile, config: PseudoBinauralConfig) -> lis
         raise clips.BadFile(f"no position file {os.path.basename(position_file)} (localiser='file')")
     if rows is not None:
         info = media.probe(source.video)
+    decoder = decoding.binaural_decoder(decoding.DecoderConfig.of(config))
     out = []
     for window in clips.windows(loaded, spec):
         key = clips.clip_id(source.key, window.start_s)
@@ -170,8 +139,7 @@ def make_examples(source: clips.SourceFile, config: PseudoBinauralConfig) -> lis
         else:
             x, y = localise.saliency_positions(window.video)
         placed = placement.place_source(mono, x, y, spec.height, spec.width, spec.fps, spec.sample_rate,
-                                        _decoder(config), config.placement(),
-                                        trajectory_lib.clip_rng(config.seed, key))
+                                        decoder, config.placement(), trajectory_lib.clip_rng(config.seed, key))
         key, example = clips.to_example(source, window, placed.pop("audio"), spec)
         example.update(placed)
         out.append((key, example))
@@ -205,17 +173,8 @@ class PseudoBinaural(sources.WindowFilteringBuilder):
 
     def _info(self) -> tfds.core.DatasetInfo:
         config: PseudoBinauralConfig = self.builder_config
-        spec = config.spec()
-        return tfds.core.DatasetInfo(
-            builder=self,
-            description=__doc__,
-            features=clips.features(spec, **truth_features(spec.num_frames)),
-            metadata=tfds.core.MetadataDict(clips.metadata(spec, field_of_view_deg=config.fov_deg,
-                                                           ground_truth=True, builder=config.describe())),
-        )
-
-    def list_sources(self, input_dir: str):
-        return sources.list_video_sources(input_dir)
+        return self.dataset_info(__doc__, field_of_view_deg=config.fov_deg, ground_truth=True,
+                                 **truth_features(config.spec().num_frames))
 
     def example_fn(self):
         return functools.partial(make_examples, config=self.builder_config)

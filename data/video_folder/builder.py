@@ -1,25 +1,73 @@
-"""`VideoFolderBuilder`: the TFDS + Beam skeleton every recorded-video builder shares.
+"""`VideoFolderBuilder`: the TFDS + Beam skeleton every recorded-video builder shares, and `ClipConfig`, the base of
+their configs.
 
 A subclass says which files go into which split and how one file becomes examples; this class runs that as a
 Beam pipeline (one work item per file), writes ArrayRecord shards through TFDS and the skip manifest beside them
 (`<data_dir>/<name>/<config>/<version>/skipped.jsonl`). The input folder is TFDS's manual directory
 (`tfds.download.DownloadConfig(manual_dir=...)`), so nothing is downloaded.
+
+A builder's config is a flat dataclass (the CLI's `--set FIELD=VALUE` changes any field) deriving from ClipConfig,
+which holds the ClipSpec fields every builder exposes under the same names and turns the config into the dataset's
+`builder` metadata.
 """
 
 from __future__ import annotations
 
 import abc
+import dataclasses
 import os
 from typing import Callable
 
 import tensorflow_datasets as tfds
 
-from data.video_folder import beam as beam_lib
+from data.video_folder import beam as beam_lib, clips
 from data.video_folder.clips import SourceFile
+
+# TFDS's version bookkeeping of a BuilderConfig: not part of what a dataset was built with.
+_BOOKKEEPING = ("version", "release_notes", "supported_versions", "tags")
+
+
+@dataclasses.dataclass(eq=False)
+class ClipConfig(tfds.core.BuilderConfig):
+    """Base of the recorded-video builder configs: the ClipSpec fields every builder exposes (a builder declares
+    the ones only it varies, e.g. resize_mode, fixes the rest such as channels in its `spec()`, and may redeclare
+    a field here with its own default)."""
+
+    # Window length, seconds (a whole number of frames and samples at fps / sample_rate).
+    clip_s: float = 8.0
+    # Step between window starts, seconds (also whole frames and samples).
+    hop_s: float = 8.0
+    # Shortest real content a window may hold (the rest padded; `valid_s` records it); shorter files are skipped.
+    min_clip_s: float = 8.0
+    # Stored video frame rate (with sample_rate it must fit v2a_jax.pipeline.sequence.SequenceConfig).
+    fps: float = 25.0
+    # Stored audio rate, Hz.
+    sample_rate: int = 16000
+    # Stored frame height, pixels.
+    height: int = 64
+    # Stored frame width, pixels (H != W allowed).
+    width: int = 64
+    # Loudness policy per window: 'none' | 'peak' | 'rms' (the gain is stored as gain_db; never clips).
+    loudness: str = "none"
+    # Target level of the loudness policy, dBFS.
+    loudness_db: float = -1.0
+
+    def clip_spec(self, **fields) -> clips.ClipSpec:
+        """The ClipSpec of the fields above plus the builder's own `fields` (channels, resize_mode, ...)."""
+        return clips.ClipSpec(**{name: getattr(self, name) for name in _CLIP_FIELDS}, **fields)
+
+    def describe(self) -> dict:
+        """JSON-able config, every field but TFDS's version bookkeeping: the dataset's `builder` metadata."""
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
+                for f in dataclasses.fields(self) if f.name not in _BOOKKEEPING}
+
+
+_CLIP_FIELDS = tuple(f.name for f in dataclasses.fields(ClipConfig)
+                     if f.name not in {g.name for g in dataclasses.fields(tfds.core.BuilderConfig)})
 
 
 class VideoFolderBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
-    """Base builder: subclasses define `_info`, `list_sources` and `example_fn`."""
+    """Base builder: subclasses define `_info` (usually `dataset_info(...)`), `list_sources` and `example_fn`."""
 
     MANUAL_DOWNLOAD_INSTRUCTIONS = "Pass the folder of source videos as the manual directory (--input_dir)."
 
@@ -32,6 +80,17 @@ class VideoFolderBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
     def example_fn(self) -> Callable[[SourceFile], list[tuple[str, dict]]]:
         """A picklable function (module-level, or a functools.partial of one) from a source to its (key,
         example) pairs; raises `clips.BadFile` with a one-line reason for a file that must be skipped."""
+
+    def dataset_info(self, description: str, *, field_of_view_deg: float, ground_truth: bool,
+                     **extra_features) -> tfds.core.DatasetInfo:
+        """The DatasetInfo of the shared layout for this builder's config (a ClipConfig with a `spec()`): the
+        contract's features plus the builder's `extra_features`, and the contract's metadata."""
+        spec = self.builder_config.spec()
+        return tfds.core.DatasetInfo(
+            builder=self, description=description, features=clips.features(spec, **extra_features),
+            metadata=tfds.core.MetadataDict(clips.metadata(spec, field_of_view_deg=field_of_view_deg,
+                                                           ground_truth=ground_truth,
+                                                           builder=self.builder_config.describe())))
 
     def check_input(self, input_dir: str) -> None:
         """Raises ValueError (one line naming the missing path) if `input_dir` lacks what the config needs; run

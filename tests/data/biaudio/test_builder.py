@@ -7,11 +7,10 @@ import os
 import av
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
 
 from data.biaudio import biaudio_dataset_builder as biaudio
-from data.video_folder import beam as beam_lib, cli
-from tests.data import media_fixtures
+from data.video_folder import beam as beam_lib
+from tests.data import build_helpers, media_fixtures
 from tests.data.biaudio import helpers
 from tests.video import helpers as video_helpers
 from v2a_jax.metrics import direction
@@ -65,15 +64,7 @@ def built(tmp_path_factory):
     noise = np.random.default_rng(0).standard_normal(int(SECONDS * FS)) * 0.1
     write_source(folder, "omni", np.stack([noise, 0 * noise, 0 * noise, 0 * noise]))
     write_source(folder, "stereo", noise[None].repeat(2, axis=0))  # not FOA: refused
-    out = {}
-    for workers in (1, 2):
-        data_dir = str(tmp_path_factory.mktemp(f"biaudio_{workers}"))
-        builder = biaudio.BiAudio(config=CONFIG, data_dir=data_dir)
-        cli.prepare(builder, folder, beam_lib.pipeline_options("DirectRunner", workers))
-        source = tfds.builder_from_directory(builder.data_dir).as_data_source(split="train")
-        examples = [source[i] for i in range(len(source))]
-        out[workers] = builder, {ex["clip_id"].decode(): ex for ex in examples}  # Text reads back as bytes
-    return folder, out
+    return folder, build_helpers.build_with_workers(biaudio.BiAudio, CONFIG, folder, tmp_path_factory)
 
 
 def test_disc_on_screen_and_in_the_ears_follows_the_stored_camera(built):
@@ -115,8 +106,4 @@ def test_omnidirectional_windows_and_non_foa_files_are_in_the_manifest(built):
 
 def test_two_workers_write_what_one_does(built):
     _, out = built
-    one, two = out[1][1], out[2][1]
-    assert sorted(one) == sorted(two)
-    for key in one:
-        for feature, value in one[key].items():
-            np.testing.assert_array_equal(np.asarray(value), np.asarray(two[key][feature]), err_msg=f"{key} {feature}")
+    build_helpers.assert_same_examples(out[1][1], out[2][1])

@@ -9,9 +9,9 @@ import soundfile
 
 from data.binaural_video import binaural_video_dataset_builder as bv
 from data.video_folder import beam as beam_lib
-from data.video_folder import cli, media
+from data.video_folder import media
 from data.video_folder.builder import unique_keys
-from tests.data import media_fixtures as mf
+from tests.data import build_helpers, media_fixtures as mf
 from v2a_jax.pipeline import loader
 from v2a_jax.pipeline.sequence import SequenceConfig
 
@@ -20,29 +20,19 @@ FIELDS = dict(clip_s=1.0, hop_s=0.4, min_clip_s=1.0, height=36, width=64, resize
 FOLDER = dataclasses.replace(bv.BUILDER_CONFIGS[0], name="test_folder", split_fractions=(1.0, 0.0, 0.0), **FIELDS)
 
 
-def _build(config, input_dir, data_dir, num_workers):
-    builder = bv.BinauralVideo(config=config, data_dir=str(data_dir))
-    cli.prepare(builder, input_dir, beam_lib.pipeline_options("DirectRunner", num_workers))
-    return builder
-
-
 @pytest.fixture(scope="module")
 def builds(recorded_folder, tmp_path_factory):
     """The recorded folder built with 2 worker processes and with 1."""
     folder = recorded_folder[0]
-    return {n: _build(FOLDER, folder, tmp_path_factory.mktemp(f"workers{n}"), n) for n in (2, 1)}
-
-
-def _examples(builder, split="train"):
-    source = builder.as_data_source(split=split)
-    return {source[i]["clip_id"].decode(): source[i] for i in range(len(source))}
+    return {n: build_helpers.build(bv.BinauralVideo, FOLDER, folder, tmp_path_factory.mktemp(f"workers{n}"), n)
+            for n in (2, 1)}
 
 
 def test_two_workers_build_every_window_of_every_good_file(builds, recorded_folder):
     _, good, _ = recorded_folder
     expected = {f"{key}@{round(k * 400)}" for key, g in good.items()
                 for k in range(math.floor((g.duration_s - 1.0) / 0.4 + 1e-6) + 1)}
-    assert set(_examples(builds[2])) == expected
+    assert set(build_helpers.examples(builds[2])) == expected
     assert builds[2].info.splits["train"].num_examples == len(expected)
 
 
@@ -56,7 +46,7 @@ def test_manifest_names_every_bad_file_with_its_reason(builds, recorded_folder):
 
 
 def test_one_worker_builds_identical_examples(builds):
-    two, one = _examples(builds[2]), _examples(builds[1])
+    two, one = build_helpers.examples(builds[2]), build_helpers.examples(builds[1])
     assert sorted(two) == sorted(one)
     for key in two:
         for feature in ("video", "audio", "start_s", "gain_db", "valid_s", "caption"):
@@ -69,7 +59,7 @@ def test_one_worker_builds_identical_examples(builds):
 
 def test_stored_audio_is_the_side_car_resampled_with_left_on_the_left(builds, recorded_folder):
     _, good, _ = recorded_folder
-    examples = _examples(builds[2])
+    examples = build_helpers.examples(builds[2])
     for key in ("mjpeg_25_43", "mjpeg_10_43", "sub/h264_sidecar"):
         g = good[key]
         source, rate = soundfile.read(g.audio_path, dtype="float32", always_2d=True)
@@ -95,7 +85,7 @@ def _dominant_hz(signal: np.ndarray, rate: int) -> float:
 
 def test_lossy_container_audio_keeps_left_and_right(builds, recorded_folder):
     _, good, _ = recorded_folder
-    examples = _examples(builds[2])
+    examples = build_helpers.examples(builds[2])
     for key in ("h264_25_wide", "h264_2997_wide", "vp9_10_43", "sub/h264_44k"):
         stored = examples[f"{key}@0"]["audio"].astype(np.float32) / 32767.0
         assert _dominant_hz(stored[0], 16000) == pytest.approx(mf.FREQS[0], abs=2)
@@ -106,7 +96,7 @@ def test_lossy_container_audio_keeps_left_and_right(builds, recorded_folder):
 
 def test_frames_follow_the_source_and_are_letterboxed(builds, recorded_folder):
     _, good, _ = recorded_folder
-    examples = _examples(builds[2])
+    examples = build_helpers.examples(builds[2])
     for key in ("h264_10_43", "vp9_2997_wide", "mjpeg_25_43"):
         g = good[key]
         video = examples[f"{key}@0"]["video"]  # [25, 36, 64, 3]
@@ -144,11 +134,11 @@ FAIRPLAY_FIELDS = dict(clip_s=1.0, hop_s=1.0, min_clip_s=1.0, height=36, width=6
 def test_published_split1_builds_with_the_right_counts(fairplay_folder, tmp_path, protocol, expected):
     named = next(c for c in bv.BUILDER_CONFIGS if c.name == f"{protocol}_split1")
     config = dataclasses.replace(named, name=f"test_{protocol}", **FAIRPLAY_FIELDS)
-    builder = _build(config, fairplay_folder, tmp_path, 1)
+    builder = build_helpers.build(bv.BinauralVideo, config, fairplay_folder, tmp_path, 1)
     present = {f"{i:06d}" for i in range(1, 7)}
     for file_split, split in (("train", "train"), ("val", "validation"), ("test", "test")):
         stems = sorted(s for s in expected[file_split] if s in present)
-        assert sorted(k.split("/")[-1].split("@")[0] for k in _examples(builder, split)) == stems
+        assert sorted(k.split("/")[-1].split("@")[0] for k in build_helpers.examples(builder, split)) == stems
     missing = {s for stems in expected.values() for s in stems} - present
     records = beam_lib.read_manifest(builder.manifest_path())
     assert len(records) == len(missing)

@@ -5,11 +5,10 @@ import os
 
 import numpy as np
 import pytest
-import tensorflow_datasets as tfds
 
 from data.pseudo_binaural import pseudo_binaural_dataset_builder as pseudo
-from data.video_folder import beam as beam_lib, cli
-from tests.data import media_fixtures
+from data.video_folder import beam as beam_lib
+from tests.data import build_helpers, media_fixtures
 from tests.video import helpers as video_helpers
 from v2a_jax.metrics import direction
 
@@ -39,14 +38,7 @@ def built(tmp_path_factory):
                                height=SIZE, audio=np.stack([noise(10.0), noise(10.0)]), audio_rate=FS)
     media_fixtures.write_video(os.path.join(folder, "quad.mp4"), duration_s=10.0, fps=FPS, width=SIZE, height=SIZE,
                                audio=np.stack([noise(10.0)] * 4), audio_rate=FS)  # 4 channels: refused
-    out = {}
-    for workers in (1, 2):
-        builder = pseudo.PseudoBinaural(config=CONFIG, data_dir=str(tmp_path_factory.mktemp(f"pseudo_{workers}")))
-        cli.prepare(builder, folder, beam_lib.pipeline_options("DirectRunner", workers))
-        source = tfds.builder_from_directory(builder.data_dir).as_data_source(split="train")
-        examples = [source[i] for i in range(len(source))]
-        out[workers] = builder, {ex["clip_id"].decode(): ex for ex in examples}  # Text reads back as bytes
-    return folder, out
+    return folder, build_helpers.build_with_workers(pseudo.PseudoBinaural, CONFIG, folder, tmp_path_factory)
 
 
 def test_sound_is_on_the_moving_objects_side(built):
@@ -81,8 +73,4 @@ def test_filters_drop_what_they_should(built):
 
 def test_two_workers_write_what_one_does(built):
     _, out = built
-    one, two = out[1][1], out[2][1]
-    assert sorted(one) == sorted(two)
-    for key in one:
-        for feature, value in one[key].items():
-            np.testing.assert_array_equal(np.asarray(value), np.asarray(two[key][feature]), err_msg=f"{key} {feature}")
+    build_helpers.assert_same_examples(out[1][1], out[2][1])
