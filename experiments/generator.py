@@ -69,7 +69,8 @@ Fields beyond the trainer's (experiments/trainer_defaults.py documents those):
     guidance; interaural_weight: extra weight on the ears' difference in the training loss (the loss is
     per-ear MSE summed + 2 x interaural_weight x MSE of (left - right) / 2; 0 = the papers' loss);
     num_val_buckets: validation loss per timestep bucket.
-  sampler.method ('euler' | 'heun'), num_steps, cfg_strength: sampling for summaries and evaluation.
+  sampler.method ('euler' | 'heun' | 'midpoint' | 'ab2'), num_steps, cfg_strength, shift (time grid, 1 = uniform):
+    sampling for summaries and evaluation (v2a_jax/generator/samplers.py).
   summary.num_clips: validation clips rendered to TensorBoard (audio + binaural-cue image).
 """
 
@@ -210,6 +211,8 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     config.sampler.method = "euler"
     config.sampler.num_steps = 25
     config.sampler.cfg_strength = 4.5
+    # Time-grid shift towards the noise end (samplers.time_grid; 1 = uniform).
+    config.sampler.shift = 1.0
 
     config.summary = ml_collections.ConfigDict()
     config.summary.num_clips = 2

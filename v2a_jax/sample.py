@@ -29,6 +29,8 @@ from v2a_jax import cli
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
+    from v2a_jax.generator import samplers  # jax: imported once the command runs, not at module import
+
     p = argparse.ArgumentParser(prog="python -m v2a_jax.sample", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workdir", help="Training workdir (its newest checkpoint).")
@@ -40,7 +42,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--caption", default="", help="Caption text (used when the model has text conditioning).")
     p.add_argument("--cfg_strength", type=float, help="Classifier-free guidance strength (default: the config's).")
     p.add_argument("--num_steps", type=int, help="Sampler steps (default: the config's).")
-    p.add_argument("--method", choices=("euler", "heun"), help="Sampler (default: the config's).")
+    p.add_argument("--method", choices=samplers.METHODS, help="Sampler (default: the config's).")
+    p.add_argument("--shift", type=float, help="Sampler time-grid shift, >= 1 (default: the config's).")
     p.add_argument("--seed", type=int, default=0, help="Noise seed.")
     p.add_argument("--num_variants", type=int, default=1, help="Independent samples per video (OUT_v0, ...).")
     p.add_argument("--overlap_s", type=float,
@@ -216,6 +219,7 @@ def main(argv: list[str]) -> int:
         f"{gen.window_frames / gen.fps:g} s windows at {gen.fps:g} fps, {gen.frame_size}x{gen.frame_size} frames, "
         f"{gen.sample_rate} Hz")
     options = inference.SamplingOptions(num_steps=args.num_steps, method=args.method, cfg_strength=args.cfg_strength,
+                                        shift=args.shift,
                                         seed=args.seed, num_variants=args.num_variants, overlap_s=args.overlap_s,
                                         fade=args.fade, batch_size=args.batch_size)
     report = run(gen, jobs, options, caption=args.caption, wav=args.wav, wav_subtype=args.wav_subtype,

@@ -15,6 +15,7 @@ from absl import app, flags
 from v2a_jax import cli
 from v2a_jax.classifier.embedding import ClassifierEmbedding
 from v2a_jax.evaluation import runner
+from v2a_jax.generator import samplers
 from v2a_jax.pipeline import loader
 from v2a_jax.train import run_config
 
@@ -26,6 +27,7 @@ class SharedFlags:
     ema: flags.FlagHolder
     sampler: flags.FlagHolder
     num_steps: flags.FlagHolder
+    shift: flags.FlagHolder
     seed: flags.FlagHolder
     max_clips: flags.FlagHolder
     num_wavs: flags.FlagHolder
@@ -36,6 +38,7 @@ class SharedFlags:
         """The Settings these flags give, with the sampler steps and guidance strength of one evaluation."""
         return runner.Settings(split=self.split.value, step=parse_step(self.step.value), ema=self.ema.value,
                                sampler=self.sampler.value, num_steps=num_steps, cfg_strength=cfg_strength,
+                               shift=self.shift.value,
                                seed=self.seed.value, max_clips=self.max_clips.value)
 
     def embedding(self) -> ClassifierEmbedding | None:
@@ -51,8 +54,9 @@ def define() -> SharedFlags:
         split=flags.DEFINE_string("split", "test", "Dataset split ('train', 'validation', 'test')."),
         step=flags.DEFINE_string("step", "latest", "Checkpoint step to evaluate, or 'latest'."),
         ema=flags.DEFINE_bool("ema", True, "Evaluate the EMA params (else the raw params)."),
-        sampler=flags.DEFINE_enum("sampler", "euler", list(runner.SAMPLERS), "ODE sampler."),
+        sampler=flags.DEFINE_enum("sampler", "euler", list(samplers.METHODS), "ODE sampler."),
         num_steps=flags.DEFINE_list("num_steps", ["25"], "Sampler steps (the ablation runner takes a list)."),
+        shift=flags.DEFINE_float("sampler_shift", 1.0, "Sampler time-grid shift towards the noise end (1: uniform)."),
         seed=flags.DEFINE_integer("seed", 0, "Seed of the generation noise and the random-direction baseline."),
         max_clips=flags.DEFINE_integer("max_clips", 0, "Evaluate only the split's first N clips (0: all)."),
         num_wavs=flags.DEFINE_integer("num_wavs", 4, "Clips written as WAV and PNG per evaluation."),

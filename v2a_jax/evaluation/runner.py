@@ -30,7 +30,7 @@ from etils import epath
 
 from v2a_jax import cli
 from v2a_jax.evaluation import localiser
-from v2a_jax.generator import inference, text_encoder
+from v2a_jax.generator import inference, samplers, text_encoder
 from v2a_jax.generator.task import CaptionIds, GeneratorTask
 from v2a_jax.pipeline import loader
 from v2a_jax.train import partitioning
@@ -41,7 +41,6 @@ MODEL_ROWS = ("generated", "flipped", "autoencoder")
 REFERENCE_KEYS = ("audio",)
 TRUTH_KEYS = ("relative_azimuth_deg", "elevation_deg", "sounding", "visible", "onset_s")
 LEVEL_KEYS = ("gain_db",)
-SAMPLERS = ("euler", "heun")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,14 +54,12 @@ class Settings:
     sampler: str = "euler"
     num_steps: int = 25
     cfg_strength: float = 4.5
+    shift: float = 1.0
     seed: int = 0
     max_clips: int = 0
 
     def __post_init__(self):
-        if self.sampler not in SAMPLERS:
-            raise ValueError(f"sampler={self.sampler!r}: expected one of {SAMPLERS}")
-        if self.num_steps < 1:
-            raise ValueError(f"num_steps={self.num_steps}: must be >= 1")
+        samplers.check_sampler(self.sampler, self.num_steps, self.shift)
 
 
 @dataclasses.dataclass
@@ -104,6 +101,7 @@ def load_run(workdir: epath.PathLike, settings: Settings) -> Run:
     gen.config.sampler.method = settings.sampler
     gen.config.sampler.num_steps = settings.num_steps
     gen.config.sampler.cfg_strength = settings.cfg_strength
+    gen.config.sampler.shift = settings.shift
     return Run(workdir, gen.config, gen.task, gen.params, gen.step)
 
 

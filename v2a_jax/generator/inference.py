@@ -28,7 +28,7 @@ import numpy as np
 from etils import epath
 
 from v2a_jax import cli
-from v2a_jax.generator import text_encoder
+from v2a_jax.generator import samplers, text_encoder
 from v2a_jax.generator.task import GeneratorTask
 from v2a_jax.sampling import windows
 from v2a_jax.train import checkpointing, partitioning, run_config
@@ -140,7 +140,7 @@ def load_generator(workdir: epath.PathLike, step: int | None = None, use_ema: bo
 
 @dataclasses.dataclass(frozen=True)
 class SamplingOptions:
-    """num_steps, method ('euler' | 'heun'), cfg_strength: the flow sampler (None: the config's `sampler.*`).
+    """num_steps, method (samplers.METHODS), cfg_strength, shift: the flow sampler (None: the config's `sampler.*`).
     seed: base of all noise. num_variants: independent samples per clip. overlap_s: overlap of neighbouring
     windows, rounded to video frames (None: a quarter of a window; at most half). fade: window crossfade
     (windows.FADES). batch_size: windows per jitted call (None: config.batch_size, or fewer when there are fewer
@@ -149,6 +149,7 @@ class SamplingOptions:
     num_steps: int | None = None
     method: str | None = None
     cfg_strength: float | None = None
+    shift: float | None = None
     seed: int = 0
     num_variants: int = 1
     overlap_s: float | None = None
@@ -181,14 +182,15 @@ def prepare_frames(gen: LoadedGenerator, frames: np.ndarray, fps: float) -> np.n
 _SAMPLERS: dict[tuple, Callable] = {}
 
 
-def _sampler(gen: LoadedGenerator, num_steps: int, method: str, cfg_strength: float) -> Callable:
-    key = (gen.config.to_json(sort_keys=True), num_steps, method, cfg_strength)
+def _sampler(gen: LoadedGenerator, num_steps: int, method: str, cfg_strength: float, shift: float) -> Callable:
+    key = (gen.config.to_json(sort_keys=True), num_steps, method, cfg_strength, shift)
     if key not in _SAMPLERS:
         task = gen.task
 
         def sample(params, inputs, rng):
             latents = task.sample_latents(params, inputs, rng, num_latent_frames=task.seq.num_latent_frames,
-                                          num_steps=num_steps, method=method, cfg_strength=cfg_strength)
+                                          num_steps=num_steps, method=method, cfg_strength=cfg_strength,
+                                          shift=shift)
             return task.codec.decode(latents).astype(jnp.float32)
 
         _SAMPLERS[key] = jax.jit(sample)
@@ -204,6 +206,8 @@ def generate_clips(gen: LoadedGenerator, clips: Sequence[Clip], options: Samplin
     num_steps = options.num_steps or sampler_config.num_steps
     method = options.method or sampler_config.method
     cfg = sampler_config.cfg_strength if options.cfg_strength is None else options.cfg_strength
+    shift = sampler_config.get("shift", 1.0) if options.shift is None else options.shift
+    samplers.check_sampler(method, num_steps, shift)
     if options.num_variants < 1:
         raise ValueError(f"num_variants={options.num_variants}: must be >= 1")
     if options.fade not in windows.FADES:
@@ -231,7 +235,7 @@ def generate_clips(gen: LoadedGenerator, clips: Sequence[Clip], options: Samplin
     shards = gen.batch_shards
     batch = options.batch_size or min(gen.config.batch_size, len(rows))
     batch = shards * math.ceil(batch / shards)
-    sample = _sampler(gen, num_steps, method, cfg)
+    sample = _sampler(gen, num_steps, method, cfg, shift)
     sharding = partitioning.batch_sharding(gen.mesh, gen.rules)
     base_key = jax.random.PRNGKey(options.seed)
     outputs = []

@@ -276,7 +276,7 @@ class GeneratorTask:
     # ---- Sampling.
 
     def sample_latents(self, params, inputs: dict[str, jax.Array], key: jax.Array, *, num_latent_frames: int,
-                       num_steps: int, method: str, cfg_strength: float) -> jax.Array:
+                       num_steps: int, method: str, cfg_strength: float, shift: float = 1.0) -> jax.Array:
         """Generated normalised latents [B, 2, num_latent_frames, C] for `inputs`; deterministic given `key`."""
         b = next(iter(inputs.values())).shape[0]
         variables = {"params": params}
@@ -288,7 +288,7 @@ class GeneratorTask:
         field = samplers.guided_velocity(
             lambda x, t, c: self.model.apply(variables, x, t, c, method=Generator.velocity), cond, uncond,
             cfg_strength)
-        return samplers.sample(field, x0, num_steps=num_steps, method=method)
+        return samplers.sample(field, x0, num_steps=num_steps, method=method, shift=shift)
 
     def generate(self, params, batch, key: jax.Array) -> jax.Array:
         """Binaural waveforms [B, 2, N] for a batch of clips, with the config's sampler (`config.sampler`)."""
@@ -296,7 +296,7 @@ class GeneratorTask:
         latents = self.sample_latents(params, self.model_inputs(batch), key,
                                       num_latent_frames=batch["audio"].shape[2] // self.codec.samples_per_latent,
                                       num_steps=sampler.num_steps, method=sampler.method,
-                                      cfg_strength=sampler.cfg_strength)
+                                      cfg_strength=sampler.cfg_strength, shift=sampler.get("shift", 1.0))
         return self.codec.decode(latents)
 
     def summaries(self, params, batch, rng, step):
