@@ -51,3 +51,16 @@ def test_restores_state_and_iterator_position(tmp_path):
     assert int(restored.step) == 7 and float(restored.params["w"][0]) == 7.0
     assert next(fresh) == 2
     manager.close()
+
+
+def test_a_failed_background_write_is_named_by_its_os_error_code():
+    """tensorstore reports a failed array write as a ValueError whose text may carry its spec (with colons and
+    brackets) between the OS message and the code; the reason is read from the code."""
+    from v2a_jax.train import checkpointing as ckpt
+
+    spec = "[tensorstore_spec='{\"context\":{\"a\":{}},\"create\":true}']"
+    for text in (f"RESOURCE_EXHAUSTED: Failed to write 203 bytes to file 29: No space left on device {spec} "
+                 f"[os_error_code='28']", "Failed to write: No space left on device [os_error_code=28]"):
+        assert ckpt._write_failure(ValueError(text)) == "No space left on device"
+    assert ckpt._write_failure(ValueError("some other failure")) is None
+    assert ckpt._write_failure(OSError(28, "No space left on device")) == "No space left on device"

@@ -9,6 +9,7 @@ cannot be restored (truncated, corrupt) is refused with its path, not skipped (t
 from the one before). Retention: the newest `keep` checkpoints plus the one saved with the lowest validation loss.
 """
 
+import os
 import re
 from collections.abc import Mapping
 
@@ -89,8 +90,9 @@ def _write_failure(error: Exception) -> str | None:
     tensorstore's ValueError carrying an os_error_code (the arrays, written in the background); else None."""
     if isinstance(error, OSError):
         return error.strerror or cli.one_line(error)
-    match = re.search(r"([^:]+) \[os_error_code='?\d+'?\]", str(error))
-    return match.group(1).strip() if match else None
+    # The code, not the text before it: tensorstore may put other annotations (its spec) between the two.
+    match = re.search(r"\[os_error_code='?(\d+)'?\]", str(error))
+    return os.strerror(int(match.group(1))) if match else None
 
 
 def _save_error(manager: ocp.CheckpointManager, step: int | None, reason: str) -> CheckpointError:
