@@ -165,7 +165,7 @@ def run(workdir: str, num_workers: int = 2, ae_steps: int = 800, generator_steps
 
     t = _stage(4, "evaluate", f"{eval_clips or 'all'} test clips -> {root / 'eval'}")
     settings = runner.Settings(split="test", num_steps=eval_sampler_steps, max_clips=eval_clips)
-    result = checkpoint.evaluate_checkpoint(root / "generator", root / "eval", settings,
+    report = checkpoint.evaluate_checkpoint(root / "generator", root / "eval", settings,
                                             progress=lambda line: print(f"      {line}", flush=True))
     print(f"      done in {time.perf_counter() - t:.1f} s", flush=True)
 
@@ -174,21 +174,21 @@ def run(workdir: str, num_workers: int = 2, ae_steps: int = 800, generator_steps
     jobs = [j for j in write_sample_inputs(data_dir, name, root / "samples", num_samples)
             if not os.path.exists(j.out)]
     if jobs:
-        result = sample.run(gen, jobs, inference.SamplingOptions(num_steps=eval_sampler_steps),
-                            log=lambda line: print(f"      {line}", flush=True))
-        if result.failed:
-            raise RuntimeError(f"samples: {len(result.failed)} videos failed: {result.failed}")
+        written = sample.run(gen, jobs, inference.SamplingOptions(num_steps=eval_sampler_steps),
+                             log=lambda line: print(f"      {line}", flush=True))
+        if written.failed:
+            raise RuntimeError(f"samples: {len(written.failed)} videos failed: {written.failed}")
     print(f"      done in {time.perf_counter() - t:.1f} s", flush=True)
 
-    against = "the truth" if "recording" not in result["rows"] else "the recording's (no ground truth)"
-    print(f"\nHeadline ({result['num_clips']} test clips, step {result['step']}; left/right agreement and "
+    against = "the truth" if "recording" not in report["rows"] else "the recording's (no ground truth)"
+    print(f"\nHeadline ({report['num_clips']} test clips, step {report['step']}; left/right agreement and "
           f"lateral angle in degrees from the ITD against {against}, delta ITD in us, delta ILD in dB, STFT "
           f"distance; eval/report.md has every metric):")
-    print(headline(result))
+    print(headline(report))
     print(f"\ndone in {time.perf_counter() - start:.1f} s. Results under {root}:")
     print(f"  eval/report.md, eval/report.json, eval/png/, eval/wav/   samples/*.mp4   "
           f"tensorboard --logdir={root}")
-    return result
+    return report
 
 
 class _ProgressAndWarnings(std_logging.Filter):
