@@ -2,8 +2,7 @@ r"""Held-out evaluation of a trained binaural autoencoder: interaural cues, reco
 
     python -m experiments.evaluate_autoencoder --workdir=runs/ae_cpu [--split=test]
 
-Needs `workdir/latent_stats.json` (python -m v2a_jax.autoencoder.latents --config=... --workdir=...
---export_stats). Every clip of the split (binaural_synth/small: 100 two-second test clips) is zero-padded to a
+Needs `workdir/latent_stats.json` (python -m v2a_jax.autoencoder.latent_stats --config=... --workdir=...). Every clip of the split (binaural_synth/small: 100 two-second test clips) is zero-padded to a
 whole number of latent frames, encoded, decoded and cut back to its length; metrics come from
 v2a_jax.metrics.binaural.binaural_metrics (GCC-PHAT ITD over frames with energy in both signals, broadband ILD,
 multi-resolution log-spectral distance, 2.5D-Visual-Sound STFT distance, ...), plus delta_itd_frame_us: the mean
@@ -37,7 +36,6 @@ from absl import app, flags
 from v2a_jax import cli
 from v2a_jax.autoencoder import codec as codec_lib
 from v2a_jax.autoencoder import delay as delay_lib
-from v2a_jax.autoencoder import latents as latents_lib
 from v2a_jax.autoencoder import stft as stft_lib
 from v2a_jax.metrics import binaural as bm
 from v2a_jax.pipeline import loader
@@ -126,7 +124,7 @@ def main(argv):
     opts = flags.FLAGS
     if opts.workdir is None:
         raise app.UsageError("--workdir is required")
-    stats = latents_lib.read_latent_stats(opts.workdir)
+    stats = codec_lib.read_latent_stats(opts.workdir)
     codec = codec_lib.load_codec(opts.workdir)
     data = stats["config"].data
     result = evaluate(codec, data.data_dir, data.name, opts.split, opts.batch_size, opts.references)

@@ -28,12 +28,12 @@ def tiny_config(tiny_synth):
 @pytest.fixture(scope="session")
 def trained_tiny(tiny_config, tmp_path_factory):
     """(config, workdir, final TrainState) of a 2-step run with its latent statistics exported."""
-    from v2a_jax.autoencoder import latents
+    from v2a_jax.autoencoder import latent_stats
     from v2a_jax.train.trainer import train_and_evaluate
 
     workdir = str(tmp_path_factory.mktemp("ae_tiny"))
     state = train_and_evaluate(tiny_config, workdir)
-    latents.export_latent_stats(tiny_config, workdir, batch_size=6)
+    latent_stats.export_latent_stats(tiny_config, workdir, batch_size=6)
     return tiny_config, workdir, state
 
 

@@ -8,10 +8,14 @@ import subprocess
 import sys
 from typing import Any
 
+import grain
+import jax
 import ml_collections
 from tensorboardX.proto import event_pb2
 
 from experiments import toy_regression
+from v2a_jax.train import checkpointing, partitioning
+from v2a_jax.train.task import load_task
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -37,6 +41,19 @@ def toy_config(variant: str = "local", **overrides: Any) -> ml_collections.Confi
         {**FAST, **{name.replace("__", "."): value for name, value in overrides.items()}}
     )
     return config
+
+
+def load_params(config: ml_collections.ConfigDict, workdir, *, step: int | None = None, mesh=None,
+                use_ema: bool = False) -> tuple[Any, int]:
+    """(params, step) of the toy run of `config` in `workdir` through checkpointing.load_params (the raw params
+    by default: the toy tests compare them with the trainer's final state), on `mesh` (default: the config's)."""
+    task = load_task(config)
+    batch = next(iter(task.make_dataset("train", seed=0, shard_options=grain.sharding.NoSharding(),
+                                        batch_size=config.batch_size)))
+    example = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), batch)
+    mesh = partitioning.make_mesh(config.mesh) if mesh is None else mesh
+    return checkpointing.load_params(workdir, task.init, example, mesh=mesh,
+                                     rules=partitioning.logical_axis_rules(config), step=step, use_ema=use_ema)
 
 
 def main_command(workdir: pathlib.Path, variant: str = "local", **overrides: Any) -> list[str]:

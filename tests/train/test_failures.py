@@ -19,7 +19,7 @@ from tests.train import run_utils
 from tests.train.toy_task import ToyRegressionTask
 from v2a_jax import cli
 from v2a_jax.train import checkpointing, run_config
-from v2a_jax.train.trainer import NonFiniteError, restore_checkpoint, train_and_evaluate
+from v2a_jax.train.trainer import NonFiniteError, train_and_evaluate
 
 
 def _digest(path):
@@ -43,7 +43,7 @@ def test_a_rerun_with_another_config_is_refused_before_anything_is_written(tmp_p
     # The resumable fields may change: training continues to the new step count and the file records it.
     train_and_evaluate(run_utils.toy_config(num_train_steps=8, log_every_steps=2), tmp_path)
     assert run_config.load(tmp_path).num_train_steps == 8
-    assert int(restore_checkpoint(run_utils.toy_config(), tmp_path).step) == 8
+    assert run_utils.load_params(run_utils.toy_config(), tmp_path)[1] == 8
 
 
 def test_a_failed_start_leaves_no_workdir(tmp_path):
@@ -90,7 +90,7 @@ def test_a_full_disk_during_a_save_keeps_the_previous_checkpoint(tmp_path, monke
                                 f"on device); the checkpoint of step 4 is intact")
     monkeypatch.undo()
 
-    assert int(restore_checkpoint(config, tmp_path).step) == 4
+    assert run_utils.load_params(config, tmp_path)[1] == 4
     # Space freed, the rerun resumes from step 4 and saves step 8 over the remains of the failed save.
     final = train_and_evaluate(config, tmp_path)
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir() if p.name.isdigit()) == ["4", "8"]
@@ -134,8 +134,8 @@ def test_a_really_full_disk_keeps_the_previous_checkpoint(tiny_disk):
     with pytest.raises(checkpointing.CheckpointError, match=r"cannot save the checkpoint of step (\d+) \(No space "
                                                             r"left on device\); the checkpoint of step \d+ is intact"):
         train_and_evaluate(config, tiny_disk / "run")
-    restored = jax.device_get(restore_checkpoint(config, tiny_disk / "run"))  # the previous one is usable
-    assert int(restored.step) >= 4 and all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(restored.params))
+    restored, step = run_utils.load_params(config, tiny_disk / "run")  # the previous one is usable
+    assert step >= 4 and all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(jax.device_get(restored)))
     subprocess.run(["mount", "-o", "remount,size=8m", tiny_disk], check=True)
     train_and_evaluate(config, tiny_disk / "run")  # space freed: resumes and finishes
-    assert int(restore_checkpoint(config, tiny_disk / "run").step) == 40
+    assert run_utils.load_params(config, tiny_disk / "run")[1] == 40

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tests.train import run_utils
-from v2a_jax.train.trainer import restore_checkpoint, train_and_evaluate
+from v2a_jax.train.trainer import train_and_evaluate
 
 
 def test_training_reduces_validation_loss_and_writes_summaries(tmp_path):
@@ -61,12 +61,12 @@ def test_forced_nan_stops_with_step_and_keeps_last_checkpoint(tmp_path):
 
     assert max(r["step"] for r in run_utils.read_metrics(tmp_path, "train")) == 4
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["4"]
-    restored = restore_checkpoint(config, tmp_path)
-    assert int(restored.step) == 4
+    restored, step = run_utils.load_params(config, tmp_path)
+    assert step == 4
     assert all(np.isfinite(np.asarray(leaf)).all() for leaf in jax.tree.leaves(restored))
-    # Intact: equal to the state of a clean 4-step run (the NaN hook only affects step 7).
+    # Intact: equal to the params of a clean 4-step run (the NaN hook only affects step 7).
     clean = train_and_evaluate(run_utils.toy_config(num_train_steps=4), tmp_path / "clean")
-    chex.assert_trees_all_equal(jax.device_get(restored), jax.device_get(clean))
+    chex.assert_trees_all_equal(jax.device_get(restored), jax.device_get(clean.params))
 
 
 @pytest.mark.parametrize(
@@ -87,4 +87,4 @@ def test_relative_workdir_checkpoints_and_resumes(tmp_path, monkeypatch):
     config = run_utils.toy_config()  # 8 steps, a checkpoint every 4
     train_and_evaluate(config, "runs/relative")
     assert sorted(p.name for p in (tmp_path / "runs/relative/checkpoints").iterdir()) == ["4", "8"]
-    assert int(restore_checkpoint(config, "runs/relative").step) == 8
+    assert run_utils.load_params(config, "runs/relative")[1] == 8

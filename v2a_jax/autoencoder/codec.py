@@ -10,15 +10,22 @@ restores a trained one.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Protocol
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 
+from v2a_jax import cli
 from v2a_jax.autoencoder.model import BinauralAutoencoder, model_config
+from v2a_jax.train import checkpointing, partitioning
+
+# The latent statistics of a trained run (written by latent_stats.export_latent_stats): the codec's normalisation.
+STATS_FILE = "latent_stats.json"
 
 
 class AudioCodec(Protocol):
@@ -93,39 +100,50 @@ class AutoencoderCodec:
         return self._encode_raw(self.params, jnp.asarray(audio, jnp.float32))
 
 
+def read_latent_stats(workdir: str) -> dict:
+    """`workdir/latent_stats.json` as {"mean": [C], "std": [C], "step": int, "config": ConfigDict, ...}."""
+    path = os.path.join(workdir, STATS_FILE)
+    if not os.path.isfile(path):
+        raise cli.NotFoundError(f"{path}: no latent statistics; export them first "
+                                f"(python -m v2a_jax.autoencoder.latent_stats --config=... --workdir={workdir})")
+    with open(path) as f:
+        stats = json.load(f)
+    stats["config"] = ml_collections.ConfigDict(stats["config"])
+    return stats
+
+
+def load_autoencoder(workdir: str, config: ml_collections.ConfigDict, step: int | None = None, *,
+                     use_ema: bool = True) -> tuple[BinauralAutoencoder, object, int]:
+    """(model, params, step) of the autoencoder run of `config` in `workdir` at `step` (default: the newest),
+    on the config's mesh (train/checkpointing.load_params: no dataset needed)."""
+    model = BinauralAutoencoder(model_config(config))
+    audio = jax.ShapeDtypeStruct((1, 2, 2 * model.config.samples_per_latent), jnp.float32)
+    params, step = checkpointing.load_params(
+        workdir, lambda key, x: model.init(key, x)["params"], audio, mesh=partitioning.make_mesh(config.mesh),
+        rules=partitioning.logical_axis_rules(config), step=step, use_ema=use_ema)
+    return model, params, step
+
+
 def load_codec(workdir: str, step: int | None = None, *, use_ema: bool = True) -> AutoencoderCodec:
     """The autoencoder trained in `workdir`, with the latent statistics exported there.
 
-    Reads `workdir/latent_stats.json` (written by `v2a_jax.autoencoder.latents.export_latent_stats`, which
+    Reads `workdir/latent_stats.json` (written by `v2a_jax.autoencoder.latent_stats.export_latent_stats`, which
     records the training config, the checkpoint step and the per-channel mean/std) and restores only that step's
-    params (shapes from the model config alone: no dataset needed, as on a machine that only samples).
+    params (`load_autoencoder`).
 
     Args:
       step: checkpoint to load; default (and the only step the statistics fit): the one they were computed on.
       use_ema: the EMA params (what validation used when config.eval_on_ema) rather than the raw ones.
     Raises:
-      FileNotFoundError if the statistics were not exported; ValueError if `step` differs from theirs.
+      cli.NotFoundError if the statistics were not exported or their checkpoint is gone; cli.ConfigError if
+      `step` differs from theirs.
     """
-    from v2a_jax.autoencoder import latents as latents_lib  # imports trainer machinery only when loading
-    from v2a_jax.train import checkpointing, partitioning
-    from v2a_jax.train import state as state_lib
-
-    stats = latents_lib.read_latent_stats(workdir)
+    stats = read_latent_stats(workdir)
     if step is not None and step != stats["step"]:
-        raise ValueError(f"load_codec: step={step}, but {workdir}/{latents_lib.STATS_FILE} holds the statistics of "
-                         f"step {stats['step']}; export them for step {step} first")
+        raise cli.ConfigError(f"load_codec: step={step}, but {workdir}/{STATS_FILE} holds the statistics "
+                              f"of step {stats['step']}; export them for step {step} first")
     config = stats["config"]
-    model = BinauralAutoencoder(model_config(config))
-    path = f"{workdir}/checkpoints/{stats['step']}/state"
-    if not os.path.isdir(path):
-        raise FileNotFoundError(f"{path}: no checkpoint of step {stats['step']}, whose latent statistics "
-                                f"{workdir}/{latents_lib.STATS_FILE} holds")
-    mesh = partitioning.make_mesh(config.mesh)
-    audio = jax.ShapeDtypeStruct((1, 2, 2 * model.config.samples_per_latent), jnp.float32)
-    abstract = state_lib.abstract_tree(lambda key, x: model.init(key, x)["params"], mesh,
-                                       partitioning.logical_axis_rules(config), jax.ShapeDtypeStruct((2,), jnp.uint32),
-                                       audio)
-    params = checkpointing.restore_params(path, "ema_params" if use_ema else "params", abstract)
+    model, params, _ = load_autoencoder(workdir, config, stats["step"], use_ema=use_ema)
     return AutoencoderCodec(model, params, np.asarray(stats["mean"]), np.asarray(stats["std"]),
                             config.data.sample_rate)
 

@@ -14,8 +14,7 @@ import numpy as np
 from etils import epath
 
 from v2a_jax.classifier.task import make_model
-from v2a_jax.train import partitioning
-from v2a_jax.train.trainer import restore_checkpoint
+from v2a_jax.train import checkpointing, partitioning
 
 
 class AudioEmbedding(Protocol):
@@ -53,8 +52,7 @@ class ClassifierEmbedding:
     sigmoid probabilities (multi_label). Clips of any length >= one frame are pooled over their whole length
     (the model was trained on crops of config.data.crop_s seconds). Computed in float32 on the first local device.
 
-    Restoring goes through `v2a_jax.train.trainer.restore_checkpoint`, which reads the shapes of one training
-    batch: config.data must point at the dataset the run was trained on.
+    Only the params are restored (train/checkpointing.load_params): no dataset is needed.
     """
 
     multi_label = True
@@ -64,10 +62,13 @@ class ClassifierEmbedding:
         """Restores the checkpoint of `step` (default: the newest) of the run of `config` in `workdir`; uses the
         EMA params unless `use_ema` is False."""
         mesh = partitioning.make_mesh({"data": 1, "fsdp": 1, "tensor": 1}, devices=jax.local_devices()[:1])
-        state = restore_checkpoint(config, workdir, step=step, mesh=mesh)
-        self.params = state.ema_params if use_ema else state.params
-        self.step = int(state.step)
-        self.model = make_model(config).clone(dtype=jnp.float32)
+        model = make_model(config)
+        # Any clip length gives the same params: the model pools over time.
+        audio = jax.ShapeDtypeStruct((1, int(config.data.crop_s * model.frontend.sample_rate)), jnp.float32)
+        self.params, self.step = checkpointing.load_params(
+            workdir, lambda key, x: model.init(key, x)["params"], audio, mesh=mesh,
+            rules=partitioning.logical_axis_rules(config), step=step, use_ema=use_ema)
+        self.model = model.clone(dtype=jnp.float32)
         self.sample_rate = self.model.frontend.sample_rate
 
         def apply(params, audio):

@@ -7,20 +7,32 @@ appears under its final name once complete, so a run killed mid-save leaves the 
 that fails (a full disk) is a CheckpointError and leaves the previous ones as they were. A checkpoint that
 cannot be restored (truncated, corrupt) is refused with its path, not skipped (the trainer says how to resume
 from the one before). Retention: the newest `keep` checkpoints plus the one saved with the lowest validation loss.
+
+Every consumer of a trained run (the codec, generator inference, evaluation, latent statistics, the classifier's
+embedding) opens it through `load_params`: the params alone, shaped by the model's init on abstract inputs, so
+that no dataset or optimiser is built; the trainer alone restores whole train states (`restore`).
 """
 
 import os
 import re
 from collections.abc import Mapping
 
+from collections.abc import Callable
+from typing import Any
+
 import grain
 import jax
+import jax.numpy as jnp
 import orbax.checkpoint as ocp
 from etils import epath
 from orbax.checkpoint import checkpoint_managers
 
 from v2a_jax import cli
+from v2a_jax.train import state as state_lib
+from v2a_jax.train.partitioning import LogicalRules
 from v2a_jax.train.state import TrainState
+
+CHECKPOINTS = "checkpoints"  # WORKDIR/checkpoints/STEP/{state,data}
 
 
 class CheckpointError(cli.UserError, ValueError):
@@ -144,7 +156,49 @@ def _check_shapes(path: epath.Path, expected, saved) -> None:
                                   f"in the checkpoint, the config builds {tuple(spec.shape)}")
 
 
-def restore_params(path: epath.PathLike, key: str, abstract):
+def step_dir(workdir: epath.PathLike, step: int | None = None) -> tuple[int, epath.Path]:
+    """(step, WORKDIR/checkpoints/STEP) of the checkpoint `step` of the run in `workdir` (default: the newest).
+    Raises cli.NotFoundError naming the missing workdir or checkpoint (and the saved steps)."""
+    workdir = epath.Path(workdir)
+    if not workdir.is_dir():
+        raise cli.NotFoundError(f"{workdir}: {'is a file, not a workdir' if workdir.exists() else 'no such workdir'}")
+    directory = workdir / CHECKPOINTS
+    steps = sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit()) if directory.is_dir() else []
+    if step is None:
+        if not steps:
+            raise cli.NotFoundError(f"{directory}: no checkpoint")
+        step = steps[-1]
+    if step not in steps:
+        raise cli.NotFoundError(f"{directory / str(step)}: no such checkpoint (saved steps: {steps or 'none'})")
+    return step, directory / str(step)
+
+
+def split_step_dir(path: epath.PathLike) -> tuple[epath.Path, int]:
+    """WORKDIR/checkpoints/STEP -> (WORKDIR, STEP), for commands that take a checkpoint directory."""
+    path = epath.Path(path)
+    if not path.name.isdigit() or path.parent.name != CHECKPOINTS:
+        raise CheckpointError(f"{path}: not a checkpoint directory (expected WORKDIR/{CHECKPOINTS}/STEP)")
+    return path.parent.parent, int(path.name)
+
+
+def load_params(workdir: epath.PathLike, init_fn: Callable[..., Any], *example: Any, mesh: jax.sharding.Mesh,
+                rules: LogicalRules, step: int | None = None, use_ema: bool = True) -> tuple[Any, int]:
+    """(params, step) of the checkpoint `step` (default: the newest) of the run in `workdir`: its EMA params (or
+    the raw ones), shaped as `init_fn(key, *example)` returns them (`example`: ShapeDtypeStructs; nothing is
+    computed) and laid out on `mesh` by `rules`, whatever mesh the run was trained on.
+
+    Raises cli.NotFoundError (missing workdir or checkpoint), cli.ConfigError (a config whose model cannot be
+    built on `example`) and CheckpointError (a checkpoint that does not match the model or cannot be read), each
+    naming the path."""
+    step, directory = step_dir(workdir, step)
+    try:
+        abstract = state_lib.abstract_tree(init_fn, mesh, rules, jax.ShapeDtypeStruct((2,), jnp.uint32), *example)
+    except ValueError as e:  # e.g. frames that do not pool to the model's image size
+        raise cli.ConfigError(f"{workdir}: its config does not build a model ({cli.one_line(e)})") from e
+    return _restore_params(directory / "state", "ema_params" if use_ema else "params", abstract), step
+
+
+def _restore_params(path: epath.PathLike, key: str, abstract):
     """The `key` entry ("params" or "ema_params") of the TrainState saved at `path` (a checkpoint's state item,
     `<directory>/<step>/state`), laid out as `abstract` says (ShapeDtypeStructs with shardings), after checking
     its shapes; nothing else of the state is read, so no dataset or optimiser is needed (sampling, codecs).

@@ -5,6 +5,10 @@ never paired with a config that does not match it. A workdir belongs to one run:
 config against the saved one (`check_same_run`, before anything is written) and then writes it (process 0).
 A rerun may change only RESUMABLE_FIELDS: how long to train, how often to log, validate, write summaries and
 checkpoints, how many checkpoints to keep, and the device layout (checkpoints restore onto any mesh).
+
+Old runs: a field added to a task's config after runs were saved without it is listed in ADDED_FIELDS with the
+value that reproduces those runs, and `load` fills it in; that is the one conversion of saved configs, so that
+the code reading a config never needs a default of its own.
 """
 
 from __future__ import annotations
@@ -20,6 +24,15 @@ CONFIG_FILE = "config.json"
 # Top-level fields (a subtree counts as one) a rerun into the same workdir may change (module docstring).
 RESUMABLE_FIELDS = ("num_train_steps", "log_every_steps", "eval_every_steps", "eval_steps", "summary_every_steps",
                     "checkpoint_every_steps", "keep_checkpoints", "mesh", "logical_axis_rules")
+# Per task (config.task): (dotted field, the value runs saved without it were trained and sampled with).
+ADDED_FIELDS = {
+    "v2a_jax.generator.task:GeneratorTask": (
+        ("sampler.shift", 1.0),
+        ("model.remat", False),
+        ("model.video.localisation_weight", 0.0),
+        ("data.localisation_targets", "ground_truth"),
+    ),
+}
 
 
 def _as_json(config: ml_collections.ConfigDict) -> dict:
@@ -81,8 +94,8 @@ def load(workdir: epath.PathLike) -> ml_collections.ConfigDict:
     """The config saved by `save` in `workdir`. Raises cli.NotFoundError (a FileNotFoundError) naming the file
     when it is missing and cli.ConfigError (a ValueError) when it is empty or not a JSON object."""
     workdir = epath.Path(workdir)
-    if workdir.exists() and not workdir.is_dir():
-        raise cli.NotFoundError(f"{workdir}: is a file, not a run's workdir")
+    if not workdir.is_dir():
+        raise cli.NotFoundError(f"{workdir}: {'is a file, not a workdir' if workdir.exists() else 'no such workdir'}")
     path = workdir / CONFIG_FILE
     if not path.exists():
         raise cli.NotFoundError(f"{path}: no run config (is {workdir} a training workdir of this project?)")
@@ -95,4 +108,15 @@ def load(workdir: epath.PathLike) -> ml_collections.ConfigDict:
         raise cli.ConfigError(f"{path}: not a valid run config ({e})") from e
     if not isinstance(data, dict):
         raise cli.ConfigError(f"{path}: not a valid run config (a JSON {type(data).__name__}, not an object)")
-    return ml_collections.ConfigDict(_tuples(data))
+    return ml_collections.ConfigDict(_tuples(_add_missing_fields(data)))
+
+
+def _add_missing_fields(data: dict) -> dict:
+    """`data` with the ADDED_FIELDS of its task that it lacks filled in (module docstring)."""
+    for field, value in ADDED_FIELDS.get(data.get("task"), ()):
+        *parents, name = field.split(".")
+        node = data
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node.setdefault(name, value)
+    return data

@@ -160,31 +160,6 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: epath.PathLik
     return state
 
 
-def restore_checkpoint(
-    config: ml_collections.ConfigDict,
-    workdir: epath.PathLike,
-    *,
-    step: int | None = None,
-    mesh: jax.sharding.Mesh | None = None,
-) -> state_lib.TrainState:
-    """The train state a run of `config` saved in `workdir` at `step` (default: the newest), laid
-    out on `mesh` (default: the config's), which may differ from the mesh it was trained on."""
-    task = load_task(config)
-    mesh = partitioning.make_mesh(config.mesh) if mesh is None else mesh
-    rules = partitioning.logical_axis_rules(config)
-    tx, _ = optim.make_optimizer(config.optimizer, config.num_train_steps)
-    init_fn = state_lib.make_init_fn(task, tx, _batch_spec(_make_dataset(task, config, "train"), config))
-    abstract_state = state_lib.abstract_train_state(init_fn, mesh, rules)
-    manager = checkpointing.make_manager(epath.Path(workdir) / "checkpoints", config.keep_checkpoints)
-    step = manager.latest_step() if step is None else step
-    if step is None:
-        raise cli.NotFoundError(f"workdir={workdir}: no checkpoint in {manager.directory}")
-    try:
-        return checkpointing.restore(manager, step, abstract_state)
-    finally:
-        manager.close()
-
-
 def _make_dataset(task: Task, config: ml_collections.ConfigDict, split: str) -> grain.IterDataset:
     """This process's shard of `split`, in batches of config.batch_size / process_count."""
     return task.make_dataset(
@@ -204,9 +179,7 @@ def _batch_spec(dataset: grain.IterDataset, config: ml_collections.ConfigDict) -
 
 
 def _check_config(config: ml_collections.ConfigDict, batch_sharding: jax.sharding.NamedSharding) -> None:
-    batch_axes = batch_sharding.spec[0]
-    batch_axes = batch_axes if isinstance(batch_axes, tuple) else (batch_axes,)
-    batch_shards = math.prod(batch_sharding.mesh.shape[a] for a in batch_axes if a is not None)
+    batch_shards = partitioning.batch_shards(batch_sharding)
     if config.batch_size % math.lcm(batch_shards, jax.process_count()):
         raise cli.ConfigError(
             f"config.batch_size={config.batch_size}: must be divisible by the "
