@@ -37,9 +37,10 @@ from data.binaural_synth import prepare as synth_prepare
 from experiments import autoencoder as autoencoder_config
 from experiments import generator as generator_config
 from v2a_jax import cli, sample
-from v2a_jax.autoencoder import latents
+from v2a_jax.autoencoder import codec, latent_stats
 from v2a_jax.evaluation import checkpoint, runner
-from v2a_jax.generator import inference, task as generator_task
+from v2a_jax.generator import task as generator_task
+from v2a_jax.inference import generate
 from v2a_jax.pipeline import loader
 from v2a_jax.train import trainer
 from v2a_jax.video import io
@@ -75,9 +76,9 @@ def train_autoencoder(data_dir: str, name: str, workdir: epath.Path, steps: int)
     config.num_train_steps = steps
     config.eval_every_steps = config.checkpoint_every_steps = min(500, steps)
     trainer.train_and_evaluate(config, workdir)
-    stats_file = workdir / latents.STATS_FILE
+    stats_file = workdir / codec.STATS_FILE
     if not stats_file.exists() or json.loads(stats_file.read_text())["step"] != steps:
-        latents.export_latent_stats(config, os.fspath(workdir), step=steps)
+        latent_stats.export_latent_stats(config, os.fspath(workdir), step=steps)
 
 
 def generator_config_for(data_dir: str, name: str) -> ml_collections.ConfigDict:
@@ -164,17 +165,18 @@ def run(workdir: str, num_workers: int = 2, ae_steps: int = 800, generator_steps
     print(f"      done in {time.perf_counter() - t:.1f} s", flush=True)
 
     t = _stage(4, "evaluate", f"{eval_clips or 'all'} test clips -> {root / 'eval'}")
-    settings = runner.Settings(split="test", num_steps=eval_sampler_steps, max_clips=eval_clips)
+    settings = runner.Settings(split="test", sampler=runner.DEFAULT_SAMPLER.replace(num_steps=eval_sampler_steps),
+                               max_clips=eval_clips)
     report = checkpoint.evaluate_checkpoint(root / "generator", root / "eval", settings,
                                             progress=lambda line: print(f"      {line}", flush=True))
     print(f"      done in {time.perf_counter() - t:.1f} s", flush=True)
 
     t = _stage(5, "samples", f"{num_samples} test videos with generated binaural sound -> {root / 'samples'}")
-    gen = inference.load_generator(root / "generator")
+    gen = generate.load_generator(root / "generator")
     jobs = [j for j in write_sample_inputs(data_dir, name, root / "samples", num_samples)
             if not os.path.exists(j.out)]
     if jobs:
-        written = sample.run(gen, jobs, inference.SamplingOptions(num_steps=eval_sampler_steps),
+        written = sample.run(gen, jobs, generate.SamplingOptions(sampler=gen.sampler.replace(num_steps=eval_sampler_steps)),
                              log=lambda line: print(f"      {line}", flush=True))
         if written.failed:
             raise RuntimeError(f"samples: {len(written.failed)} videos failed: {written.failed}")

@@ -29,8 +29,10 @@ import numpy as np
 from absl import app, flags
 
 from experiments import generator
+from v2a_jax.generator import samplers
 from v2a_jax.generator.model import count_params
 from v2a_jax.generator.task import GeneratorTask
+from v2a_jax.inference import sampling
 from v2a_jax.train import optim, partitioning, state, steps
 
 _SIZES = flags.DEFINE_list("sizes", ["tiny", "small"], "Sizes whose speed is measured (param counts: all).")
@@ -153,9 +155,9 @@ def sampling_time(task: GeneratorTask, params) -> dict:
     num_latent = int(round(SAMPLE_SECONDS * task.seq.latent_fps))
 
     def sample(params, inputs, key):
-        latents = task.sample_latents(params, inputs, key, num_latent_frames=num_latent, num_steps=25,
-                                      method="euler", cfg_strength=4.5)
-        return task.codec.decode(latents)
+        return sampling.sample_audio(task.model, task.codec, params, inputs, key, num_latent_frames=num_latent,
+                                     sampler=samplers.Sampler(method="euler", num_steps=25, cfg_strength=4.5,
+                                                              shift=1.0))
 
     start = time.perf_counter()
     fn = jax.jit(sample).lower(params, inputs, jax.random.PRNGKey(0)).compile()

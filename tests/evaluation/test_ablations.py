@@ -27,7 +27,7 @@ def test_one_row_per_run_and_setting_labelled_from_the_config(tmp_path, monkeypa
     monkeypatch.setattr(checkpoint, "evaluate_checkpoint", fake_evaluate)
     (tmp_path / "sweep.txt").write_text(f"# runs\n{workdirs[1]}\n\n")
     runs = [str(workdirs[0])] + ablations.read_sweep(tmp_path / "sweep.txt")
-    entries = ablations.run_ablations(runs, runner.Settings(sampler="heun"), [2, 4], [1.0, 4.5], tmp_path / "out")
+    entries = ablations.run_ablations(runs, runner.Settings(sampler=runner.DEFAULT_SAMPLER.replace(method="heun")), [2, 4], [1.0, 4.5], tmp_path / "out")
     assert len(entries) == len(calls) == 8
     assert {(s.num_steps, s.cfg_strength, s.sampler) for _, _, s in calls[:4]} == {
         (2, 1.0, "heun"), (2, 4.5, "heun"), (4, 1.0, "heun"), (4, 4.5, "heun")}

@@ -18,7 +18,7 @@ TRUTH_METRICS = ("direction_error_deg", "left_right_agreement", "lateral_r", "di
 pytestmark = pytest.mark.xdist_group("recorded_run")
 
 
-SETTINGS = runner.Settings(split="test", step=2, num_steps=2)
+SETTINGS = runner.Settings(split="test", step=2, sampler=runner.DEFAULT_SAMPLER.replace(num_steps=2))
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from v2a_jax.generator import flow_matching as fm
 from v2a_jax.generator import samplers
 from v2a_jax.generator.model import Generator
 from v2a_jax.generator.task import GeneratorTask
+from v2a_jax.inference import sampling
 from v2a_jax.train import optim, partitioning, state, steps
 from v2a_jax.train.summaries import Audio
 
@@ -141,7 +142,7 @@ def test_guidance_at_strength_one_is_the_conditional_model(spatial_run):
                           jax.device_get(run.state.params))
     inputs = task.model_inputs(run.batch(_batches(run.config, 1)[0]))
     key = jax.random.PRNGKey(5)
-    kwargs = dict(num_latent_frames=40, num_steps=3, method="heun")
+    heun = samplers.Sampler(method="heun", num_steps=3, cfg_strength=1.0, shift=1.0)
 
     def conditional(p, i, k):
         b = i["video"].shape[0]
@@ -152,8 +153,10 @@ def test_guidance_at_strength_one_is_the_conditional_model(spatial_run):
         return samplers.sample(field, x0, num_steps=3, method="heun")
 
     def all_three(p, i, k):  # one compilation for the three samplers
-        return (task.sample_latents(p, i, k, cfg_strength=1.0, **kwargs), conditional(p, i, k),
-                task.sample_latents(p, i, k, cfg_strength=0.0, **kwargs))
+        return (sampling.sample_latents(task.model, p, i, k, num_latent_frames=40, sampler=heun),
+                conditional(p, i, k),
+                sampling.sample_latents(task.model, p, i, k, num_latent_frames=40,
+                                        sampler=heun.replace(cfg_strength=0.0)))
 
     guided, expected, unconditional = jax.jit(all_three)(params, inputs, key)
     np.testing.assert_allclose(guided, expected, rtol=0, atol=1e-5)

@@ -4,7 +4,7 @@ unchanged (linear) and independent windows' loudness (equal power), with the sam
 import numpy as np
 import pytest
 
-from v2a_jax.sampling import windows
+from v2a_jax.inference import windows
 
 
 @pytest.mark.parametrize("num_frames,window,overlap", [(62, 32, 8), (33, 32, 8), (200, 32, 16), (64, 32, 0),

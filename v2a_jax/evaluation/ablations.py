@@ -43,7 +43,8 @@ def read_sweep(path: epath.PathLike) -> list[str]:
 
 
 def setting_name(settings: runner.Settings) -> str:
-    return f"{settings.sampler}_steps{settings.num_steps}_cfg{settings.cfg_strength:g}"
+    sampler = settings.sampler
+    return f"{sampler.method}_steps{sampler.num_steps}_cfg{sampler.cfg_strength:g}"
 
 
 def run_ablations(workdirs: Sequence[str], base: runner.Settings, num_steps: Sequence[int],
@@ -57,7 +58,7 @@ def run_ablations(workdirs: Sequence[str], base: runner.Settings, num_steps: Seq
     for i, workdir in enumerate(workdirs):
         for steps in num_steps:
             for cfg in cfg_strengths:
-                settings = dataclasses.replace(base, num_steps=steps, cfg_strength=cfg)
+                settings = dataclasses.replace(base, sampler=base.sampler.replace(num_steps=steps, cfg_strength=cfg))
                 directory = epath.Path(out_dir) / f"{i:02d}_{epath.Path(workdir).name}" / setting_name(settings)
                 result = checkpoint.evaluate_checkpoint(workdir, directory, settings, num_wavs=num_wavs,
                                                         embedding=embedding, progress=progress)

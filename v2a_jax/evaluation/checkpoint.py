@@ -101,8 +101,9 @@ def evaluate_checkpoint(workdir: epath.PathLike, out_dir: epath.PathLike, settin
     result["seconds"] = time.monotonic() - start
     report.write_json(out_dir / "report.json", result)
     title = (f"# {run.workdir} step {run.step} ({result['params']}), {settings.split} split, "
-             f"{result['num_clips']} clips\n\n{settings.sampler} {settings.num_steps} steps, "
-             f"cfg {settings.cfg_strength}; model {result['label_text']}; two-stage localiser azimuth error "
+             f"{result['num_clips']} clips\n\n{settings.sampler.method} {settings.sampler.num_steps} steps, "
+             f"cfg {settings.sampler.cfg_strength}, shift {settings.sampler.shift:g}; model {result['label_text']}; "
+             f"two-stage localiser azimuth error "
              f"{report.format_value(localiser_error)} deg over {localiser_frames} frames\n\n")
     notes = "".join(f"\n- {k}: {v}" for k, v in {**omitted, "audio level": result["audio_level"]}.items())
     (out_dir / "report.md").write_text(title + report.markdown_table(rows) + notes + ("\n" if notes else ""))

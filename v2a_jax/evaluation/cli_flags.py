@@ -36,10 +36,10 @@ class SharedFlags:
 
     def settings(self, num_steps: int, cfg_strength: float) -> runner.Settings:
         """The Settings these flags give, with the sampler steps and guidance strength of one evaluation."""
+        sampler = samplers.Sampler(method=self.sampler.value, num_steps=num_steps, cfg_strength=cfg_strength,
+                                   shift=self.shift.value)
         return runner.Settings(split=self.split.value, step=parse_step(self.step.value), ema=self.ema.value,
-                               sampler=self.sampler.value, num_steps=num_steps, cfg_strength=cfg_strength,
-                               shift=self.shift.value,
-                               seed=self.seed.value, max_clips=self.max_clips.value)
+                               sampler=sampler, seed=self.seed.value, max_clips=self.max_clips.value)
 
     def embedding(self) -> ClassifierEmbedding | None:
         """The --classifier_workdir run as an audio embedding (None without the flag). Raises FileNotFoundError

@@ -19,19 +19,20 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import flax.linen as nn
 import grain
 import jax
-import ml_collections
 import numpy as np
 from etils import epath
 
 from v2a_jax import cli
 from v2a_jax.evaluation import localiser
-from v2a_jax.generator import inference, samplers, text_encoder
-from v2a_jax.generator.task import CaptionIds, GeneratorTask
+from v2a_jax.generator import samplers
+from v2a_jax.generator.task import CaptionIds
+from v2a_jax.inference import sampling
+from v2a_jax.inference.generate import LoadedGenerator, load_generator
 from v2a_jax.pipeline import loader
 from v2a_jax.train import partitioning
 
@@ -43,34 +44,22 @@ TRUTH_KEYS = ("relative_azimuth_deg", "elevation_deg", "sounding", "visible", "o
 LEVEL_KEYS = ("gain_db",)
 
 
+# The papers' evaluation sampler (MMAudio: 25 Euler steps, guidance 4.5, uniform grid).
+DEFAULT_SAMPLER = samplers.Sampler(method="euler", num_steps=25, cfg_strength=4.5, shift=1.0)
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """What to evaluate: `step` None = the newest checkpoint; `ema` the EMA params instead of the raw ones;
-    `max_clips` > 0 evaluates only the split's first max_clips clips."""
+    `sampler` how to sample (the evaluation's own, whatever the run's config.sampler says); `max_clips` > 0
+    evaluates only the split's first max_clips clips."""
 
     split: str = "test"
     step: int | None = None
     ema: bool = True
-    sampler: str = "euler"
-    num_steps: int = 25
-    cfg_strength: float = 4.5
-    shift: float = 1.0
+    sampler: samplers.Sampler = DEFAULT_SAMPLER
     seed: int = 0
     max_clips: int = 0
-
-    def __post_init__(self):
-        samplers.check_sampler(self.sampler, self.num_steps, self.shift)
-
-
-@dataclasses.dataclass
-class Run:
-    """A restored generator run: its config (sampler replaced by the settings'), task, params and step."""
-
-    workdir: epath.Path
-    config: ml_collections.ConfigDict
-    task: GeneratorTask
-    params: Any
-    step: int
 
 
 @dataclasses.dataclass
@@ -89,20 +78,10 @@ class Clips:
     clip: loader.ClipFormat
 
 
-def load_run(workdir: epath.PathLike, settings: Settings) -> Run:
-    """Restores the run in `workdir` (config from WORKDIR/config.json; generator.inference.load_generator) with
-    the sampler of `settings`. Raises FileNotFoundError naming the missing config or checkpoint."""
-    workdir = epath.Path(workdir)
-    if settings.step is not None and not (workdir / "checkpoints" / str(settings.step)).exists():
-        path = workdir / "checkpoints" / str(settings.step)
-        raise cli.NotFoundError(f"{path}: no checkpoint of step {settings.step}")
-    gen = inference.load_generator(workdir, settings.step, use_ema=settings.ema)
-    # The task samples with config.sampler (GeneratorTask.generate reads it at trace time).
-    gen.config.sampler.method = settings.sampler
-    gen.config.sampler.num_steps = settings.num_steps
-    gen.config.sampler.cfg_strength = settings.cfg_strength
-    gen.config.sampler.shift = settings.shift
-    return Run(workdir, gen.config, gen.task, gen.params, gen.step)
+def load_run(workdir: epath.PathLike, settings: Settings) -> LoadedGenerator:
+    """The generator run in `workdir` at the checkpoint and params `settings` name (inference.generate's
+    load_generator: config from WORKDIR/config.json)."""
+    return load_generator(workdir, settings.step, use_ema=settings.ema)
 
 
 def scored_keys(clip: loader.ClipFormat) -> tuple[str, ...]:
@@ -112,7 +91,7 @@ def scored_keys(clip: loader.ClipFormat) -> tuple[str, ...]:
     return (*REFERENCE_KEYS, *truth, *(k for k in LEVEL_KEYS if k in clip.features))
 
 
-def _batches(run: Run, split: str) -> tuple[int, loader.ClipFormat, Iterator[dict[str, np.ndarray]]]:
+def _batches(run: LoadedGenerator, split: str) -> tuple[int, loader.ClipFormat, Iterator[dict[str, np.ndarray]]]:
     """(number of clips, their ClipFormat, batches of run.config.batch_size in order) of `split`, with the model's
     inputs, the video and what the rows are scored against (`scored_keys`)."""
     task = run.task
@@ -120,9 +99,8 @@ def _batches(run: Run, split: str) -> tuple[int, loader.ClipFormat, Iterator[dic
     keys = tuple(dict.fromkeys((*task.batch_keys(clip), "video", *scored_keys(clip))))
     ds = loader.make_dataset(source, clip, task.seq, train=False, batch_size=run.config.batch_size, seed=0,
                              shard_options=grain.sharding.NoSharding(), keys=keys)
-    if task.model_config.text:
-        text = run.config.model.text
-        ds = ds.map(CaptionIds(text_encoder.Tokenizer(text.vocabulary, text.max_len)))
+    if task.tokenizer:
+        ds = ds.map(CaptionIds(task.tokenizer))
     return len(source), clip, iter(ds)
 
 
@@ -165,13 +143,13 @@ class _Cache:
         tmp.rename(path)  # a killed run leaves no half-written batch behind
 
 
-def model_rows(run: Run) -> tuple[str, ...]:
+def model_rows(run: LoadedGenerator) -> tuple[str, ...]:
     """The MODEL_ROWS this run can produce (the flipped row needs pixel video)."""
     flippable = run.task.model_config.video_features == "pixels"
     return tuple(r for r in MODEL_ROWS if r != "flipped" or flippable)
 
 
-def generate(run: Run, settings: Settings, cache_dir: epath.PathLike,
+def generate(run: LoadedGenerator, settings: Settings, cache_dir: epath.PathLike,
              progress: Callable[[str], None] = print) -> Clips:
     """Generates (or reads from the cache) every model row for every clip of `settings.split`; see `Clips`."""
     if jax.process_count() > 1:
@@ -180,10 +158,14 @@ def generate(run: Run, settings: Settings, cache_dir: epath.PathLike,
     rows = model_rows(run)
     cache = _Cache(epath.Path(cache_dir), {**dataclasses.asdict(settings), "step": run.step,
                                            "workdir": str(run.workdir.absolute()), "rows": list(rows)})
-    mesh = partitioning.make_mesh(config.mesh)
-    rules = partitioning.logical_axis_rules(config)
-    sharding = partitioning.batch_sharding(mesh, rules)
-    generate_fn = jax.jit(task.generate)
+    mesh, rules, sharding = run.mesh, run.rules, run.batch_sharding
+
+    @jax.jit
+    def generate_fn(params, inputs, key):
+        model_inputs = {k: v for k, v in inputs.items() if k != "audio"}
+        return sampling.sample_audio(task.model, task.codec, params, model_inputs, key, sampler=settings.sampler,
+                                     num_latent_frames=inputs["audio"].shape[2] // task.codec.samples_per_latent)
+
     reconstruct_fn = jax.jit(lambda audio: task.codec.decode(task.codec.encode(audio)))
     base_key = jax.random.PRNGKey(settings.seed)
 

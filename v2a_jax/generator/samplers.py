@@ -19,10 +19,13 @@ the uniform grid.
 
 Guidance (`guided_velocity`): v = s v(x, t | c) + (1 - s) v(x, t | null) (MMAudio's convention; s = 1 is the
 conditional model, s = 0 the unconditional one). Both halves run as one batch of 2B.
+
+`Sampler` bundles one sampling run's settings (config.sampler, or a command's flags) and validates them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +47,38 @@ def check_sampler(method: str, num_steps: int, shift: float = 1.0) -> None:
         raise ValueError(f"sampler num_steps={num_steps}: must be >= 1")
     if not shift >= 1.0:
         raise ValueError(f"sampler shift={shift}: must be >= 1 (1 = uniform time grid)")
+
+
+@dataclasses.dataclass(frozen=True)
+class Sampler:
+    """method (METHODS), num_steps, cfg_strength (guidance strength s of `guided_velocity`) and shift (of
+    `time_grid`): everything a sampling run is given besides the noise. Hashable: one jit per Sampler."""
+
+    method: str
+    num_steps: int
+    cfg_strength: float
+    shift: float
+
+    def __post_init__(self):
+        check_sampler(self.method, self.num_steps, self.shift)
+
+    @classmethod
+    def from_config(cls, sampler) -> "Sampler":
+        """From a config's `sampler` ConfigDict, whose fields must be exactly this class's."""
+        values, fields = sampler.to_dict(), [f.name for f in dataclasses.fields(cls)]
+        for name in values.keys() - set(fields):
+            raise ValueError(f"config.sampler.{name}: unknown field (the sampler has {', '.join(fields)})")
+        for name in set(fields) - values.keys():
+            raise ValueError(f"config.sampler.{name}: missing")
+        return cls(**values)
+
+    def replace(self, **overrides) -> "Sampler":
+        """This sampler with the given fields changed (None leaves a field as it is)."""
+        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @property
+    def network_evaluations(self) -> int:
+        return network_evaluations(self.method, self.num_steps)
 
 
 def time_grid(num_steps: int, shift: float = 1.0) -> np.ndarray:

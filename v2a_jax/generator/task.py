@@ -34,9 +34,11 @@ from v2a_jax import cli
 from v2a_jax.autoencoder.codec import AudioCodec
 from v2a_jax.generator import flow_matching as fm
 from v2a_jax.generator import layers, plots, samplers, spatialisation, text_encoder
+from v2a_jax.inference import sampling
 from v2a_jax.generator.model import PRECOMPUTED_KEYS, Conditions, Generator, ModelConfig, tie_ears
 from v2a_jax.pipeline import audio_targets, loader
 from v2a_jax.pipeline.sequence import SequenceConfig
+from v2a_jax.train import partitioning
 from v2a_jax.train.summaries import Audio
 from v2a_jax.train.task import import_object
 
@@ -92,6 +94,9 @@ class GeneratorTask:
             config.model, latent_dim=self.codec.latent_dim,
             semantic_frames_per_video_frame=self.seq.semantic_fps / self.seq.video_fps, dtype=config.compute_dtype)
         self.model = Generator(self.model_config)
+        text = config.model.text
+        # Caption text -> token ids, for every consumer (training data, evaluation, sampling); None without text.
+        self.tokenizer = text_encoder.Tokenizer(text.vocabulary, text.max_len) if self.model_config.text else None
         self._summary_fn = None
 
     # ---- Data.
@@ -121,7 +126,7 @@ class GeneratorTask:
         """Where the localisation targets come from (config.data.localisation_targets): 'ground_truth' (the
         benchmark's source positions) or 'audio' (the clip's own recording, audio_targets.py); 'auto' is
         'ground_truth' where the dataset stores the positions and 'audio' elsewhere."""
-        source = self.config.data.get("localisation_targets", "auto")
+        source = self.config.data.localisation_targets
         if source not in TARGET_SOURCES:
             raise cli.ConfigError(f"config.data.localisation_targets={source!r}: expected one of {TARGET_SOURCES}")
         if source == "auto":
@@ -160,9 +165,8 @@ class GeneratorTask:
             width = None if self.model_config.video_features == "pixels" else self.config.model.video.frame_size
             ds = ds.map(audio_targets.LocalisationTargets(self.seq.num_video_frames, self.seq.video_fps,
                                                           self.seq.sample_rate, clip.field_of_view_deg, width))
-        if self.model_config.text:
-            text = self.config.model.text
-            ds = ds.map(CaptionIds(text_encoder.Tokenizer(text.vocabulary, text.max_len)))
+        if self.tokenizer:
+            ds = ds.map(CaptionIds(self.tokenizer))
         return ds
 
     def model_inputs(self, batch) -> dict[str, jax.Array]:
@@ -273,31 +277,7 @@ class GeneratorTask:
         metrics.update(self._localisation_losses(cond, batch, ~no)[1])
         return metrics
 
-    # ---- Sampling.
-
-    def sample_latents(self, params, inputs: dict[str, jax.Array], key: jax.Array, *, num_latent_frames: int,
-                       num_steps: int, method: str, cfg_strength: float, shift: float = 1.0) -> jax.Array:
-        """Generated normalised latents [B, 2, num_latent_frames, C] for `inputs`; deterministic given `key`."""
-        b = next(iter(inputs.values())).shape[0]
-        variables = {"params": params}
-        encode = lambda drop: self.model.apply(  # noqa: E731
-            variables, inputs, drop, drop, num_latent_frames, method=Generator.encode)
-        cond, uncond = encode(jnp.zeros((b,), bool)), encode(jnp.ones((b,), bool))
-        x0 = tie_ears(jax.random.normal(key, (b, 2, num_latent_frames, self.codec.latent_dim), jnp.float32),
-                      self.model_config.layout)
-        field = samplers.guided_velocity(
-            lambda x, t, c: self.model.apply(variables, x, t, c, method=Generator.velocity), cond, uncond,
-            cfg_strength)
-        return samplers.sample(field, x0, num_steps=num_steps, method=method, shift=shift)
-
-    def generate(self, params, batch, key: jax.Array) -> jax.Array:
-        """Binaural waveforms [B, 2, N] for a batch of clips, with the config's sampler (`config.sampler`)."""
-        sampler = self.config.sampler
-        latents = self.sample_latents(params, self.model_inputs(batch), key,
-                                      num_latent_frames=batch["audio"].shape[2] // self.codec.samples_per_latent,
-                                      num_steps=sampler.num_steps, method=sampler.method,
-                                      cfg_strength=sampler.cfg_strength, shift=sampler.get("shift", 1.0))
-        return self.codec.decode(latents)
+    # ---- Summaries.
 
     def summaries(self, params, batch, rng, step):
         """Generated and reference audio of the first `summary.num_clips` validation clips, and per clip a PNG
@@ -327,21 +307,21 @@ class GeneratorTask:
         return empty, empty, empty.astype(bool)
 
     def _make_summary_fn(self, batch, num: int):
-        """Jitted (params, batch, key) -> replicated host-ready arrays for the first `num` clips. Generation runs
-        on the smallest leading slice of the batch that still splits evenly over the batch's shards."""
+        """Jitted (params, batch, key) -> replicated host-ready arrays for the first `num` clips, sampled with
+        config.sampler. Generation runs on the smallest leading slice of the batch that still splits evenly over
+        the batch's shards."""
         sharding = batch["audio"].sharding
-        shards, replicated = 1, None
-        if isinstance(sharding, jax.sharding.NamedSharding):
-            spec = sharding.spec[0] if len(sharding.spec) else None
-            axes = () if spec is None else (spec if isinstance(spec, tuple) else (spec,))
-            shards = math.prod(sharding.mesh.shape[a] for a in axes)
-            replicated = jax.sharding.NamedSharding(sharding.mesh, jax.P())
+        shards = partitioning.batch_shards(sharding)
+        replicated = (jax.sharding.NamedSharding(sharding.mesh, jax.P())
+                      if isinstance(sharding, jax.sharding.NamedSharding) else None)
         size = min(batch["audio"].shape[0], shards * math.ceil(num / shards))
+        sampler = samplers.Sampler.from_config(self.config.sampler)
 
         def fn(params, batch, key):
             sub = jax.tree.map(lambda x: x[:size], batch)
-            generated = self.generate(params, sub, key)[:num]
+            generated = sampling.sample_audio(self.model, self.codec, params, self.model_inputs(sub), key,
+                                              num_latent_frames=self.seq.num_latent_frames, sampler=sampler)
             keep = [k for k in ("audio", *DIRECTION_KEYS) if k in batch]
-            return {"generated": generated, **{k: batch[k][:num] for k in keep}}
+            return {"generated": generated[:num], **{k: batch[k][:num] for k in keep}}
 
         return jax.jit(fn, out_shardings=replicated)

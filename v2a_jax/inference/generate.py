@@ -4,14 +4,15 @@
     audio = generate_audio(gen, frames, fps=30.0)              # frames uint8 [T, H, W, 3] -> float32 [2, N]
 
 Loading needs only the workdir (its config.json and checkpoints) and the codec the config names, never the
-training data: the params' shapes come from `jax.eval_shape` of the task's initialisation on a zero batch shaped
-by the config, and only `params` or `ema_params` is read from the checkpoint's train state.
+training data: train/checkpointing.load_params shapes the params by the task's initialisation on an abstract batch
+shaped by the config, and reads only `params` or `ema_params` of the checkpoint's train state.
 
 Generation (`generate_clips`): each clip's frames are brought to the model's frame rate and frame size
-(v2a_jax.video.io) and covered by windows of the trained clip duration (v2a_jax.sampling.windows; frames past the
+(v2a_jax.video.io) and covered by windows of the trained clip duration (windows.py; frames past the
 clip's end that the last window needs repeat its last frame, and their audio is cut). All windows of all clips
 and variants are batched through one jitted sampler on the config's device mesh (one process), and each clip's
-windows are crossfaded back into [2, N] with N = num_frames * sample_rate / fps.
+windows are crossfaded back into [2, N] with N = num_frames * sample_rate / fps. Sampling itself is
+sampling.sample_audio, with the config's sampler (`config.sampler`) unless the options name another.
 """
 
 from __future__ import annotations
@@ -27,13 +28,11 @@ import ml_collections
 import numpy as np
 from etils import epath
 
-from v2a_jax import cli
-from v2a_jax.generator import samplers, text_encoder
+from v2a_jax.generator import samplers
 from v2a_jax.generator.task import GeneratorTask
-from v2a_jax.sampling import windows
+from v2a_jax.inference import sampling, windows
 from v2a_jax.train import checkpointing, partitioning, run_config
 from v2a_jax.train.checkpointing import CheckpointError
-from v2a_jax.train import state as state_lib
 from v2a_jax.video import io
 
 
@@ -68,19 +67,13 @@ class LoadedGenerator:
         return int(self.config.model.video.frame_size)
 
     @property
-    def batch_shards(self) -> int:
-        sharding = partitioning.batch_sharding(self.mesh, self.rules)
-        spec = sharding.spec[0] if len(sharding.spec) else None
-        axes = () if spec is None else (spec if isinstance(spec, tuple) else (spec,))
-        return math.prod(self.mesh.shape[a] for a in axes)
+    def sampler(self) -> samplers.Sampler:
+        """The run's own sampler settings (config.sampler)."""
+        return samplers.Sampler.from_config(self.config.sampler)
 
-
-def split_checkpoint_path(path: epath.PathLike) -> tuple[epath.Path, int]:
-    """WORKDIR/checkpoints/STEP -> (WORKDIR, STEP)."""
-    path = epath.Path(path)
-    if not path.name.isdigit() or path.parent.name != "checkpoints":
-        raise CheckpointError(f"{path}: not a checkpoint directory (expected WORKDIR/checkpoints/STEP)")
-    return path.parent.parent, int(path.name)
+    @property
+    def batch_sharding(self) -> jax.sharding.NamedSharding:
+        return partitioning.batch_sharding(self.mesh, self.rules)
 
 
 def _synthetic_batch(task: GeneratorTask, frame_size: int) -> dict[str, jax.ShapeDtypeStruct]:
@@ -93,21 +86,13 @@ def _synthetic_batch(task: GeneratorTask, frame_size: int) -> dict[str, jax.Shap
     return batch
 
 
-def _abstract_params(task: GeneratorTask, frame_size: int, mesh, rules):
-    """Unboxed params as ShapeDtypeStructs carrying their NamedSharding on `mesh`."""
-    key = jax.ShapeDtypeStruct((2,), jnp.uint32)
-    return state_lib.abstract_tree(task.init, mesh, rules, key, _synthetic_batch(task, frame_size))
-
-
 def load_generator(workdir: epath.PathLike, step: int | None = None, use_ema: bool = True,
                    devices: Sequence[jax.Device] | None = None) -> LoadedGenerator:
     """The generator of the run in `workdir` at checkpoint `step` (default: the newest), with its EMA params (or
-    the raw params), on the config's mesh over `devices` (default: all). Raises FileNotFoundError (missing
-    workdir, config or checkpoint) and CheckpointError (a checkpoint that does not match the config or cannot be
-    read), each naming the path."""
+    the raw params), on the config's mesh over `devices` (default: all). Raises cli.NotFoundError (missing
+    workdir, config or checkpoint), cli.ConfigError (a config that builds no model) and CheckpointError (not a
+    generator run, or a checkpoint that does not match the config or cannot be read), each naming the path."""
     workdir = epath.Path(workdir)
-    if not workdir.is_dir():
-        raise cli.NotFoundError(f"{workdir}: {'is a file, not a workdir' if workdir.exists() else 'no such workdir'}")
     config = run_config.load(workdir)
     if config.get("task") != "v2a_jax.generator.task:GeneratorTask":
         raise CheckpointError(f"{workdir}: config.task={config.get('task')!r} is not the generator task")
@@ -115,41 +100,23 @@ def load_generator(workdir: epath.PathLike, step: int | None = None, use_ema: bo
     if task.model_config.video_features != "pixels":
         raise CheckpointError(f"{workdir}: model.video.features={task.model_config.video_features!r}; sampling from "
                               f"video files needs a model that reads pixels")
-    directory = workdir / "checkpoints"
-    steps = sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit()) if directory.is_dir() else []
-    if step is None:
-        if not steps:
-            raise cli.NotFoundError(f"{directory}: no checkpoint")
-        step = steps[-1]
-    path = directory / str(step) / "state"
-    if not path.is_dir():
-        raise cli.NotFoundError(f"{directory / str(step)}: no such checkpoint (saved steps: {steps or 'none'})")
-
     mesh = partitioning.make_mesh(config.mesh, devices)
     rules = partitioning.logical_axis_rules(config)
-    frame_size = int(config.model.video.frame_size)
-    try:
-        abstract = _abstract_params(task, frame_size, mesh, rules)
-    except ValueError as e:  # a model the config cannot build, e.g. frames that do not pool to image_size
-        raise CheckpointError(f"{workdir / run_config.CONFIG_FILE}: {e}") from e
-    params = checkpointing.restore_params(path, "ema_params" if use_ema else "params", abstract)
-    dtype = jnp.dtype(config.compute_dtype)
-    params = jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, params)
+    batch = _synthetic_batch(task, int(config.model.video.frame_size))
+    params, step = checkpointing.load_params(workdir, task.init, batch, mesh=mesh, rules=rules, step=step,
+                                             use_ema=use_ema)
+    params = partitioning.cast_floating(params, jnp.dtype(config.compute_dtype))
     return LoadedGenerator(workdir, step, config, task, params, mesh, rules)
 
 
 @dataclasses.dataclass(frozen=True)
 class SamplingOptions:
-    """num_steps, method (samplers.METHODS), cfg_strength, shift: the flow sampler (None: the config's `sampler.*`).
-    seed: base of all noise. num_variants: independent samples per clip. overlap_s: overlap of neighbouring
-    windows, rounded to video frames (None: a quarter of a window; at most half). fade: window crossfade
-    (windows.FADES). batch_size: windows per jitted call (None: config.batch_size, or fewer when there are fewer
+    """sampler: the flow sampler (None: the run's config.sampler). seed: base of all noise. num_variants:
+    independent samples per clip. overlap_s: overlap of neighbouring windows, rounded to video frames (None: a
+    quarter of a window; at most half). fade: window crossfade (windows.FADES). batch_size: windows per jitted call (None: config.batch_size, or fewer when there are fewer
     windows; rounded up to a multiple of the mesh's batch shards)."""
 
-    num_steps: int | None = None
-    method: str | None = None
-    cfg_strength: float | None = None
-    shift: float | None = None
+    sampler: samplers.Sampler | None = None
     seed: int = 0
     num_variants: int = 1
     overlap_s: float | None = None
@@ -178,22 +145,17 @@ def prepare_frames(gen: LoadedGenerator, frames: np.ndarray, fps: float) -> np.n
     return io.conform(frames, times, frames.shape[0] / fps, gen.fps)
 
 
-# Jitted samplers by (run config, sampler settings): loading the same run again reuses the compiled function.
+# Jitted samplers by (run config, sampler): loading the same run again reuses the compiled function.
 _SAMPLERS: dict[tuple, Callable] = {}
 
 
-def _sampler(gen: LoadedGenerator, num_steps: int, method: str, cfg_strength: float, shift: float) -> Callable:
-    key = (gen.config.to_json(sort_keys=True), num_steps, method, cfg_strength, shift)
+def _sampler(gen: LoadedGenerator, sampler: samplers.Sampler) -> Callable:
+    key = (gen.config.to_json(sort_keys=True), sampler)
     if key not in _SAMPLERS:
         task = gen.task
-
-        def sample(params, inputs, rng):
-            latents = task.sample_latents(params, inputs, rng, num_latent_frames=task.seq.num_latent_frames,
-                                          num_steps=num_steps, method=method, cfg_strength=cfg_strength,
-                                          shift=shift)
-            return task.codec.decode(latents).astype(jnp.float32)
-
-        _SAMPLERS[key] = jax.jit(sample)
+        _SAMPLERS[key] = jax.jit(lambda params, inputs, rng: sampling.sample_audio(
+            task.model, task.codec, params, inputs, rng, num_latent_frames=task.seq.num_latent_frames,
+            sampler=sampler))
     return _SAMPLERS[key]
 
 
@@ -202,12 +164,6 @@ def generate_clips(gen: LoadedGenerator, clips: Sequence[Clip], options: Samplin
     """Audio float32 [num_variants, 2, N_i] for each clip, N_i = (its frame count at the model's rate) *
     sample_rate / fps. `progress(done, total)` is called after every batch of windows. Deterministic given the
     clips, the options and the batch size (which rounds up to the device count)."""
-    sampler_config = gen.config.sampler
-    num_steps = options.num_steps or sampler_config.num_steps
-    method = options.method or sampler_config.method
-    cfg = sampler_config.cfg_strength if options.cfg_strength is None else options.cfg_strength
-    shift = sampler_config.get("shift", 1.0) if options.shift is None else options.shift
-    samplers.check_sampler(method, num_steps, shift)
     if options.num_variants < 1:
         raise ValueError(f"num_variants={options.num_variants}: must be >= 1")
     if options.fade not in windows.FADES:
@@ -218,8 +174,7 @@ def generate_clips(gen: LoadedGenerator, clips: Sequence[Clip], options: Samplin
         raise ValueError(f"overlap_s={options.overlap_s}: must be between 0 and half a window "
                          f"({window / 2 / gen.fps:g} s)")
     spf = gen.task.seq.samples_per_video_frame
-    tokenizer = (text_encoder.Tokenizer(gen.config.model.text.vocabulary, gen.config.model.text.max_len)
-                 if gen.task.model_config.text else None)
+    tokenizer = gen.task.tokenizer
 
     # Every (clip, variant, window) as one row (frames, caption ids) of the batched generation, in that order.
     rows, layouts = [], []
@@ -232,11 +187,11 @@ def generate_clips(gen: LoadedGenerator, clips: Sequence[Clip], options: Samplin
         for _ in range(options.num_variants):
             rows += [(padded[s:s + window], ids) for s in starts]
 
-    shards = gen.batch_shards
+    sharding = gen.batch_sharding
+    shards = partitioning.batch_shards(sharding)
     batch = options.batch_size or min(gen.config.batch_size, len(rows))
     batch = shards * math.ceil(batch / shards)
-    sample = _sampler(gen, num_steps, method, cfg, shift)
-    sharding = partitioning.batch_sharding(gen.mesh, gen.rules)
+    sample = _sampler(gen, options.sampler or gen.sampler)
     base_key = jax.random.PRNGKey(options.seed)
     outputs = []
     num_batches = math.ceil(len(rows) / batch)

@@ -9,9 +9,11 @@ A mesh axis is used at most once per array: in an activation [batch, length, emb
 import contextlib
 import math
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax
+import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
@@ -82,6 +84,21 @@ def axis_rules(mesh: jax.sharding.Mesh, rules: LogicalRules) -> Iterator[None]:
 def batch_sharding(mesh: jax.sharding.Mesh, rules: LogicalRules) -> jax.sharding.NamedSharding:
     """Sharding of every batch array: leading axis split as the 'batch' rule says, rest replicated."""
     return jax.sharding.NamedSharding(mesh, nn.logical_to_mesh_axes(("batch",), rules))
+
+
+def batch_shards(sharding: jax.sharding.Sharding) -> int:
+    """How many pieces a batch laid out by `sharding` splits into along its leading axis (1 if not a
+    NamedSharding): batch sizes must be multiples of it."""
+    if not isinstance(sharding, jax.sharding.NamedSharding) or not len(sharding.spec):
+        return 1
+    axes = sharding.spec[0]
+    axes = () if axes is None else (axes if isinstance(axes, tuple) else (axes,))
+    return math.prod(sharding.mesh.shape[a] for a in axes)
+
+
+def cast_floating(tree: Any, dtype: jnp.dtype) -> Any:
+    """`tree` with its floating-point leaves cast to `dtype` (params at the compute dtype; integers kept)."""
+    return jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
 
 
 def global_batch(

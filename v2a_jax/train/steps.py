@@ -13,6 +13,7 @@ import ml_collections
 import optax
 
 from v2a_jax import cli
+from v2a_jax.train import partitioning
 from v2a_jax.train.partitioning import LogicalRules, axis_rules
 from v2a_jax.train.state import TrainState, shardings_of
 from v2a_jax.train.task import Batch, Task
@@ -22,8 +23,6 @@ COMPUTE_DTYPES = ("float32", "bfloat16")
 Metrics = dict[str, jax.Array]
 
 
-def _cast_floating(tree: Any, dtype: jnp.dtype) -> Any:
-    return jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
 
 
 def _as_float32(metrics: Metrics) -> Metrics:
@@ -59,7 +58,7 @@ def make_train_step(
 
         def loss_fn(params):
             with axis_rules(mesh, rules):
-                return task.loss(_cast_floating(params, compute_dtype), batch, rng, step)
+                return task.loss(partitioning.cast_floating(params, compute_dtype), batch, rng, step)
 
         (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
@@ -101,7 +100,7 @@ def make_eval_step(
 
     def eval_step(params: Any, batch: Batch, rng: jax.Array) -> Metrics:
         with axis_rules(mesh, rules):
-            return _as_float32(task.eval_step(_cast_floating(params, compute_dtype), batch, rng))
+            return _as_float32(task.eval_step(partitioning.cast_floating(params, compute_dtype), batch, rng))
 
     replicated = jax.sharding.NamedSharding(mesh, jax.P())
     return jax.jit(

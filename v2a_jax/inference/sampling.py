@@ -1,0 +1,42 @@
+"""Sampling the generator's flow: noise -> per-ear latents -> binaural waveforms (pure functions, jittable).
+
+Everything is an argument (the model, its params, the codec, a `samplers.Sampler`), so training summaries,
+evaluation and sampling from video files all run the same function with their own settings. Randomness enters
+only through `key` (the initial noise): sampling is deterministic given it.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from v2a_jax.autoencoder.codec import AudioCodec
+from v2a_jax.generator import samplers
+from v2a_jax.generator.model import Generator, tie_ears
+
+
+def sample_latents(model: Generator, params, inputs: dict[str, jax.Array], key: jax.Array, *,
+                   num_latent_frames: int, sampler: samplers.Sampler) -> jax.Array:
+    """Generated normalised latents [B, 2, num_latent_frames, C] for the model's `inputs` (Generator.encode's:
+    video or precomputed features [B, ...], caption ids [B, L]) with classifier-free guidance."""
+    batch = next(iter(inputs.values())).shape[0]
+    variables = {"params": params}
+
+    def encode(drop):
+        return model.apply(variables, inputs, drop, drop, num_latent_frames, method=Generator.encode)
+
+    cond, uncond = encode(jnp.zeros((batch,), bool)), encode(jnp.ones((batch,), bool))
+    shape = (batch, 2, num_latent_frames, model.config.latent_dim)
+    x0 = tie_ears(jax.random.normal(key, shape, jnp.float32), model.config.layout)
+    field = samplers.guided_velocity(
+        lambda x, t, c: model.apply(variables, x, t, c, method=Generator.velocity), cond, uncond,
+        sampler.cfg_strength)
+    return samplers.sample(field, x0, num_steps=sampler.num_steps, method=sampler.method, shift=sampler.shift)
+
+
+def sample_audio(model: Generator, codec: AudioCodec, params, inputs: dict[str, jax.Array], key: jax.Array, *,
+                 num_latent_frames: int, sampler: samplers.Sampler) -> jax.Array:
+    """Binaural waveforms float32 [B, 2, num_latent_frames * codec.samples_per_latent] (channel 0 = left ear):
+    `sample_latents` decoded by `codec`."""
+    latents = sample_latents(model, params, inputs, key, num_latent_frames=num_latent_frames, sampler=sampler)
+    return codec.decode(latents).astype(jnp.float32)
