@@ -3,10 +3,8 @@ embeddings and class probabilities feed the FD / KL / IS of v2a_jax.metrics.dist
 
 Run from the repo root (needs binaural_synth/small, which the quickstart builds into runs/quickstart/data):
   python -m v2a_jax.main --config=experiments/classifier.py --workdir=runs/classifier
-Expected (metrics.jsonl, split "val", EMA params, 3 batches = 96 validation clips x 3 views): at step 600 loss
-  0.048, top1_accuracy 1.000, exact_match 0.889, map 0.977 (step 200: exact_match 0.35, step 400: 0.82). 600 steps
-  of batch 32 in 2 min 53 s wall on the shared 2-core CPU (other runs were using it). On all 100 validation clips
-  through ClassifierEmbedding: exact match 0.91 left ear, 0.86 right ear, 0.89 mid; top-1 1.00 on each.
+Its validation metrics (metrics.jsonl, split "val", EMA params) and those of ClassifierEmbedding on the validation
+  clips are in experiments/RESULTS.md ("Evaluation classifier").
   Re-running the command resumes from the newest checkpoint (here: finds the run complete).
 Use the trained run as the default embedding of the distribution metrics:
   ClassifierEmbedding(experiments.classifier.get_config(), "runs/classifier")  (v2a_jax/classifier/embedding.py)

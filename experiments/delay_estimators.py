@@ -5,14 +5,8 @@ r"""How well candidate per-latent-frame ITD estimators of the autoencoder's dela
 On `binaural_synth` clips (built by the quickstart, or `python -m data.binaural_synth.build`), for every latent
 frame (32 ms) whose centre falls in a video frame with exactly one sounding source at least 5 degrees off the
 median plane, compares the estimate of `v2a_jax.spatial.itd.frame_itd` (with the settings of each row) against
-Woodworth's ITD of the source's true lateral angle: the share of frames with the right sign, and the correlation.
-Expected (100 validation clips of binaural_synth/small):
-
-  row                                          sign   corr
-  one frame, PHAT, lags +-16 samples (1 ms)    0.76   0.34
-  one frame, PHAT, lags +-0.69 ms (the head)   0.75   0.38
-  +-2 frames, PHAT                             0.82   0.55
-  +-2 frames, PHAT-beta 0.7 (the default)      0.88   0.65
+Woodworth's ITD of the source's true lateral angle: the share of frames with the right sign, and the correlation,
+one row per setting of ROWS (results: experiments/RESULTS.md, "Spatial rendering and cue estimation").
 """
 
 from __future__ import annotations

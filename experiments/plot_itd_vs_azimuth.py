@@ -5,10 +5,9 @@ r"""Measured ITD of the binaural renderer against Woodworth's formula, azimuth -
 Renders 1 s of white noise (elevation 0, 1 m) through the spherical-head HRTF, and through the SOFA file given
 by --sofa, measures each ITD from the rendered output by a 16x-upsampled cross-correlation with parabolic peak
 refinement, plots measured against Woodworth ITD (with the error in a second panel) and prints the largest
-relative error over nonzero azimuths. Expected for the spherical head at 16 kHz: errors of at most ~1 us, i.e.
-1.4 % at 5 degrees (ITD 44 us) and under 0.3 % from 30 degrees on; runs in about 2 s. A measured SOFA set
-differs from Woodworth by the listener's head size and shape (and, between measured directions, by the
-interpolation).
+relative error over nonzero azimuths (the spherical head's: experiments/RESULTS.md, "Spatial rendering and cue
+estimation"). A measured SOFA set differs from Woodworth by the listener's head size and shape (and, between
+measured directions, by the interpolation).
 """
 
 import matplotlib

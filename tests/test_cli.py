@@ -113,6 +113,25 @@ def test_ablations_refuse_a_run_of_another_task_before_writing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["toy"]
 
 
+def test_sample_answers_flag_mistakes_in_one_line_before_loading_anything(tmp_path):
+    video, out = f"--video={tmp_path / 'in.mp4'}", f"--out={tmp_path / 'out.mp4'}"
+    both = "give exactly one of --workdir and --checkpoint"
+    # No workdir exists: the flags are checked before it is loaded.
+    mistakes = {  # flags -> what the line says (two mistakes of flag combinations share it)
+        ("--workdir=runs/w", "--checkpoint=runs/w/checkpoints/2", video): (both, "--video needs --out"),
+        (video, out): (both,),
+        ("--workdir=runs/w", video, out, "--overlap_s=-0.5"): ("flag --overlap_s=-0.5: -0.5 is not a non-negative",),
+        ("--workdir=runs/w", video, out, "--num_steps=0"): ("flag --num_steps=0: 0 is not a positive integer",),
+        ("--workdir=runs/w", video, out, "--method=rk4"): ("flag --method=rk4: value should be one of <euler|heun|",),
+    }
+    for args, expected in mistakes.items():
+        rc, output = _run("v2a_jax.sample", *args)
+        assert rc == cli.EXIT_USER_ERROR, output[-3000:]
+        line = _one_error(output)
+        assert all(part in line for part in expected), line
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_programming_errors_keep_their_traceback_and_user_errors_do_not(capsys):
     def broken(argv):
         raise KeyError("a bug")

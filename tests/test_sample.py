@@ -8,6 +8,7 @@ import av
 import numpy as np
 import pytest
 import soundfile
+from absl import flags
 
 from tests.video import helpers
 from v2a_jax import cli, sample
@@ -18,6 +19,13 @@ FAST = ["--num_steps=2"]
 
 
 pytestmark = pytest.mark.xdist_group("generator_run")
+
+
+def _main(*args: str) -> int:
+    """The exit status of `python -m v2a_jax.sample ARGS`, run in this process with cli.guard's endings; its flags
+    are parsed into a FlagValues of their own (evaluate's flags of the same names are defined in this process)."""
+    fv = sample.define_flags(flags.FlagValues())
+    return cli.guard(lambda argv: sample.main(argv, fv))(fv(["sample", *args]))
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +49,7 @@ def inputs(tmp_path_factory):
 
 def test_single_video_gets_binaural_audio_with_its_video_untouched(workdir, inputs, tmp_path, capsys):
     out = tmp_path / "out.mp4"
-    rc = sample.main([f"--workdir={workdir}", f"--video={inputs / 'good.mp4'}", f"--out={out}", "--wav", *FAST])
+    rc = _main(f"--workdir={workdir}", f"--video={inputs / 'good.mp4'}", f"--out={out}", "--wav", *FAST)
     assert rc == 0
     assert "s of audio per second" in capsys.readouterr().err
     np.testing.assert_array_equal(helpers.decoded_frames(out), helpers.decoded_frames(inputs / "good.mp4"))
@@ -63,8 +71,8 @@ def test_single_video_gets_binaural_audio_with_its_video_untouched(workdir, inpu
 
 def test_folder_run_writes_the_good_file_and_summarises_the_bad_ones(workdir, inputs, tmp_path, capsys):
     out_dir = tmp_path / "out"
-    rc = sample.main([f"--checkpoint={workdir}/checkpoints/2", f"--video_dir={inputs}", f"--out_dir={out_dir}",
-                      "--num_variants=2", *FAST])
+    rc = _main(f"--checkpoint={workdir}/checkpoints/2", f"--video_dir={inputs}", f"--out_dir={out_dir}",
+               "--num_variants=2", *FAST)
     captured = capsys.readouterr()
     assert rc == 1
     assert sorted(p.name for p in out_dir.iterdir()) == ["good_v0.mp4", "good_v1.mp4"]  # from good.mkv (first)
@@ -86,17 +94,17 @@ def test_existing_outputs_are_kept_without_overwrite(workdir, inputs, tmp_path, 
     out = tmp_path / "out.wav"
     out.write_bytes(b"keep me")
     args = [f"--workdir={workdir}", f"--video={inputs / 'good.mp4'}", f"--out={out}", *FAST]
-    assert sample.main(args) == 1
+    assert _main(*args) == 1
     assert f"{out}: exists (pass --overwrite to replace it)" in capsys.readouterr().err
     assert out.read_bytes() == b"keep me"
-    assert sample.main([*args, "--overwrite"]) == 0
+    assert _main(*args, "--overwrite") == 0
     assert soundfile.info(str(out)).frames == NUM_FRAMES * 640
 
 
 def test_unwritable_output_folder_is_one_line(workdir, inputs, tmp_path, capsys):
     blocker = tmp_path / "a_file"
     blocker.write_text("")
-    rc = sample.main([f"--workdir={workdir}", f"--video={inputs / 'good.mp4'}", f"--out={blocker / 'x.mp4'}", *FAST])
+    rc = _main(f"--workdir={workdir}", f"--video={inputs / 'good.mp4'}", f"--out={blocker / 'x.mp4'}", *FAST)
     assert rc == 1
     assert f"{blocker}: cannot create the output folder" in capsys.readouterr().err
 
@@ -107,7 +115,7 @@ def test_a_video_without_frames_or_too_short_is_its_own_problem(workdir, inputs,
     helpers.write_video(folder / "a.avi", np.zeros((0, 64, 64, 3), np.uint8), 25)  # sorts before a.mp4
     (folder / "a.mp4").write_bytes((inputs / "good.mp4").read_bytes())
     helpers.write_video(folder / "short.mp4", helpers.moving_square_frames(1, 64), 25)
-    rc = sample.main([f"--workdir={workdir}", f"--video_dir={folder}", f"--out_dir={tmp_path / 'out'}", *FAST])
+    rc = _main(f"--workdir={workdir}", f"--video_dir={folder}", f"--out_dir={tmp_path / 'out'}", *FAST)
     err = capsys.readouterr().err
     assert rc == 1
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mp4"]  # the empty a.avi claimed no name
@@ -116,19 +124,18 @@ def test_a_video_without_frames_or_too_short_is_its_own_problem(workdir, inputs,
     assert (f"error: {folder / 'short.mp4'}: 0.04 s long, shorter than the minimum 0.32 s (--min_duration_s"
             in err)
     assert "2 of 3 inputs failed:" in err
-    rc = sample.main([f"--workdir={workdir}", f"--video={folder / 'short.mp4'}", f"--out={tmp_path / 's.wav'}",
-                      "--min_duration_s=0", *FAST])
+    rc = _main(f"--workdir={workdir}", f"--video={folder / 'short.mp4'}", f"--out={tmp_path / 's.wav'}",
+               "--min_duration_s=0", *FAST)
     assert rc == 0 and soundfile.info(str(tmp_path / "s.wav")).frames == 640
 
 
 def test_unloadable_run_is_one_line_and_exit_status_2(tmp_path, inputs, capsys):
-    main = cli.guard(sample.main)
-    rc = main([f"--checkpoint={tmp_path}/run/checkpoints/5", f"--video={inputs / 'good.mp4'}",
-               f"--out={tmp_path / 'x.mp4'}"])
+    rc = _main(f"--checkpoint={tmp_path}/run/checkpoints/5", f"--video={inputs / 'good.mp4'}",
+               f"--out={tmp_path / 'x.mp4'}")
     assert rc == 2
     assert capsys.readouterr().err.strip() == f"error: {tmp_path}/run: no such workdir"
     (tmp_path / "a_file").write_text("")
-    rc = main([f"--workdir={tmp_path / 'a_file'}", f"--video={inputs / 'good.mp4'}", f"--out={tmp_path / 'x.mp4'}"])
+    rc = _main(f"--workdir={tmp_path / 'a_file'}", f"--video={inputs / 'good.mp4'}", f"--out={tmp_path / 'x.mp4'}")
     assert rc == 2
     assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'a_file'}: is a file, not a workdir"
     assert not (tmp_path / "x.mp4").exists()

@@ -15,9 +15,9 @@ Stages (each resumes from what is already in the workdir, so a rerun picks up wh
   4. evaluate    generate for the first --eval_clips test clips and score every row (v2a_jax.evaluate);
   5. samples     write --num_samples test clips as silent mp4 videos and give them binaural sound
                  (v2a_jax.sample) in WORKDIR/samples.
-The step counts are sized for a 2-core CPU (about half an hour in all); the full configs train longer
-(their docstrings give the commands and expected results). On a dataset without ground-truth source positions the
-tuned encoder's localisation supervision takes its targets from the recordings' own interaural cues
+The step counts are sized for a 2-core CPU (its time and headline: experiments/RESULTS.md, "Project operations");
+the full configs train longer (their docstrings give the commands). On a dataset without ground-truth source
+positions the tuned encoder's localisation supervision takes its targets from the recordings' own interaural cues
 (v2a_jax/pipeline/audio_targets.py, said when it starts) and the headline shows the direction against the
 recording instead of against the truth.
 """

@@ -14,63 +14,75 @@ unless --overwrite. In folder mode every file of --video_dir (not hidden, not a 
 
 Every input that fails (missing, not a video, no frames, corrupt, shorter than --min_duration_s, unwritable
 output) is reported in one line, the others are still written, and the exit status is 1 with a summary of the
-failures; a workdir or checkpoint that cannot be loaded is one line and exit status 2 (v2a_jax.cli).
+failures; a flag mistake, or a workdir or checkpoint that cannot be loaded, is one line and exit status 2
+(v2a_jax.cli).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
+import functools
 import os
 import sys
 import time
 
+from absl import flags
+
 from v2a_jax import cli
 
 
-def parse_args(argv: list[str]) -> argparse.Namespace:
+@functools.cache
+def define_flags(fv: flags.FlagValues = flags.FLAGS) -> flags.FlagValues:
+    """Defines this CLI's flags and their checks in `fv` (once; see evaluation/cli_flags.py for why not at import)
+    and returns it. Tests pass a FlagValues of their own: evaluate's --workdir, --num_steps, ... are defined in the
+    same test process."""
     from v2a_jax.generator import samplers  # jax: imported once the command runs, not at module import
+    from v2a_jax.sampling import windows
 
-    p = argparse.ArgumentParser(prog="python -m v2a_jax.sample", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--workdir", help="Training workdir (its newest checkpoint).")
-    p.add_argument("--checkpoint", help="A checkpoint directory WORKDIR/checkpoints/STEP instead of --workdir.")
-    p.add_argument("--video", help="Input video file (with --out).")
-    p.add_argument("--out", help="Output for --video: .mp4 (or another video container), or .wav for audio only.")
-    p.add_argument("--video_dir", help="Folder of input videos (with --out_dir).")
-    p.add_argument("--out_dir", help="Output folder for --video_dir.")
-    p.add_argument("--caption", default="", help="Caption text (used when the model has text conditioning).")
-    p.add_argument("--cfg_strength", type=float, help="Classifier-free guidance strength (default: the config's).")
-    p.add_argument("--num_steps", type=int, help="Sampler steps (default: the config's).")
-    p.add_argument("--method", choices=samplers.METHODS, help="Sampler (default: the config's).")
-    p.add_argument("--shift", type=float, help="Sampler time-grid shift, >= 1 (default: the config's).")
-    p.add_argument("--seed", type=int, default=0, help="Noise seed.")
-    p.add_argument("--num_variants", type=int, default=1, help="Independent samples per video (OUT_v0, ...).")
-    p.add_argument("--overlap_s", type=float,
-                   help="Overlap of neighbouring generation windows in seconds (default: a quarter of a window).")
-    p.add_argument("--fade", choices=("equal_power", "linear"), default="equal_power",
-                   help="Crossfade of window overlaps.")
-    p.add_argument("--batch_size", type=int, help="Windows per generation call (default: the config's batch).")
-    p.add_argument("--wav", action="store_true", help="Also write a WAV next to each video output.")
-    p.add_argument("--wav_subtype", choices=("PCM_16", "FLOAT"), default="PCM_16", help="WAV sample format.")
-    p.add_argument("--raw_params", action="store_true", help="Sample with the raw params instead of the EMA.")
-    p.add_argument("--overwrite", action="store_true", help="Replace existing outputs.")
-    p.add_argument("--min_duration_s", type=float,
-                   help="Refuse videos shorter than this (default: a quarter of the trained window).")
-    args = p.parse_args(argv)
-    for name in ("num_variants", "num_steps", "batch_size"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            p.error(f"--{name} must be >= 1")
-    for name in ("overlap_s", "min_duration_s"):
-        if getattr(args, name) is not None and getattr(args, name) < 0:
-            p.error(f"--{name} must be >= 0")
-    if (args.workdir is None) == (args.checkpoint is None):
-        p.error("give exactly one of --workdir and --checkpoint")
-    if (args.video is None) == (args.video_dir is None):
-        p.error("give exactly one of --video (with --out) and --video_dir (with --out_dir)")
-    if (args.video is not None and not args.out) or (args.video_dir is not None and not args.out_dir):
-        p.error("--video needs --out, --video_dir needs --out_dir")
-    return args
+    flags.DEFINE_string("workdir", None, "Training workdir (its newest checkpoint).", flag_values=fv)
+    flags.DEFINE_string("checkpoint", None, "A checkpoint directory WORKDIR/checkpoints/STEP instead of --workdir.",
+                        flag_values=fv)
+    flags.DEFINE_string("video", None, "Input video file (with --out).", flag_values=fv)
+    flags.DEFINE_string("out", None, "Output for --video: .mp4 (or another video container), or .wav for audio only.",
+                        flag_values=fv)
+    flags.DEFINE_string("video_dir", None, "Folder of input videos (with --out_dir).", flag_values=fv)
+    flags.DEFINE_string("out_dir", None, "Output folder for --video_dir.", flag_values=fv)
+    flags.DEFINE_string("caption", "", "Caption text (used when the model has text conditioning).", flag_values=fv)
+    flags.DEFINE_float("cfg_strength", None, "Classifier-free guidance strength (default: the config's).",
+                       flag_values=fv)
+    flags.DEFINE_integer("num_steps", None, "Sampler steps (default: the config's).", lower_bound=1, flag_values=fv)
+    flags.DEFINE_enum("method", None, list(samplers.METHODS), "Sampler (default: the config's).", flag_values=fv)
+    flags.DEFINE_float("shift", None, "Sampler time-grid shift (default: the config's).", lower_bound=1.0,
+                       flag_values=fv)
+    flags.DEFINE_integer("seed", 0, "Noise seed.", flag_values=fv)
+    flags.DEFINE_integer("num_variants", 1, "Independent samples per video (OUT_v0, ...).", lower_bound=1,
+                         flag_values=fv)
+    flags.DEFINE_float("overlap_s", None,
+                       "Overlap of neighbouring generation windows in seconds (default: a quarter of a window).",
+                       lower_bound=0.0, flag_values=fv)
+    flags.DEFINE_enum("fade", "equal_power", list(windows.FADES), "Crossfade of window overlaps.", flag_values=fv)
+    flags.DEFINE_integer("batch_size", None, "Windows per generation call (default: the config's batch).",
+                         lower_bound=1, flag_values=fv)
+    flags.DEFINE_bool("wav", False, "Also write a WAV next to each video output.", flag_values=fv)
+    flags.DEFINE_enum("wav_subtype", "PCM_16", ["PCM_16", "FLOAT"], "WAV sample format.", flag_values=fv)
+    flags.DEFINE_bool("raw_params", False, "Sample with the raw params instead of the EMA.", flag_values=fv)
+    flags.DEFINE_bool("overwrite", False, "Replace existing outputs.", flag_values=fv)
+    flags.DEFINE_float("min_duration_s", None,
+                       "Refuse videos shorter than this (default: a quarter of the trained window).", lower_bound=0.0,
+                       flag_values=fv)
+
+    def check(names: list[str], holds, message: str) -> None:
+        flags.register_multi_flags_validator(names, lambda values: holds(*(values[n] for n in names)), message,
+                                             flag_values=fv)
+
+    check(["workdir", "checkpoint"], lambda workdir, checkpoint: (workdir is None) != (checkpoint is None),
+          "give exactly one of --workdir and --checkpoint")
+    check(["video", "video_dir"], lambda video, video_dir: (video is None) != (video_dir is None),
+          "give exactly one of --video (with --out) and --video_dir (with --out_dir)")
+    check(["video", "out"], lambda video, out: video is None or bool(out), "--video needs --out")
+    check(["video_dir", "out_dir"], lambda video_dir, out_dir: video_dir is None or bool(out_dir),
+          "--video_dir needs --out_dir")
+    return fv
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,10 +206,13 @@ def run(gen, jobs: list[Job], options, *, caption: str = "", wav: bool = False, 
     return report
 
 
-def main(argv: list[str]) -> int:
-    """The command line of the module docstring; returns the exit status (cli.guard gives a UserError's)."""
-    args = parse_args(argv)
-    # Imported here so that --help and usage errors do not wait for JAX.
+def main(argv: list[str], fv: flags.FlagValues = flags.FLAGS) -> int:
+    """The command line of the module docstring, its flags parsed into `fv` (define_flags); returns the exit
+    status (cli.guard gives a UserError's)."""
+    if len(argv) > 1:
+        raise cli.UserError(f"unexpected arguments {argv[1:]}: inputs are given by --video or --video_dir")
+    args = define_flags(fv)
+    # Imported once the flags are checked: the model code takes seconds to import.
     from v2a_jax.generator import inference
 
     def log(line: str) -> None:
@@ -235,4 +250,5 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(cli.guard(main)(sys.argv[1:]))
+    define_flags()
+    cli.run(main)

@@ -6,7 +6,7 @@ r"""Encode/decode speed of the binaural autoencoder on the local device, in seco
 With --workdir the trained codec is timed (load_codec); with only --config a randomly initialised model of that
 config (same cost). Binaural clips of --duration_s seconds, --batch_size at a time; each figure is the median of
 --repeats timed calls after one compiling call. Also prints the latent size per second of audio. Figures on
-the 2-core development machine are in experiments/autoencoder.py.
+the 2-core development machine are in experiments/RESULTS.md ("Binaural autoencoder").
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ r"""Grain input-pipeline throughput on a built `binaural_synth` variant, with 0 
     python -m experiments.benchmarks.grain_throughput --data_dir=runs/data --workers=0,2
 
 Prints examples/s for a training pipeline (shuffle, random 1.6 s crop, normalise, batch 16) per worker count.
-Figures on the 2-core development machine are in the README's benchmark table.
+Figures on the 2-core development machine are in experiments/RESULTS.md ("Project operations").
 """
 
 import time

@@ -1,18 +1,16 @@
 """Each ear's arrival time relative to the head centre, per latent frame: the autoencoder's delay channel.
 
-Why the autoencoder needs it (measured, experiments/autoencoder.py; 100 held-out binaural_synth clips): an
-autoencoder that codes each ear's STFT into 20 learned channels per 32 ms frame decodes both ears with nearly the
-same fine structure, so the reconstruction's ITD is ~0 whatever the input's: per-frame ITD error 176 us
-(v2a_jax.spatial.itd.frame_itd), close to the 202 us of copying the left ear to the right. Interaural delays
-(|ITD| <= 0.66 ms = 10.5 samples) are a small shift of the fine structure, and the fine structure of noise-like
-sources cannot be coded per ear in a few channels. So one channel of every ear's latent is not learned but
-measured: the ear's delay relative to the interaural midpoint, tau_left = -ITD / 2 and tau_right = +ITD / 2
-(samples; ITD > 0 when the left ear leads), with the ITD of each latent frame measured by
-v2a_jax.spatial.itd.frame_itd. The encoder sees each ear advanced by its delay; the decoder, still one ear at a
-time, applies its ear's delay to the spectrum it predicts (`apply_delay`), so two ears decoded from latents that
-differ in this channel differ by exactly that delay, and a generator controls the ITD through one channel per
-ear. With it the per-frame ITD error is 53 us (the ceiling of this design, every frame's ITD exact with one fine
-structure for both ears, is 37 us).
+Why the autoencoder needs it: an autoencoder that codes each ear's STFT into 20 learned channels per 32 ms frame
+decodes both ears with nearly the same fine structure, so the reconstruction's ITD is ~0 whatever the input's
+(its per-frame ITD error is close to that of copying the left ear to the right; experiments/RESULTS.md, "Binaural
+autoencoder", has the rows with and without this channel). Interaural delays (|ITD| <= 0.66 ms = 10.5 samples)
+are a small shift of the fine structure, and the fine structure of noise-like sources cannot be coded per ear in
+a few channels. So one channel of every ear's latent is not learned but measured: the ear's delay relative to
+the interaural midpoint, tau_left = -ITD / 2 and tau_right = +ITD / 2 (samples; ITD > 0 when the left ear
+leads), with the ITD of each latent frame measured by v2a_jax.spatial.itd.frame_itd. The encoder sees each ear
+advanced by its delay; the decoder, still one ear at a time, applies its ear's delay to the spectrum it predicts
+(`apply_delay`), so two ears decoded from latents that differ in this channel differ by exactly that delay, and a
+generator controls the ITD through one channel per ear.
 
 Conventions: audio `[B, 2, N]`, channel 0 = left; delays in samples, positive = later.
 """

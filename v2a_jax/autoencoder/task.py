@@ -52,7 +52,7 @@ class AutoencoderTask:
         self.config = config
         self.model_config = model_config(config)
         self.model = BinauralAutoencoder(self.model_config, jnp.dtype(config.compute_dtype))
-        # summaries() runs outside the trainer's jitted steps; eager op-by-op apply is ~10x slower.
+        # summaries() runs outside the trainer's jitted steps, and eager op-by-op apply is much slower.
         self._reconstruct = jax.jit(
             lambda params, audio: self.model.apply({"params": params}, audio)["reconstruction"])
 

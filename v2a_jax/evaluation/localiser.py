@@ -11,11 +11,8 @@ horizontal field of view (metadata `field_of_view_deg`), W the stored frame widt
 
 On recorded video the saliency rule is only a guess: it picks the most colourful bright region, which need not be
 the sounding one, and a dataset of recordings has no true azimuth to check it against (the report then omits the
-localiser's error). The two-stage baseline built on it needs no ground truth either way.
-
-Measured on the 11 clips of the tests' tiny benchmark (182 frames with exactly one visible sounding source): the
-screen x is within 2 px of the truth (32 px frames) in 84 % of the frames, median error 0.1 px, mean 1.1 px
-(the misses pick a brighter non-sounding object).
+localiser's error). The two-stage baseline built on it needs no ground truth either way. Its accuracy on
+binaural_synth is in experiments/RESULTS.md ("Spatial rendering and cue estimation").
 """
 
 from __future__ import annotations

@@ -14,22 +14,13 @@ Spherical head: how the model carries the ITD (decided by measurement)
 Each ear gets the Woodworth per-ear delay of reference.md sec. 4, -(a/c) cos(theta) for theta < pi/2 and
 (a/c)(theta - pi/2) beyond, and the *magnitude* of the Brown-Duda (1998) head-shadow shelf
 |1 + j alpha w / (2 w0)| / |1 + j w / (2 w0)| as a zero-phase filter. The minimum-phase shelf was rejected:
-its phase gives the boosted (near) ear a low-frequency advance and the shadowed ear a lag (up to ~0.13 ms
-each), which moves the broadband ITD away from Woodworth's. Measured on 1 s of white noise with a
-16x-upsampled cross-correlation and parabolic peak interpolation (ideal, untruncated filters):
-
-  azimuth (deg)                        15      30      60      90
-  min-phase shelf, 16 kHz, plain CC   +5.5%   +6.5%   +7.1%   +2.9%   (GCC-PHAT: +5.2 +5.9 +6.2 +2.7 %)
-  min-phase shelf, 48 kHz, plain CC   +0.8%   +1.0%   +1.6%   +0.4%
-  zero-phase shelf, 16 or 48 kHz       0.0%    0.0%    0.0%    0.0%
-
-The project renders at 16 kHz, where the minimum-phase shelf misses the 5 % tolerance (and misses it by more
-for low-pass sources), so the model uses the zero-phase magnitude: the ITD is Woodworth's at every
-frequency. (A real sphere's low-frequency ITD approaches 3 (a/c) sin(theta), ~1.5x Woodworth; this model
-deliberately does not carry that.) With the shipped 64-tap filters, ITD measured from rendered noise the same
-way differs from Woodworth by at most ~1 us: at 16 kHz -0.25 / -0.03 / -0.08 % at 30 / 60 / 90 degrees and
-at most 1.4 % (-0.6 us of 44 us) at 5 degrees; at 48 kHz at most 0.7 % (5 degrees). See
-tests/spatial/test_rendering.py and experiments/plot_itd_vs_azimuth.py.
+its phase gives the boosted (near) ear a low-frequency advance and the shadowed ear a lag, which moves the
+broadband ITD away from Woodworth's, beyond the 5 % tolerance at the project's 16 kHz (and further for low-pass
+sources); with the zero-phase magnitude the ITD is Woodworth's at every frequency. (A real sphere's
+low-frequency ITD approaches 3 (a/c) sin(theta), ~1.5x Woodworth; this model deliberately does not carry that.)
+The ITD measured from noise rendered with the shipped 64-tap filters stays within the tolerance
+(tests/spatial/test_rendering.py, experiments/plot_itd_vs_azimuth.py); both measurements are in
+experiments/RESULTS.md ("Spatial rendering and cue estimation").
 
 Each ear's filter is the zero-phase shelf delayed by latency_samples + its per-ear delay in a band-limited
 (frequency-domain) way, windowed by a Hann window centred on that delay so it fits n_taps, and scaled to unit
@@ -49,9 +40,8 @@ The aligned responses and the onset delays are averaged separately with those we
 re-applied, which avoids the comb filtering of averaging time-shifted responses.
 
 Barycentric rather than inverse-distance weights because inverse-distance weights stick to the nearest
-measurement: on a 15-degree grid made from the spherical head, the ITD at 5 degrees came out at 55 % of
-Woodworth's (1.00x at measured directions, errors of 5-20 % between them), whereas barycentric weights
-interpolate linearly along the grid.
+measurement (the ITD between grid directions comes out far from the head's; experiments/RESULTS.md), whereas
+barycentric weights interpolate linearly along the grid.
 """
 
 from __future__ import annotations

@@ -5,14 +5,11 @@ generated audio (metrics/direction.py) both use `frame_itd`.
 Why not plain GCC-PHAT per frame (metrics/binaural.gcc_phat_frames, which the reference's delta-ITD metric
 keeps): on binaural_synth's reverberant scenes PHAT gives every frequency bin the same say, so the ears'
 independent reverberant tails outvote a tonal source's few strong bins, and one short frame has too little of
-the direct sound. Measured on 100 validation clips (share of 32 ms frames with the right ITD sign /
-correlation with Woodworth's ITD of the true source; `python -m experiments.delay_estimators`):
-  PHAT, one frame, lags +-1 ms                                 0.76 / 0.34
-  PHAT, one frame, lags limited to the head's +-0.69 ms        0.75 / 0.38
-  PHAT, cross-spectrum summed over +-2 frames                  0.82 / 0.55
-  PHAT-beta (beta 0.7), summed over +-2 frames (`frame_itd`)   0.88 / 0.65
-Summing the cross-spectrum over neighbouring frames lets the direct sound's coherent bins add up while the
-independent tails average out; beta < 1 keeps part of the energy weighting that PHAT discards.
+the direct sound. `frame_itd` therefore sums the cross-spectrum over +-2 neighbouring frames, so that the
+direct sound's coherent bins add up while the independent tails average out, and weights it by PHAT-beta
+(beta 0.7 < 1 keeps part of the energy weighting that PHAT discards). The estimators compared, and how often each
+gets the ITD's sign right: `python -m experiments.delay_estimators`, figures in experiments/RESULTS.md
+("Spatial rendering and cue estimation").
 
 Conventions: audio `[B, 2, N]` (0 = left ear); ITD in samples, > 0 when the LEFT ear leads.
 """
