@@ -89,7 +89,7 @@ def _error(capsys, **flag_values) -> str:
 
 def test_mistakes_give_one_line_errors_and_write_nothing(workdir, tmp_path, capsys):
     assert _error(capsys, workdir=str(workdir), out_dir=str(tmp_path / "a"), step="7") == (
-        f"error: {workdir}/checkpoints/7: no checkpoint of step 7")
+        f"error: {workdir}/checkpoints/7: no such checkpoint (saved steps: [2])")
     assert _error(capsys, workdir=str(tmp_path), out_dir=str(tmp_path / "b")).startswith(
         f"error: {tmp_path}/config.json: no run config")
     untrained = tmp_path / "untrained"

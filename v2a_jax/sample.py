@@ -37,7 +37,7 @@ def define_flags(fv: flags.FlagValues = flags.FLAGS) -> flags.FlagValues:
     and returns it. Tests pass a FlagValues of their own: evaluate's --workdir, --num_steps, ... are defined in the
     same test process."""
     from v2a_jax.generator import samplers  # jax: imported once the command runs, not at module import
-    from v2a_jax.sampling import windows
+    from v2a_jax.inference import windows
 
     flags.DEFINE_string("workdir", None, "Training workdir (its newest checkpoint).", flag_values=fv)
     flags.DEFINE_string("checkpoint", None, "A checkpoint directory WORKDIR/checkpoints/STEP instead of --workdir.",
@@ -136,10 +136,10 @@ def _output_problem(files: list[str], overwrite: bool) -> str | None:
 
 def run(gen, jobs: list[Job], options, *, caption: str = "", wav: bool = False, wav_subtype: str = "PCM_16",
         overwrite: bool = False, min_duration_s: float | None = None, log=print) -> Report:
-    """Generates and writes every job's outputs with the LoadedGenerator `gen` and inference.SamplingOptions;
+    """Generates and writes every job's outputs with the LoadedGenerator `gen` and generate.SamplingOptions;
     videos shorter than `min_duration_s` (default: a quarter of the trained window) are refused; failures are
     logged in one line each and collected in the report, never raised."""
-    from v2a_jax.generator import inference
+    from v2a_jax.inference import generate
     from v2a_jax.video import io
 
     window_s = gen.window_frames / gen.fps
@@ -166,7 +166,7 @@ def run(gen, jobs: list[Job], options, *, caption: str = "", wav: bool = False, 
         if problem is None:
             claimed.update((p, job.video) for p in files)
             frames = io.conform(video.frames, video.times, video.duration_s, gen.fps)
-            ready.append((job, outputs, inference.Clip(frames, gen.fps, caption)))
+            ready.append((job, outputs, generate.Clip(frames, gen.fps, caption)))
             continue
         log(f"error: {problem}")
         report.failed.append((job.video, problem))
@@ -181,7 +181,7 @@ def run(gen, jobs: list[Job], options, *, caption: str = "", wav: bool = False, 
         log(f"generating: batch {done}/{total} ({batch_ends[-1]:.1f} s)")
 
     try:
-        audios = inference.generate_clips(gen, [clip for _, _, clip in ready], options, progress)
+        audios = generate.generate_clips(gen, [clip for _, _, clip in ready], options, progress)
     except ValueError as e:  # options the model cannot take (e.g. an overlap beyond half a window)
         log(f"error: {e}")
         report.failed.extend((job.video, f"not generated: {e}") for job, _, _ in ready)
@@ -213,7 +213,8 @@ def main(argv: list[str], fv: flags.FlagValues = flags.FLAGS) -> int:
         raise cli.UserError(f"unexpected arguments {argv[1:]}: inputs are given by --video or --video_dir")
     args = define_flags(fv)
     # Imported once the flags are checked: the model code takes seconds to import.
-    from v2a_jax.generator import inference
+    from v2a_jax.inference import generate
+    from v2a_jax.train import checkpointing
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -226,17 +227,17 @@ def main(argv: list[str], fv: flags.FlagValues = flags.FLAGS) -> int:
     else:
         jobs = [Job(args.video, args.out)]
     if args.checkpoint is not None:
-        workdir, step = inference.split_checkpoint_path(args.checkpoint)
+        workdir, step = checkpointing.split_step_dir(args.checkpoint)
     else:
         workdir, step = args.workdir, None
-    gen = inference.load_generator(workdir, step, use_ema=not args.raw_params)
+    gen = generate.load_generator(workdir, step, use_ema=not args.raw_params)
     log(f"loaded {gen.workdir} step {gen.step} ({'raw' if args.raw_params else 'EMA'} params): "
         f"{gen.window_frames / gen.fps:g} s windows at {gen.fps:g} fps, {gen.frame_size}x{gen.frame_size} frames, "
         f"{gen.sample_rate} Hz")
-    options = inference.SamplingOptions(num_steps=args.num_steps, method=args.method, cfg_strength=args.cfg_strength,
-                                        shift=args.shift,
-                                        seed=args.seed, num_variants=args.num_variants, overlap_s=args.overlap_s,
-                                        fade=args.fade, batch_size=args.batch_size)
+    sampler = gen.sampler.replace(method=args.method, num_steps=args.num_steps, cfg_strength=args.cfg_strength,
+                                  shift=args.shift)
+    options = generate.SamplingOptions(sampler=sampler, seed=args.seed, num_variants=args.num_variants,
+                                       overlap_s=args.overlap_s, fade=args.fade, batch_size=args.batch_size)
     report = run(gen, jobs, options, caption=args.caption, wav=args.wav, wav_subtype=args.wav_subtype,
                  overwrite=args.overwrite, min_duration_s=args.min_duration_s, log=log)
     for path in report.written:

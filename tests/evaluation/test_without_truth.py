@@ -56,7 +56,7 @@ def test_report_has_the_reference_rows_and_no_truth_columns(evaluated):
 
 def test_ablation_table_uses_the_recording_agreement(evaluated, tiny_recorded_run, tmp_path):
     result, _, base = evaluated
-    entries = ablations.run_ablations([str(tiny_recorded_run)], SETTINGS, [2], [SETTINGS.cfg_strength], base,
+    entries = ablations.run_ablations([str(tiny_recorded_run)], SETTINGS, [2], [SETTINGS.sampler.cfg_strength], base,
                                       progress=lambda _: None)
     metrics = entries[0]["metrics"]
     assert "flipped_left_right_agreement" not in metrics
