@@ -120,8 +120,8 @@ def _batches(run: Run, split: str) -> tuple[int, loader.ClipFormat, Iterator[dic
     keys = tuple(dict.fromkeys((*task.batch_keys(clip), "video", *scored_keys(clip))))
     ds = loader.make_dataset(source, clip, task.seq, train=False, batch_size=run.config.batch_size, seed=0,
                              shard_options=grain.sharding.NoSharding(), keys=keys)
-    if task.model_config.text:
-        text = run.config.model.text
+    if task.model_config.text.enabled:
+        text = task.model_config.text
         ds = ds.map(CaptionIds(text_encoder.Tokenizer(text.vocabulary, text.max_len)))
     return len(source), clip, iter(ds)
 
@@ -167,7 +167,7 @@ class _Cache:
 
 def model_rows(run: Run) -> tuple[str, ...]:
     """The MODEL_ROWS this run can produce (the flipped row needs pixel video)."""
-    flippable = run.task.model_config.video_features == "pixels"
+    flippable = run.task.model_config.video.features == "pixels"
     return tuple(r for r in MODEL_ROWS if r != "flipped" or flippable)
 
 

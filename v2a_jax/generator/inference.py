@@ -65,7 +65,7 @@ class LoadedGenerator:
     def frame_size(self) -> int:
         """Side of the square frames the model reads: the benchmark's stored frame size
         (config.model.video.frame_size), which the video encoder pools to model.video.image_size."""
-        return int(self.config.model.video.frame_size)
+        return self.task.model_config.video.frame_size
 
     @property
     def batch_shards(self) -> int:
@@ -88,8 +88,8 @@ def _synthetic_batch(task: GeneratorTask, frame_size: int) -> dict[str, jax.Shap
     seq = task.seq
     batch = {"audio": jax.ShapeDtypeStruct((1, 2, seq.num_samples), jnp.float32),
              "video": jax.ShapeDtypeStruct((1, seq.num_video_frames, frame_size, frame_size, 3), jnp.float32)}
-    if task.model_config.text:
-        batch["caption_ids"] = jax.ShapeDtypeStruct((1, task.model_config.text_max_len), jnp.int32)
+    if task.model_config.text.enabled:
+        batch["caption_ids"] = jax.ShapeDtypeStruct((1, task.model_config.text.max_len), jnp.int32)
     return batch
 
 
@@ -112,8 +112,8 @@ def load_generator(workdir: epath.PathLike, step: int | None = None, use_ema: bo
     if config.get("task") != "v2a_jax.generator.task:GeneratorTask":
         raise CheckpointError(f"{workdir}: config.task={config.get('task')!r} is not the generator task")
     task = GeneratorTask(config)
-    if task.model_config.video_features != "pixels":
-        raise CheckpointError(f"{workdir}: model.video.features={task.model_config.video_features!r}; sampling from "
+    if task.model_config.video.features != "pixels":
+        raise CheckpointError(f"{workdir}: model.video.features={task.model_config.video.features!r}; sampling from "
                               f"video files needs a model that reads pixels")
     directory = workdir / "checkpoints"
     steps = sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit()) if directory.is_dir() else []
@@ -127,7 +127,7 @@ def load_generator(workdir: epath.PathLike, step: int | None = None, use_ema: bo
 
     mesh = partitioning.make_mesh(config.mesh, devices)
     rules = partitioning.logical_axis_rules(config)
-    frame_size = int(config.model.video.frame_size)
+    frame_size = task.model_config.video.frame_size
     try:
         abstract = _abstract_params(task, frame_size, mesh, rules)
     except ValueError as e:  # a model the config cannot build, e.g. frames that do not pool to image_size
@@ -218,8 +218,8 @@ def generate_clips(gen: LoadedGenerator, clips: Sequence[Clip], options: Samplin
         raise ValueError(f"overlap_s={options.overlap_s}: must be between 0 and half a window "
                          f"({window / 2 / gen.fps:g} s)")
     spf = gen.task.seq.samples_per_video_frame
-    tokenizer = (text_encoder.Tokenizer(gen.config.model.text.vocabulary, gen.config.model.text.max_len)
-                 if gen.task.model_config.text else None)
+    text = gen.task.model_config.text
+    tokenizer = text_encoder.Tokenizer(text.vocabulary, text.max_len) if text.enabled else None
 
     # Every (clip, variant, window) as one row (frames, caption ids) of the batched generation, in that order.
     rows, layouts = [], []
