@@ -80,11 +80,13 @@ BY_SIZE = {
     "data.duration_s": (1.28, 8.0, 8.0),
     # Rate of the semantic video features (frames/s).
     "data.semantic_fps": (6.25, 8.0, 8.0),
-    # Transformer width D, split into num_heads heads of even size (RoPE).
+    # Transformer width D.
     "model.hidden": (64, 448, 896),
+    # Attention heads, each of D / num_heads (even: RoPE) channels.
     "model.num_heads": (2, 7, 14),
-    # Joint (audio + video + text, N1) and per-branch single (N2) blocks.
+    # Joint blocks N1 (audio, video and text tokens together).
     "model.joint_depth": (2, 4, 7),
+    # Single blocks N2 (each branch alone).
     "model.single_depth": (2, 8, 14),
     # SwiGLU hidden width rounded up to a multiple of this.
     "model.mlp_multiple_of": (32, 256, 256),
@@ -95,11 +97,11 @@ BY_SIZE = {
     "model.spatialisation.hidden": (64, 128, 128),
     # Side of the square frames the pixel encoder reads: it pools the stored frames (video.frame_size) to it.
     "model.video.image_size": (32, 64, 64),
-    # The pixel encoder's transformer: width, blocks, heads.
+    # The pixel encoder's width, blocks and attention heads.
     "model.video.width": (64, 384, 512),
     "model.video.depth": (1, 4, 6),
     "model.video.num_heads": (2, 6, 8),
-    # The caption encoder's transformer: width, blocks, heads.
+    # The caption encoder's width, blocks and attention heads.
     "model.text.width": (64, 256, 512),
     "model.text.depth": (1, 2, 4),
     "model.text.num_heads": (2, 4, 8),

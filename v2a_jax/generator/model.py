@@ -105,9 +105,10 @@ class ModelConfig:
     field has one name in the config, on the command line and here; experiments/generator.py sets every value
     and documents each field. `latent_dim` (the codec's), `semantic_frames_per_video_frame` (config.data's rates)
     and `dtype` (config.compute_dtype) do not come from config.model and are passed to `from_config`.
-    Nothing has a default: a config that lacks a field, e.g. the config.json of a run saved before the field
-    existed, is refused with one line naming it (there is no conversion of old runs; add the field to that
-    config.json with the value the run was trained with, if known, to load it).
+    Nothing has a default, so a value is set in one place: a config that lacks a field, e.g. the config.json of
+    a run saved before the field existed, is refused with one line naming it. Old runs are not converted (a
+    default guessed for them could silently build another model than the one trained); adding the field to the
+    run's config.json, with the value it was trained with, loads it.
     """
 
     layout: str
@@ -175,7 +176,7 @@ class ModelConfig:
                       semantic_frames_per_video_frame=semantic_frames_per_video_frame, dtype=dtype)
 
 
-def _bad(field: str, value: Any, why: str):
+def _bad(field: str, value: Any, why: str) -> typing.NoReturn:
     raise cli.ConfigError(f"config.model.{field}={value!r}: {why}")
 
 
@@ -194,7 +195,8 @@ def _parse(cls: type, section: Any, path: str, **given: Any):
     missing = [k for k in fields if k not in section]
     if missing:
         raise cli.ConfigError(f"{', '.join(f'{path}.{k}' for k in missing)}: missing (experiments/generator.py sets "
-                              f"every field; a run saved before a field existed is not converted)")
+                              f"every field; a run older than the field needs it added to its config.json, with "
+                              f"the value it was trained with)")
     values = {}
     for name in fields:
         value = section[name]
