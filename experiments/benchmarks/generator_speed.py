@@ -65,7 +65,7 @@ def synthetic_batch(task: GeneratorTask, batch: int, seconds: float, rng: np.ran
     return {
         "audio": (0.05 * rng.standard_normal((batch, 2, samples))).astype(np.float32),
         "video": rng.uniform(-1, 1, (batch, frames, FRAME_SIZE, FRAME_SIZE, 3)).astype(np.float32),
-        "caption_ids": rng.integers(1, 10, (batch, task.model_config.text_max_len)).astype(np.int32),
+        "caption_ids": rng.integers(1, 10, (batch, task.model_config.text.max_len)).astype(np.int32),
         "screen_x": rng.uniform(0, FRAME_SIZE, (batch, frames, slots)).astype(np.float32),
         "screen_y": rng.uniform(0, FRAME_SIZE, (batch, frames, slots)).astype(np.float32),
         "visible": rng.uniform(size=(batch, frames, slots)) < 0.5,

@@ -2,43 +2,54 @@
 structure, and the precomputed-feature path with features made here."""
 
 import dataclasses
+import json
+import re
 
 import chex
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 
 from tests.generator import helpers
+from v2a_jax import cli
 from v2a_jax.generator.model import Conditions, Generator, ModelConfig, count_params
 
 B, T_VIDEO, T_SEM, T_LAT, C = 2, 32, 8, 40, 8
-BASE = ModelConfig.from_config(helpers.tiny_config("visaudio").model, latent_dim=C,
-                               semantic_frames_per_video_frame=T_SEM / T_VIDEO, dtype="float32")
+EXTERNAL = dict(latent_dim=C, semantic_frames_per_video_frame=T_SEM / T_VIDEO, dtype="float32")
+BASE = ModelConfig.from_config(helpers.tiny_config("visaudio").model, **EXTERNAL)
+ON, OFF = dict(enabled=True), dict(enabled=False)
 VARIANTS = {
     "visaudio": dict(layout="dual", branch_weights="separate", spacetime=True),
-    "spatialv2a": dict(layout="dual", branch_weights="separate", spacetime=False, spatialisation=True),
-    "dual_shared_both_modules": dict(layout="dual", branch_weights="shared", spacetime=True, spatialisation=True),
+    "spatialv2a": dict(layout="dual", branch_weights="separate", spacetime=False, spatialisation=ON),
+    "dual_shared_both_modules": dict(layout="dual", branch_weights="shared", spacetime=True, spatialisation=ON),
     "joint_stereo": dict(layout="stereo", branch_weights="shared", spacetime=False),
     "mono": dict(layout="mono", branch_weights="shared", spacetime=False),
-    "visaudio_no_text_unaligned": dict(layout="dual", spacetime=True, text=False, aligned_rope=False),
-    "spatialv2a_precomputed": dict(layout="dual", spacetime=False, spatialisation=True,
-                                   video_features="precomputed", patch_grid=(3, 5)),
+    "visaudio_no_text_unaligned": dict(layout="dual", spacetime=True, text=OFF, aligned_rope=False),
+    "spatialv2a_precomputed": dict(layout="dual", spacetime=False, spatialisation=ON,
+                                   video=dict(features="precomputed", patch_grid=(3, 5))),
 }
+
+
+def _replace(config: ModelConfig, **changes) -> ModelConfig:
+    """`config` with fields replaced; a dict replaces fields of that nested section (video, text, ...)."""
+    return dataclasses.replace(config, **{
+        k: dataclasses.replace(getattr(config, k), **v) if isinstance(v, dict) else v for k, v in changes.items()})
 
 
 def _inputs(config: ModelConfig, key=jax.random.PRNGKey(0)) -> dict:
     keys = jax.random.split(key, 4)
     inputs = {}
-    if config.video_features == "pixels":
+    if config.video.features == "pixels":
         inputs["video"] = jax.random.uniform(keys[0], (B, T_VIDEO, 32, 32, 3), minval=-1, maxval=1)
     else:
         p = config.grid[0] * config.grid[1]
         inputs["clip_features"] = jax.random.normal(keys[0], (B, T_SEM, 24))
         inputs["sync_features"] = jax.random.normal(keys[1], (B, T_VIDEO, 12))
         inputs["patch_features"] = jax.random.normal(keys[2], (B, T_SEM, p, 20))
-    if config.text:
-        inputs["caption_ids"] = jax.random.randint(keys[3], (B, config.text_max_len), 0, config.text_vocab_size)
+    if config.text.enabled:
+        inputs["caption_ids"] = jax.random.randint(keys[3], (B, config.text.max_len), 0, config.text.vocab_size)
     return inputs
 
 
@@ -50,7 +61,7 @@ def _args(config: ModelConfig, key=jax.random.PRNGKey(0)):
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_shapes_of_every_variant(name):
-    config = dataclasses.replace(BASE, **VARIANTS[name])
+    config = _replace(BASE, **VARIANTS[name])
     model = Generator(config)
     chex.clear_trace_counter()
 
@@ -66,14 +77,14 @@ def test_shapes_of_every_variant(name):
     assert cond.frame_cond.shape == (B, nb, T_LAT, config.hidden)
     assert cond.video_tokens.shape == (B, T_SEM, config.hidden)
     assert cond.global_cond.shape == (B, config.hidden)
-    assert (cond.text_tokens is not None) == config.text
-    if config.text:
-        assert cond.text_tokens.shape == (B, config.text_max_len, config.hidden)
+    assert (cond.text_tokens is not None) == config.text.enabled
+    if config.text.enabled:
+        assert cond.text_tokens.shape == (B, config.text.max_len, config.hidden)
     p = config.grid[0] * config.grid[1]
     assert (None if cond.heatmap_logits is None else cond.heatmap_logits.shape) == (
-        (B, T_SEM, p) if config.spatialisation else None)
+        (B, T_SEM, p) if config.spatialisation.enabled else None)
     assert ("spacetime" in params["params"]) == config.spacetime
-    assert ("heatmap" in params["params"]) == config.spatialisation
+    assert ("heatmap" in params["params"]) == config.spatialisation.enabled
     branch = params["params"]["branches"]["branch"]["final"]["out"]["kernel"].value
     separate = config.layout == "dual" and config.branch_weights == "separate"
     assert branch.shape[0] == 2 if separate else branch.ndim == 3  # [2, k, D, C] per ear, else [k, D, C]
@@ -90,8 +101,44 @@ def test_separate_branches_double_the_branch_parameters():
 
 
 def test_config_rejects_spacetime_without_branches():
-    with pytest.raises(ValueError, match="spacetime"):
+    with pytest.raises(cli.ConfigError, match=r"^config\.model\.spacetime=True: .*layout='dual'"):
         dataclasses.replace(BASE, layout="stereo", spacetime=True)
+
+
+def test_config_errors_name_the_nested_field():
+    with pytest.raises(cli.ConfigError, match=r"^config\.model\.video\.image_size=18: must be a multiple of "
+                                              r"video\.patch_size=4$"):
+        _replace(BASE, video=dict(image_size=18))
+
+
+@pytest.mark.parametrize("section", ["", "video", "text", "spatialisation"])
+@pytest.mark.parametrize("problem", ["unknown", "missing"])
+def test_from_config_refuses_an_unknown_or_a_missing_field_naming_it(section, problem):
+    """A misspelt field and a lacking one (e.g. in the config.json of a run older than the field) each stop with
+    one line naming the field by its full path."""
+    model = helpers.tiny_config("visaudio").model
+    node = model[section] if section else model
+    path = re.escape(f"config.model.{section}." if section else "config.model.")
+    known = sorted(node.keys())[0]
+    if problem == "unknown":
+        node.colour = 1
+        expected = rf"^{path}colour: unknown field; known: .*\b{known}\b"
+    else:
+        field = "remat" if not section else sorted(node.keys())[-1]
+        del node[field]
+        expected = rf"^{path}{field}: missing "
+    with pytest.raises(cli.ConfigError, match=expected) as error:
+        ModelConfig.from_config(model, **EXTERNAL)
+    assert "\n" not in str(error.value)
+
+
+def test_from_config_of_a_saved_config_json_equals_the_fresh_one():
+    """A run's config.json stores tuples as lists; the parsed config is the same (and hashable)."""
+    saved = ml_collections.ConfigDict(json.loads(json.dumps(helpers.tiny_config("visaudio").model.to_dict())))
+    assert isinstance(saved.video.patch_grid, list)
+    loaded = ModelConfig.from_config(saved, **EXTERNAL)
+    assert loaded == BASE and hash(loaded) == hash(BASE)
+    assert loaded.text.vocabulary == tuple(saved.text.vocabulary)
 
 
 def _perturbed(params):
@@ -102,7 +149,7 @@ def _perturbed(params):
 
 
 def test_precomputed_features_are_all_read_and_dropped_together():
-    config = dataclasses.replace(BASE, **VARIANTS["spatialv2a_precomputed"])
+    config = _replace(BASE, **VARIANTS["spatialv2a_precomputed"])
     model = Generator(config)
     x, t, inputs, no, _ = _args(config)
     params = _perturbed(jax.jit(model.init)(jax.random.PRNGKey(1), x, t, inputs, no, no))
@@ -121,8 +168,8 @@ def test_precomputed_features_are_all_read_and_dropped_together():
 def test_baseline_layouts_ears(layout):
     """Mono reads only the left-ear slot and writes the same velocity to both ears; joint stereo reads and writes
     both ears (a change in one ear's input reaches both ears' outputs through the shared stream)."""
-    config = dataclasses.replace(BASE, layout=layout, branch_weights="shared", spacetime=False, text=False,
-                                 video_features="precomputed", patch_grid=(2, 2))
+    config = _replace(BASE, layout=layout, branch_weights="shared", spacetime=False, text=OFF,
+                      video=dict(features="precomputed", patch_grid=(2, 2)))
     model = Generator(config)
     x, t, inputs, no, _ = _args(config)
     params = _perturbed(jax.jit(model.init)(jax.random.PRNGKey(1), x, t, inputs, no, no))
@@ -139,7 +186,7 @@ def test_baseline_layouts_ears(layout):
 
 def test_remat_changes_memory_not_results():
     """Recomputing the scanned blocks in the backward pass gives the same parameters, velocity and gradients."""
-    plain = dataclasses.replace(BASE, **VARIANTS["visaudio"])
+    plain = _replace(BASE, **VARIANTS["visaudio"])
     remat = dataclasses.replace(plain, remat=True)
     params = Generator(plain).init(jax.random.PRNGKey(0), *_args(plain))
     # Zero-initialised output layers would leave every block's gradient zero: perturb all weights.
@@ -168,7 +215,8 @@ def test_tuned_encoder_saliency_steers_the_spacetime_module_and_only_with_the_vi
     """With the encoder's sounding-patch read-out on, its logits bias the spacetime pooling: changing the read-out
     changes the two ears' conditions. A dropped video gives both ears the same spacetime condition (the
     branches then differ only by their branch embedding), whatever the read-out says."""
-    config = dataclasses.replace(BASE, **VARIANTS["visaudio"], patch_localiser=True)
+    config = _replace(BASE, **VARIANTS["visaudio"], video=dict(localisation_weight=0.1))
+    assert config.patch_localiser
     model = Generator(config)
     x, t, inputs, no, _ = _args(config)
     params = _perturbed(jax.jit(model.init)(jax.random.PRNGKey(1), x, t, inputs, no, no))

@@ -55,6 +55,7 @@ import numpy as np
 from v2a_jax.autoencoder import delay as delay_lib
 from v2a_jax.autoencoder import stft as stft_lib
 from v2a_jax.spatial import itd as itd_lib
+from v2a_jax.train import run_config
 
 LOG_MAGNITUDE_OFFSET = -8.0  # the decoder starts near -70 dBFS per bin, not at a full-scale noise (log|S| = 0)
 MAX_LOG_MAGNITUDE = 6.0  # exp(6) ~ 400 bounds one bin (a full-scale sine gives n_fft / 4 = 128 at n_fft 512)
@@ -120,12 +121,10 @@ class AutoencoderConfig:
 
 
 def model_config(config: ml_collections.ConfigDict) -> AutoencoderConfig:
-    """The AutoencoderConfig of a training config's `config.model` (fields it lacks keep their defaults)."""
-    fields = {f.name for f in dataclasses.fields(AutoencoderConfig)} - {"sample_rate"}
-    unknown = sorted(set(config.model.keys()) - fields)
-    if unknown:
-        raise ValueError(f"config.model: unknown fields {unknown} (AutoencoderConfig has {sorted(fields)})")
-    return AutoencoderConfig(**config.model.to_dict(), sample_rate=config.data.sample_rate)
+    """The AutoencoderConfig of a training config's `config.model` (run_config.parse_section: fields it lacks keep
+    their defaults, unknown ones are refused)."""
+    return run_config.parse_section(AutoencoderConfig, config.model, "config.model",
+                                    sample_rate=config.data.sample_rate)
 
 
 def _dense(features: int, names: tuple[str, str], dtype, name: str | None = None, zero: bool = False) -> nn.Dense:

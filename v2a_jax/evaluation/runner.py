@@ -99,7 +99,7 @@ def _batches(run: LoadedGenerator, split: str) -> tuple[int, loader.ClipFormat, 
     keys = tuple(dict.fromkeys((*task.batch_keys(clip), "video", *scored_keys(clip))))
     ds = loader.make_dataset(source, clip, task.seq, train=False, batch_size=run.config.batch_size, seed=0,
                              shard_options=grain.sharding.NoSharding(), keys=keys)
-    if task.tokenizer:
+    if task.tokenizer is not None:
         ds = ds.map(CaptionIds(task.tokenizer))
     return len(source), clip, iter(ds)
 
@@ -145,7 +145,7 @@ class _Cache:
 
 def model_rows(run: LoadedGenerator) -> tuple[str, ...]:
     """The MODEL_ROWS this run can produce (the flipped row needs pixel video)."""
-    flippable = run.task.model_config.video_features == "pixels"
+    flippable = run.task.model_config.video.features == "pixels"
     return tuple(r for r in MODEL_ROWS if r != "flipped" or flippable)
 
 

@@ -26,6 +26,7 @@ condition (`spacetime`), plus SpatialV2A's spatial condition (`spatialisation`),
 from __future__ import annotations
 
 import dataclasses
+import typing
 from typing import Any
 
 import flax.linen as nn
@@ -35,8 +36,10 @@ import ml_collections
 import numpy as np
 from flax import struct
 
+from v2a_jax import cli
 from v2a_jax.generator import layers, spacetime, spatialisation, text_encoder, transformer
 from v2a_jax.generator.video_encoder import PixelVideoEncoder, VideoFeatures
+from v2a_jax.train import run_config
 
 LAYOUTS = ("dual", "stereo", "mono")
 BRANCH_WEIGHTS = ("shared", "separate")
@@ -45,67 +48,100 @@ PRECOMPUTED_KEYS = ("clip_features", "sync_features", "patch_features")
 
 
 @dataclasses.dataclass(frozen=True)
+class VideoConfig:
+    """`config.model.video`: the visual features (from pixels or precomputed) and the localisation read-out."""
+
+    features: str
+    image_size: int
+    patch_size: int
+    tubelet_frames: int
+    width: int
+    depth: int
+    num_heads: int
+    patch_grid: tuple[int, int]
+    frame_size: int
+    localisation_weight: float
+
+    def __post_init__(self):
+        if self.features not in VIDEO_FEATURES:
+            _bad("video.features", self.features, f"must be one of {VIDEO_FEATURES}")
+        if self.features == "pixels":
+            if self.image_size % self.patch_size:
+                _bad("video.image_size", self.image_size, f"must be a multiple of video.patch_size={self.patch_size}")
+            if self.width % self.num_heads:
+                _bad("video.width", self.width, f"must be divisible by video.num_heads={self.num_heads}")
+
+
+@dataclasses.dataclass(frozen=True)
+class TextConfig:
+    """`config.model.text`: the caption condition and its encoder."""
+
+    enabled: bool
+    vocabulary: tuple[str, ...]
+    max_len: int
+    width: int
+    depth: int
+    num_heads: int
+
+    @property
+    def vocab_size(self) -> int:
+        """Token ids: the special tokens, then the caption words."""
+        return text_encoder.NUM_SPECIAL + len(self.vocabulary)
+
+
+@dataclasses.dataclass(frozen=True)
+class SpatialisationConfig:
+    """`config.model.spatialisation`: SpatialV2A's visual-guided spatialisation branch."""
+
+    enabled: bool
+    hidden: int
+    aux_weight: float
+
+
+@dataclasses.dataclass(frozen=True)
 class ModelConfig:
     """Static description of a generator (hashable: it is a flax module attribute).
 
-    Built from an ml_collections `config.model` by `from_config`; field meanings are documented there and in
-    experiments/generator.py.
+    Mirrors the tree of `config.model` field for field (nested sections `video`, `text`, `spatialisation`), so a
+    field has one name in the config, on the command line and here; experiments/generator.py sets every value
+    and documents each field. `latent_dim` (the codec's), `semantic_frames_per_video_frame` (config.data's rates)
+    and `dtype` (config.compute_dtype) do not come from config.model and are passed to `from_config`.
+    Nothing has a default, so a value is set in one place: a config that lacks a field is refused with one line
+    naming it. A saved run's config.json gets the fields added after it was trained through the one conversion
+    of saved configs (train/run_config.ADDED_FIELDS, with the value it was trained with) before it gets here.
     """
 
+    layout: str
+    branch_weights: str
+    hidden: int
+    num_heads: int
+    joint_depth: int
+    single_depth: int
+    mlp_ratio: float
+    mlp_multiple_of: int
+    aligned_rope: bool
+    remat: bool
+    spacetime: bool
+    spatialisation: SpatialisationConfig
+    video: VideoConfig
+    text: TextConfig
     latent_dim: int
     semantic_frames_per_video_frame: float
-    layout: str = "dual"
-    branch_weights: str = "separate"
-    hidden: int = 64
-    num_heads: int = 2
-    joint_depth: int = 1
-    single_depth: int = 1
-    mlp_ratio: float = 4.0
-    mlp_multiple_of: int = 32
-    aligned_rope: bool = True
-    spacetime: bool = False
-    spatialisation: bool = False
-    heatmap_hidden: int = 64
-    video_features: str = "pixels"
-    video_image_size: int = 32
-    video_patch_size: int = 8
-    video_tubelet_frames: int = 3
-    video_width: int = 64
-    video_depth: int = 1
-    video_num_heads: int = 2
-    patch_grid: tuple[int, int] = (4, 4)
-    text: bool = True
-    text_vocab_size: int = 32
-    text_max_len: int = 16
-    text_width: int = 64
-    text_depth: int = 1
-    text_num_heads: int = 2
-    patch_localiser: bool = False
-    remat: bool = False
-    dtype: str = "float32"
+    dtype: str
 
     def __post_init__(self):
-        def bad(field, why):
-            raise ValueError(f"config.model.{field}={getattr(self, field)!r}: {why}")
-
         if self.layout not in LAYOUTS:
-            bad("layout", f"must be one of {LAYOUTS}")
+            _bad("layout", self.layout, f"must be one of {LAYOUTS}")
         if self.branch_weights not in BRANCH_WEIGHTS:
-            bad("branch_weights", f"must be one of {BRANCH_WEIGHTS}")
-        if self.video_features not in VIDEO_FEATURES:
-            bad("video_features", f"must be one of {VIDEO_FEATURES}")
+            _bad("branch_weights", self.branch_weights, f"must be one of {BRANCH_WEIGHTS}")
         if self.spacetime and self.layout != "dual":
-            bad("spacetime", "the spacetime module conditions each ear's branch: it needs layout='dual'")
+            _bad("spacetime", self.spacetime, "the spacetime module conditions each ear's branch: it needs "
+                 "layout='dual'")
         if self.hidden % self.num_heads or (self.hidden // self.num_heads) % 2:
-            bad("hidden", f"must split into num_heads={self.num_heads} heads of even size (RoPE)")
+            _bad("hidden", self.hidden, f"must split into num_heads={self.num_heads} heads of even size (RoPE)")
         if self.joint_depth < 1 or self.single_depth < 1:
-            bad("joint_depth", f"joint_depth and single_depth must be >= 1 (got {self.joint_depth}, "
-                f"{self.single_depth})")
-        if self.video_features == "pixels":
-            if self.video_image_size % self.video_patch_size:
-                bad("video_image_size", f"must be a multiple of patch_size={self.video_patch_size}")
-            if self.video_width % self.video_num_heads:
-                bad("video_width", f"must be divisible by video num_heads={self.video_num_heads}")
+            _bad("joint_depth", self.joint_depth, f"joint_depth and single_depth must be >= 1 (got "
+                 f"{self.joint_depth}, {self.single_depth})")
 
     @property
     def num_branches(self) -> int:
@@ -114,10 +150,15 @@ class ModelConfig:
     @property
     def grid(self) -> tuple[int, int]:
         """Patch grid (rows, columns) of the patch features."""
-        if self.video_features == "pixels":
-            side = self.video_image_size // self.video_patch_size
+        if self.video.features == "pixels":
+            side = self.video.image_size // self.video.patch_size
             return side, side
-        return tuple(self.patch_grid)
+        return self.video.patch_grid
+
+    @property
+    def patch_localiser(self) -> bool:
+        """Whether the video encoder has the sounding-patch read-out (trained when video.localisation_weight > 0)."""
+        return self.video.localisation_weight > 0
 
     @property
     def mlp_hidden(self) -> int:
@@ -128,24 +169,15 @@ class ModelConfig:
         return jnp.dtype(self.dtype)
 
     @classmethod
-    def from_config(cls, model: ml_collections.ConfigDict, *, latent_dim: int,
+    def from_config(cls, model_cfg: ml_collections.ConfigDict, *, latent_dim: int,
                     semantic_frames_per_video_frame: float, dtype: str) -> "ModelConfig":
-        video, text, spatial = model.video, model.text, model.spatialisation
-        return cls(
-            latent_dim=latent_dim, semantic_frames_per_video_frame=semantic_frames_per_video_frame,
-            layout=model.layout,
-            branch_weights=model.branch_weights, hidden=model.hidden, num_heads=model.num_heads,
-            joint_depth=model.joint_depth, single_depth=model.single_depth, mlp_ratio=model.mlp_ratio,
-            mlp_multiple_of=model.mlp_multiple_of, aligned_rope=model.aligned_rope, spacetime=model.spacetime,
-            spatialisation=spatial.enabled, heatmap_hidden=spatial.hidden, video_features=video.features,
-            video_image_size=video.image_size, video_patch_size=video.patch_size,
-            video_tubelet_frames=video.tubelet_frames, video_width=video.width, video_depth=video.depth,
-            video_num_heads=video.num_heads, patch_grid=tuple(video.patch_grid), text=text.enabled,
-            text_vocab_size=text_encoder.NUM_SPECIAL + len(text.vocabulary), text_max_len=text.max_len,
-            text_width=text.width, text_depth=text.depth,
-            # Runs saved before `remat` existed lack it; it never changes results, only training memory.
-            text_num_heads=text.num_heads, patch_localiser=video.get("localisation_weight", 0.0) > 0,
-            remat=model.get("remat", False), dtype=dtype)
+        """The ModelConfig of `config.model`; raises cli.ConfigError naming an unknown or a missing field."""
+        return run_config.parse_section(cls, model_cfg, "config.model", latent_dim=latent_dim,
+                      semantic_frames_per_video_frame=semantic_frames_per_video_frame, dtype=dtype)
+
+
+def _bad(field: str, value: Any, why: str) -> typing.NoReturn:
+    raise cli.ConfigError(f"config.model.{field}={value!r}: {why}")
 
 
 class Conditions(struct.PyTreeNode):
@@ -191,16 +223,16 @@ class Generator(nn.Module):
         c = self.config
         dt = c.compute_dtype
         d, mlp = c.hidden, c.mlp_hidden
-        if c.video_features == "pixels":
-            self.video_encoder = PixelVideoEncoder(
-                c.video_image_size, c.video_patch_size, c.video_tubelet_frames, c.video_width, c.video_depth,
-                c.video_num_heads, c.semantic_frames_per_video_frame, c.remat, dt)
+        v = c.video
+        if v.features == "pixels":
+            self.video_encoder = PixelVideoEncoder(v.image_size, v.patch_size, v.tubelet_frames, v.width, v.depth,
+                                                   v.num_heads, c.semantic_frames_per_video_frame, c.remat, dt)
         self.null_semantic, self.null_sync, self.null_patches = NullFeatures(), NullFeatures(), NullFeatures()
         if c.patch_localiser:
             self.patch_localiser_head = layers.dense(1, ("embed", None), dtype=dt)
-        if c.text:
-            self.text_encoder = text_encoder.TextEncoder(c.text_vocab_size, c.text_max_len, c.text_width,
-                                                         c.text_depth, c.text_num_heads, dt)
+        if c.text.enabled:
+            self.text_encoder = text_encoder.TextEncoder(c.text.vocab_size, c.text.max_len, c.text.width,
+                                                         c.text.depth, c.text.num_heads, dt)
             self.text_in = layers.dense(d, (None, "embed"), dtype=dt)
             self.text_mlp = layers.ConvMLP(mlp, 1, dt)
             self.text_cond_proj = layers.dense(d, ("embed", "mlp"), dtype=dt)
@@ -221,8 +253,8 @@ class Generator(nn.Module):
                 (c.num_branches, d))
         if c.spacetime:
             self.spacetime = spacetime.Spacetime(d, c.num_heads, mlp, c.grid, dt)
-        if c.spatialisation:
-            self.heatmap = spatialisation.HeatmapNet(c.heatmap_hidden, dt)
+        if c.spatialisation.enabled:
+            self.heatmap = spatialisation.HeatmapNet(c.spatialisation.hidden, dt)
             self.spatial_condition = spatialisation.SpatialCondition(d, mlp, dt)
         self.joint = transformer.JointStack(d, c.num_heads, mlp, c.joint_depth, c.aligned_rope, c.remat, dt)
         out_dim = 2 * c.latent_dim if c.layout == "stereo" else c.latent_dim
@@ -231,7 +263,7 @@ class Generator(nn.Module):
 
     def video_features(self, inputs: dict[str, jax.Array]) -> VideoFeatures:
         """The raw visual streams: from pixels or from the precomputed features in `inputs`."""
-        if self.config.video_features == "pixels":
+        if self.config.video.features == "pixels":
             return self.video_encoder(inputs["video"])
         missing = [k for k in PRECOMPUTED_KEYS if k not in inputs]
         if missing:
@@ -260,7 +292,7 @@ class Generator(nn.Module):
         video = layers.constrain(self.video_mlp(self.video_in(semantic)), transformer.TOKENS)
         pooled = self.video_cond_proj(video.mean(axis=1))
         text = text_mask = None
-        if c.text:
+        if c.text.enabled:
             ids = jnp.where(drop_text[:, None], text_encoder.empty_caption_ids(*inputs["caption_ids"].shape),
                             inputs["caption_ids"])
             text, text_mask = self.text_encoder(ids)
@@ -278,7 +310,7 @@ class Generator(nn.Module):
             saliency = None if patch_logits is None else jnp.where(drop_video[:, None, None], 0.0, patch_logits)
             frame = frame + self.spacetime(patches, num_latent_frames, global_cond, saliency)
         heatmap_logits = None
-        if c.spatialisation:
+        if c.spatialisation.enabled:
             heatmap_logits = self.heatmap(patches)
             stats = spatialisation.heatmap_statistics(jax.nn.sigmoid(heatmap_logits), c.grid)
             frame = frame + self.spatial_condition(stats, num_latent_frames)[:, None]

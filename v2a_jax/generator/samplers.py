@@ -64,13 +64,10 @@ class Sampler:
 
     @classmethod
     def from_config(cls, sampler) -> "Sampler":
-        """From a config's `sampler` ConfigDict, whose fields must be exactly this class's."""
-        values, fields = sampler.to_dict(), [f.name for f in dataclasses.fields(cls)]
-        for name in values.keys() - set(fields):
-            raise ValueError(f"config.sampler.{name}: unknown field (the sampler has {', '.join(fields)})")
-        for name in set(fields) - values.keys():
-            raise ValueError(f"config.sampler.{name}: missing")
-        return cls(**values)
+        """From a config's `sampler` section (run_config.parse_section: its fields are exactly this class's)."""
+        from v2a_jax.train import run_config  # config parsing, not the jittable maths above
+
+        return run_config.parse_section(cls, sampler, "config.sampler")
 
     def replace(self, **overrides) -> "Sampler":
         """This sampler with the given fields changed (None leaves a field as it is)."""

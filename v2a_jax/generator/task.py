@@ -94,18 +94,18 @@ class GeneratorTask:
             config.model, latent_dim=self.codec.latent_dim,
             semantic_frames_per_video_frame=self.seq.semantic_fps / self.seq.video_fps, dtype=config.compute_dtype)
         self.model = Generator(self.model_config)
-        text = config.model.text
+        text = self.model_config.text
         # Caption text -> token ids, for every consumer (training data, evaluation, sampling); None without text.
-        self.tokenizer = text_encoder.Tokenizer(text.vocabulary, text.max_len) if self.model_config.text else None
+        self.tokenizer = text_encoder.Tokenizer(text.vocabulary, text.max_len) if text.enabled else None
         self._summary_fn = None
 
     # ---- Data.
 
     def supervision(self) -> dict[str, float]:
         """{config field: weight} of the ground-truth supervision the config asks for (weights > 0 only)."""
-        model = self.config.model
-        asked = {"model.video.localisation_weight": float(model.video.get("localisation_weight", 0.0))}
-        if self.model_config.spatialisation:
+        model = self.model_config
+        asked = {"model.video.localisation_weight": float(model.video.localisation_weight)}
+        if model.spatialisation.enabled:
             asked["model.spatialisation.aux_weight"] = float(model.spatialisation.aux_weight)
         return {k: v for k, v in asked.items() if v > 0}
 
@@ -118,7 +118,7 @@ class GeneratorTask:
             raise cli.ConfigError(f"config.{field}={weight:g} asks for ground-truth localisation supervision, but {name} "
                              f"stores no ground-truth source positions: set --config.{field}=0 or "
                              f"--config.data.localisation_targets=audio")
-        if self.model_config.text and "caption" not in clip.features:
+        if self.model_config.text.enabled and "caption" not in clip.features:
             raise cli.ConfigError(f"config.model.text.enabled=True, but {name} stores no 'caption' feature: set "
                              f"--config.model.text.enabled=false")
 
@@ -137,8 +137,8 @@ class GeneratorTask:
         """Dataset features the task reads from a dataset of `clip` ('caption' becomes 'caption_ids' in the
         pipeline): audio, video (or its precomputed features), caption, and whatever of the ground truth the
         localisation metrics and the summaries use that the dataset stores."""
-        video = ("video",) if self.model_config.video_features == "pixels" else PRECOMPUTED_KEYS
-        text = ("caption",) if self.model_config.text else ()
+        video = ("video",) if self.model_config.video.features == "pixels" else PRECOMPUTED_KEYS
+        text = ("caption",) if self.model_config.text.enabled else ()
         truth = tuple(k for k in dict.fromkeys(LOCALISATION_KEYS + DIRECTION_KEYS) if k in clip.truth)
         if self.localisation_source(clip) == "audio":
             truth = ()  # no source position reaches training: the targets come from the audio
@@ -162,17 +162,18 @@ class GeneratorTask:
                                  shard_options=shard_options, keys=self.batch_keys(clip),
                                  num_workers=data.num_workers, mirror_prob=data.mirror_prob)
         if self.localisation_source(clip) == "audio":
-            width = None if self.model_config.video_features == "pixels" else self.config.model.video.frame_size
+            video = self.model_config.video
+            width = None if video.features == "pixels" else video.frame_size
             ds = ds.map(audio_targets.LocalisationTargets(self.seq.num_video_frames, self.seq.video_fps,
                                                           self.seq.sample_rate, clip.field_of_view_deg, width))
-        if self.tokenizer:
+        if self.tokenizer is not None:
             ds = ds.map(CaptionIds(self.tokenizer))
         return ds
 
     def model_inputs(self, batch) -> dict[str, jax.Array]:
         """The batch entries the generator reads (video or precomputed features, caption ids)."""
-        keys = ("video",) if self.model_config.video_features == "pixels" else PRECOMPUTED_KEYS
-        keys = keys + (("caption_ids",) if self.model_config.text else ())
+        keys = ("video",) if self.model_config.video.features == "pixels" else PRECOMPUTED_KEYS
+        keys = keys + (("caption_ids",) if self.model_config.text.enabled else ())
         return {k: batch[k] for k in keys}
 
     def latents(self, batch) -> jax.Array:
@@ -198,10 +199,10 @@ class GeneratorTask:
         """BCE of per-patch logits [B, K, P] against the ground-truth sounding regions ("{name}_bce"), and the hit
         rate ("{name}_hit_rate"): the share of frames with a visible sounding source whose hottest patch holds
         one. Averaged over examples where `keep`."""
-        if self.model_config.video_features == "pixels":
+        if self.model_config.video.features == "pixels":
             frame_hw = batch["video"].shape[2:4]
         else:
-            frame_hw = (self.config.model.video.frame_size,) * 2
+            frame_hw = (self.model_config.video.frame_size,) * 2
         target = spatialisation.heatmap_targets(batch["screen_x"], batch["screen_y"], batch["visible"],
                                                 batch["sounding"], frame_hw, self.model_config.grid,
                                                 logits.shape[1])
@@ -227,8 +228,9 @@ class GeneratorTask:
         loss, metrics = jnp.zeros((), jnp.float32), {}
         if not all(k in batch for k in LOCALISATION_KEYS):
             return loss, metrics
-        for logits, name, weight in ((cond.heatmap_logits, "heatmap", self.config.model.spatialisation.aux_weight),
-                                     (cond.patch_logits, "patch", self.config.model.video.localisation_weight)):
+        model = self.model_config
+        for logits, name, weight in ((cond.heatmap_logits, "heatmap", model.spatialisation.aux_weight),
+                                     (cond.patch_logits, "patch", model.video.localisation_weight)):
             if logits is not None:
                 metrics.update(self._localisation_metrics(logits, batch, keep, name))
                 loss = loss + weight * metrics[f"{name}_bce"]

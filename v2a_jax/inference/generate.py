@@ -64,7 +64,7 @@ class LoadedGenerator:
     def frame_size(self) -> int:
         """Side of the square frames the model reads: the benchmark's stored frame size
         (config.model.video.frame_size), which the video encoder pools to model.video.image_size."""
-        return int(self.config.model.video.frame_size)
+        return self.task.model_config.video.frame_size
 
     @property
     def sampler(self) -> samplers.Sampler:
@@ -81,8 +81,8 @@ def _synthetic_batch(task: GeneratorTask, frame_size: int) -> dict[str, jax.Shap
     seq = task.seq
     batch = {"audio": jax.ShapeDtypeStruct((1, 2, seq.num_samples), jnp.float32),
              "video": jax.ShapeDtypeStruct((1, seq.num_video_frames, frame_size, frame_size, 3), jnp.float32)}
-    if task.model_config.text:
-        batch["caption_ids"] = jax.ShapeDtypeStruct((1, task.model_config.text_max_len), jnp.int32)
+    if task.model_config.text.enabled:
+        batch["caption_ids"] = jax.ShapeDtypeStruct((1, task.model_config.text.max_len), jnp.int32)
     return batch
 
 
@@ -97,12 +97,12 @@ def load_generator(workdir: epath.PathLike, step: int | None = None, use_ema: bo
     if config.get("task") != "v2a_jax.generator.task:GeneratorTask":
         raise CheckpointError(f"{workdir}: config.task={config.get('task')!r} is not the generator task")
     task = GeneratorTask(config)
-    if task.model_config.video_features != "pixels":
-        raise CheckpointError(f"{workdir}: model.video.features={task.model_config.video_features!r}; sampling from "
+    if task.model_config.video.features != "pixels":
+        raise CheckpointError(f"{workdir}: model.video.features={task.model_config.video.features!r}; sampling from "
                               f"video files needs a model that reads pixels")
     mesh = partitioning.make_mesh(config.mesh, devices)
     rules = partitioning.logical_axis_rules(config)
-    batch = _synthetic_batch(task, int(config.model.video.frame_size))
+    batch = _synthetic_batch(task, task.model_config.video.frame_size)
     params, step = checkpointing.load_params(workdir, task.init, batch, mesh=mesh, rules=rules, step=step,
                                              use_ema=use_ema)
     params = partitioning.cast_floating(params, jnp.dtype(config.compute_dtype))
@@ -182,7 +182,7 @@ def generate_clips(gen: LoadedGenerator, clips: Sequence[Clip], options: Samplin
         frames = prepare_frames(gen, clip.frames, clip.fps)
         starts = windows.window_starts(len(frames), window, overlap)
         padded = np.concatenate([frames, np.repeat(frames[-1:], starts[-1] + window - len(frames), axis=0)])
-        ids = tokenizer([clip.caption or ""])[0] if tokenizer else None
+        ids = tokenizer([clip.caption or ""])[0] if tokenizer is not None else None
         layouts.append((len(frames), starts))
         for _ in range(options.num_variants):
             rows += [(padded[s:s + window], ids) for s in starts]
@@ -201,7 +201,7 @@ def generate_clips(gen: LoadedGenerator, clips: Sequence[Clip], options: Samplin
             video = np.zeros((batch, window, gen.frame_size, gen.frame_size, 3), np.float32)
             video[:len(chunk)] = np.stack([r[0] for r in chunk]).astype(np.float32) * np.float32(2 / 255) - 1
             inputs = {"video": video}
-            if tokenizer:
+            if tokenizer is not None:
                 inputs["caption_ids"] = np.zeros((batch, tokenizer.max_len), np.int32)
                 inputs["caption_ids"][:len(chunk)] = np.stack([r[1] for r in chunk])
             audio = sample(gen.params, partitioning.global_batch(inputs, sharding), jax.random.fold_in(base_key, b))

@@ -9,11 +9,18 @@ checkpoints, how many checkpoints to keep, and the device layout (checkpoints re
 Old runs: a field added to a task's config after runs were saved without it is listed in ADDED_FIELDS with the
 value that reproduces those runs, and `load` fills it in; that is the one conversion of saved configs, so that
 the code reading a config never needs a default of its own.
+
+`parse_section` is the one way a config section becomes the frozen dataclass a module is built from (the
+generator's ModelConfig, the autoencoder's AutoencoderConfig, the sampler's settings): field for field, an
+unknown or a missing one refused with one line naming it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import typing
+from typing import Any
 
 import ml_collections
 from etils import epath
@@ -120,3 +127,37 @@ def _add_missing_fields(data: dict) -> dict:
             node = node.setdefault(parent, {})
         node.setdefault(name, value)
     return data
+
+
+def parse_section(cls: type, section: Any, path: str, **given: Any):
+    """`cls` (a config dataclass) from the config section at `path` (e.g. "config.model"), its nested dataclass
+    sections parsed alike; `given` holds the fields that do not come from the section. A field without a default
+    must be in the section; unknown fields are refused (cli.ConfigError naming them). Lists (a config.json stores
+    tuples as lists) become tuples, so the result stays hashable."""
+    if not isinstance(section, (ml_collections.ConfigDict, dict)):
+        raise cli.ConfigError(f"{path}={section!r}: expected a section with the fields of {cls.__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = [f for f in dataclasses.fields(cls) if f.name not in given]
+    names = [f.name for f in fields]
+    unknown = sorted(set(section.keys()) - set(names))
+    if unknown:
+        raise cli.ConfigError(f"{', '.join(f'{path}.{k}' for k in unknown)}: unknown field"
+                              f"{'s' if len(unknown) > 1 else ''}; known: {', '.join(names)}")
+    required = [f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    missing = [k for k in required if k not in section]
+    if missing:
+        raise cli.ConfigError(f"{', '.join(f'{path}.{k}' for k in missing)}: missing (the experiments/ configs set "
+                              f"every field; a saved run older than a field gets it from ADDED_FIELDS)")
+    values = {}
+    for name in names:
+        if name not in section:
+            continue  # has a default
+        value = section[name]
+        if dataclasses.is_dataclass(hints[name]):
+            value = parse_section(hints[name], value, f"{path}.{name}")
+        elif isinstance(value, (list, tuple)):
+            value = tuple(value)
+        elif isinstance(value, ml_collections.ConfigDict):
+            value = value.to_dict()
+        values[name] = value
+    return cls(**values, **given)
