@@ -16,7 +16,7 @@ import numpy as np
 from absl import app, flags
 
 from v2a_jax.metrics import direction
-from v2a_jax.pipeline import loader
+from v2a_jax.input_pipeline import loader
 from v2a_jax.spatial import geometry, itd
 
 _DATA_DIR = flags.DEFINE_string("data_dir", "runs/quickstart/data", "TFDS data dir holding binaural_synth.")

@@ -38,7 +38,7 @@ from v2a_jax.autoencoder import codec as codec_lib
 from v2a_jax.autoencoder import delay as delay_lib
 from v2a_jax.autoencoder import stft as stft_lib
 from v2a_jax.metrics import binaural as bm
-from v2a_jax.pipeline import loader
+from v2a_jax.input_pipeline import loader
 from v2a_jax.spatial import itd as itd_lib
 
 

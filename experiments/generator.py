@@ -138,19 +138,19 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     config.data.data_dir = "runs/quickstart/data"
     config.data.train_split = "train"
     config.data.val_split = "validation"
-    # Stream rates (v2a_jax.pipeline.sequence.SequenceConfig, each of which must divide the crop exactly).
+    # Stream rates (v2a_jax.input_pipeline.sequence.SequenceConfig, each of which must divide the crop exactly).
     config.data.sample_rate = 16000
     config.data.video_fps = 25.0
     config.data.latent_fps = 31.25
     # Grain worker processes (0 = the main process).
     config.data.num_workers = 0
     # Share of training examples reflected left/right (video flipped, ears swapped, azimuths negated:
-    # v2a_jax.pipeline.loader.mirror), so the side of the sound is learnt from the side of the picture rather than
+    # v2a_jax.input_pipeline.loader.mirror), so the side of the sound is learnt from the side of the picture rather than
     # as a dataset bias (0 = off).
     config.data.mirror_prob = 0.5
     # Targets of every localisation supervision (model.video.localisation_weight, model.spatialisation.aux_weight):
     # 'ground_truth' (the benchmark's source positions), 'audio' (the sounding side and screen column from the
-    # clip's own ITD, v2a_jax/pipeline/audio_targets.py: any binaural recording) or 'auto' (ground truth where the
+    # clip's own ITD, v2a_jax/input_pipeline/audio_targets.py: any binaural recording) or 'auto' (ground truth where the
     # dataset stores source positions, else audio).
     config.data.localisation_targets = "auto"
 

@@ -44,9 +44,9 @@ def tiny_generator_run(tiny_synth, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_recorded(tmp_path_factory):
-    """data_dir of `recorded_tiny` (tests/pipeline/recorded_dataset.py): truth-free, caption-less recordings with
+    """data_dir of `recorded_tiny` (tests/input_pipeline/recorded_dataset.py): truth-free, caption-less recordings with
     24x32 frames, in the stored layout of the recorded-video builders; splits of 8 / 2 / 3 clips."""
-    from tests.pipeline import recorded_dataset
+    from tests.input_pipeline import recorded_dataset
 
     return recorded_dataset.build(str(tmp_path_factory.mktemp("tfds_recorded")))
 

@@ -2,7 +2,7 @@
 
 Every clip is rendered from an integer seed by `scenes.render_clip`, so the dataset is reproducible
 bit-for-bit from its config. Examples are written as ArrayRecord (random access, no TensorFlow needed) and are
-read back with `tfds.builder_from_directory(...).as_data_source()` (see `v2a_jax/pipeline/loader.py`).
+read back with `tfds.builder_from_directory(...).as_data_source()` (see `v2a_jax/input_pipeline/loader.py`).
 Features, shapes and conventions are documented in README.md next to this file.
 
 Build from the command line with `python -m data.binaural_synth.build --config=small --data_dir=DIR`.
@@ -58,7 +58,7 @@ class BinauralSynthConfig(tfds.core.BuilderConfig):
     def metadata(self) -> dict:
         """JSON-able description stored with the dataset, so readers know its rates without this code: the
         layout every dataset shares (`clip`, `audio_scale`, `field_of_view_deg`, `ground_truth`; read by
-        v2a_jax.pipeline.loader.ClipFormat.from_info) and the benchmark's own parameters."""
+        v2a_jax.input_pipeline.loader.ClipFormat.from_info) and the benchmark's own parameters."""
         scene = self.scene
         return {
             "clip": {"duration_s": scene.duration_s, "sample_rate": scene.sample_rate, "fps": scene.fps,

@@ -39,7 +39,7 @@ class ClipConfig(tfds.core.BuilderConfig):
     hop_s: float = 8.0
     # Shortest real content a window may hold (the rest padded; `valid_s` records it); shorter files are skipped.
     min_clip_s: float = 8.0
-    # Stored video frame rate (with sample_rate it must fit v2a_jax.pipeline.sequence.SequenceConfig).
+    # Stored video frame rate (with sample_rate it must fit v2a_jax.input_pipeline.sequence.SequenceConfig).
     fps: float = 25.0
     # Stored audio rate, Hz.
     sample_rate: int = 16000

@@ -30,7 +30,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from data.video_folder import media
-from v2a_jax.pipeline.sequence import SequenceConfig
+from v2a_jax.input_pipeline.sequence import SequenceConfig
 from v2a_jax.video.io import VideoError
 
 LOUDNESS_POLICIES = ("none", "peak", "rms")
@@ -49,7 +49,7 @@ class ClipSpec:
       clip_s / hop_s: window length and the step between window starts, seconds.
       min_clip_s: shortest real content a window may hold (the rest padded); also the shortest usable file.
       fps / sample_rate: stored video frame rate and audio rate (clip_s and hop_s must hold whole frames and
-        samples, and a frame whole samples: `v2a_jax.pipeline.sequence.SequenceConfig` checks it).
+        samples, and a frame whole samples: `v2a_jax.input_pipeline.sequence.SequenceConfig` checks it).
       height / width / resize_mode: stored frame size and how other aspect ratios get there ('crop' | 'letterbox').
       channels: audio channels a source must have (the builder's choice: 2 for binaural, 4 for FOA).
       loudness / loudness_db: 'none' | 'peak' | 'rms' and its target level in dBFS.

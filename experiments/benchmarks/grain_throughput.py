@@ -11,8 +11,8 @@ import time
 
 from absl import app, flags
 
-from v2a_jax.pipeline import loader
-from v2a_jax.pipeline.sequence import SequenceConfig
+from v2a_jax.input_pipeline import loader
+from v2a_jax.input_pipeline.sequence import SequenceConfig
 
 _DATA_DIR = flags.DEFINE_string("data_dir", "runs/data", "TFDS data directory holding the built variant.")
 _NAME = flags.DEFINE_string("name", "binaural_synth/small", "Dataset '<name>/<config>'.")

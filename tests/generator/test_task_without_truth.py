@@ -11,7 +11,7 @@ import pytest
 
 from tests.generator import helpers
 from v2a_jax.generator.task import GeneratorTask
-from v2a_jax.pipeline import loader
+from v2a_jax.input_pipeline import loader
 
 
 def _config(model, data_dir, **overrides):

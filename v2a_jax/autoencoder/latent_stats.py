@@ -25,7 +25,7 @@ from ml_collections import config_flags
 
 from v2a_jax import cli
 from v2a_jax.autoencoder import codec as codec_lib
-from v2a_jax.pipeline import loader
+from v2a_jax.input_pipeline import loader
 
 STD_FLOOR = 1e-6  # a channel the encoder never uses (std ~ 0) is left unscaled rather than blown up
 

@@ -22,8 +22,8 @@ from v2a_jax.autoencoder import losses
 from v2a_jax.autoencoder import stft as stft_lib
 from v2a_jax.autoencoder.model import BinauralAutoencoder, model_config
 from v2a_jax.metrics import binaural as binaural_metrics
-from v2a_jax.pipeline import loader
-from v2a_jax.pipeline.sequence import SequenceConfig
+from v2a_jax.input_pipeline import loader
+from v2a_jax.input_pipeline.sequence import SequenceConfig
 from v2a_jax.train.summaries import Audio
 
 SPLITS = {"train": "train", "val": "validation"}

@@ -27,8 +27,8 @@ import optax
 
 from v2a_jax.classifier.features import LogMelConfig
 from v2a_jax.classifier.model import AudioClassifier
-from v2a_jax.pipeline import loader
-from v2a_jax.pipeline.sequence import SequenceConfig
+from v2a_jax.input_pipeline import loader
+from v2a_jax.input_pipeline.sequence import SequenceConfig
 
 KEYS = ("audio", "class_id", "source_present", "sounding")
 SPLITS = {"train": "train", "val": "validation"}

@@ -16,7 +16,7 @@ from v2a_jax import cli
 from v2a_jax.classifier.embedding import ClassifierEmbedding
 from v2a_jax.evaluation import runner
 from v2a_jax.generator import samplers
-from v2a_jax.pipeline import loader
+from v2a_jax.input_pipeline import loader
 from v2a_jax.train import run_config
 
 

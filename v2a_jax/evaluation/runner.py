@@ -33,7 +33,7 @@ from v2a_jax.generator import samplers
 from v2a_jax.generator.task import CaptionIds
 from v2a_jax.inference import sampling
 from v2a_jax.inference.generate import LoadedGenerator, load_generator
-from v2a_jax.pipeline import loader
+from v2a_jax.input_pipeline import loader
 from v2a_jax.train import partitioning
 
 MODEL_ROWS = ("generated", "flipped", "autoencoder")

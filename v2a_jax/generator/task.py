@@ -36,8 +36,8 @@ from v2a_jax.generator import flow_matching as fm
 from v2a_jax.generator import layers, plots, samplers, spatialisation, text_encoder
 from v2a_jax.inference import sampling
 from v2a_jax.generator.model import PRECOMPUTED_KEYS, Conditions, Generator, ModelConfig, tie_ears
-from v2a_jax.pipeline import audio_targets, loader
-from v2a_jax.pipeline.sequence import SequenceConfig
+from v2a_jax.input_pipeline import audio_targets, loader
+from v2a_jax.input_pipeline.sequence import SequenceConfig
 from v2a_jax.train import partitioning
 from v2a_jax.train.summaries import Audio
 from v2a_jax.train.task import import_object

@@ -12,8 +12,8 @@ from data.video_folder import beam as beam_lib
 from data.video_folder import media
 from data.video_folder.builder import unique_keys
 from tests.data import build_helpers, media_fixtures as mf
-from v2a_jax.pipeline import loader
-from v2a_jax.pipeline.sequence import SequenceConfig
+from v2a_jax.input_pipeline import loader
+from v2a_jax.input_pipeline.sequence import SequenceConfig
 
 # 1 s windows every 0.4 s (10 frames, 6400 samples), 4:3 and 16:9 sources letterboxed into 36 x 64.
 FIELDS = dict(clip_s=1.0, hop_s=0.4, min_clip_s=1.0, height=36, width=64, resize_mode="letterbox")

@@ -4,8 +4,8 @@ import grain
 import numpy as np
 import pytest
 
-from v2a_jax.pipeline import loader
-from v2a_jax.pipeline.sequence import SequenceConfig
+from v2a_jax.input_pipeline import loader
+from v2a_jax.input_pipeline.sequence import SequenceConfig
 
 # 0.96 s crops of 1.28 s clips: aligned starts every 0.16 s -> 3 possible starts.
 SEQ = SequenceConfig(duration_s=0.96, semantic_fps=6.25)

@@ -39,7 +39,7 @@ from absl import flags
 import tensorflow_datasets as tfds
 
 from v2a_jax import cli
-from v2a_jax.pipeline.sequence import SequenceConfig
+from v2a_jax.input_pipeline.sequence import SequenceConfig
 
 # Features indexed by video frame on their first axis: cropped together with the video.
 PER_FRAME_KEYS = ("video", "relative_azimuth_deg", "elevation_deg", "distance_m", "screen_x", "screen_y",

@@ -4,7 +4,7 @@ projection of the true azimuth (computed here, not read from the module) and aga
 import numpy as np
 import pytest
 
-from v2a_jax.pipeline import audio_targets
+from v2a_jax.input_pipeline import audio_targets
 from v2a_jax.spatial import hrtf as hrtf_lib
 from v2a_jax.spatial import renderer
 

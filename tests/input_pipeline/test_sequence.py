@@ -2,7 +2,7 @@ from fractions import Fraction
 
 import pytest
 
-from v2a_jax.pipeline.sequence import SequenceConfig
+from v2a_jax.input_pipeline.sequence import SequenceConfig
 
 
 def test_mmaudio_8s_lengths():
