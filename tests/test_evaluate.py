@@ -15,7 +15,7 @@ from absl.testing import flagsaver
 from tests.generator import helpers
 from tests.train import run_utils
 from v2a_jax import cli, evaluate
-from v2a_jax.evaluation import checkpoint
+from v2a_jax.evaluation import evaluator
 from v2a_jax.train import run_config
 
 ROWS = ("generated", "flipped", "ground_truth", "autoencoder", "mono_copy", "two_stage", "random_direction")
@@ -123,6 +123,6 @@ def test_mistakes_give_one_line_errors_and_write_nothing(workdir, tmp_path, caps
 
 def test_run_label_names_the_ablation_axes():
     config = helpers.tiny_config("spatialv2a", "", model__aligned_rope=False)
-    label = checkpoint.run_label(config)
+    label = evaluator.run_label(config)
     assert label == {"layout": "dual", "spacetime": False, "spatialisation": True, "aligned_rope": False}
-    assert checkpoint.label_text(label) == "dual+spatialisation"
+    assert evaluator.label_text(label) == "dual+spatialisation"

@@ -1,5 +1,5 @@
 r"""Evaluates a trained generator checkpoint: generates for a dataset split and scores it against the truth and
-the reference systems (v2a_jax/evaluation/checkpoint.py lists the rows and metrics).
+the reference systems (v2a_jax/evaluation/evaluator.py lists the rows and metrics).
 
     python -m v2a_jax.evaluate --workdir=runs/gen_visaudio_tiny --split=test --out_dir=runs/eval_visaudio \
         [--step=latest|N] [--ema=true] [--sampler=euler|heun --num_steps=25 --cfg_strength=4.5] [--num_wavs=4] \
@@ -21,7 +21,7 @@ from absl import app, flags
 from etils import epath
 
 from v2a_jax import cli
-from v2a_jax.evaluation import checkpoint, cli_flags
+from v2a_jax.evaluation import evaluator, cli_flags
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,7 +51,7 @@ def main(argv):
                              f"python -m v2a_jax.evaluation.ablations)")
     cli_flags.check_run(f.workdir.value, f.shared.split.value)
     cli.check_output_dir(f.shared.out_dir.value, "out_dir")
-    result = checkpoint.evaluate_checkpoint(f.workdir.value, f.shared.out_dir.value,
+    result = evaluator.evaluate_checkpoint(f.workdir.value, f.shared.out_dir.value,
                                             f.shared.settings(num_steps[0], f.cfg_strength.value),
                                             num_wavs=f.shared.num_wavs.value, embedding=f.shared.embedding())
     print((epath.Path(f.shared.out_dir.value) / "report.md").read_text())

@@ -38,7 +38,7 @@ from experiments import autoencoder as autoencoder_config
 from experiments import generator as generator_config
 from v2a_jax import cli, sample
 from v2a_jax.autoencoder import codec, latent_stats
-from v2a_jax.evaluation import checkpoint, runner
+from v2a_jax.evaluation import evaluator, runner
 from v2a_jax.generator import task as generator_task
 from v2a_jax.inference import generate
 from v2a_jax.input_pipeline import loader
@@ -167,7 +167,7 @@ def run(workdir: str, num_workers: int = 2, ae_steps: int = 800, generator_steps
     t = _stage(4, "evaluate", f"{eval_clips or 'all'} test clips -> {root / 'eval'}")
     settings = runner.Settings(split="test", sampler=runner.DEFAULT_SAMPLER.replace(num_steps=eval_sampler_steps),
                                max_clips=eval_clips)
-    report = checkpoint.evaluate_checkpoint(root / "generator", root / "eval", settings,
+    report = evaluator.evaluate_checkpoint(root / "generator", root / "eval", settings,
                                             progress=lambda line: print(f"      {line}", flush=True))
     print(f"      done in {time.perf_counter() - t:.1f} s", flush=True)
 

@@ -4,7 +4,7 @@ to end in tests/test_evaluate.py)."""
 import json
 
 from tests.generator import helpers
-from v2a_jax.evaluation import ablations, checkpoint, runner
+from v2a_jax.evaluation import ablations, evaluator, runner
 from v2a_jax.train import run_config
 
 
@@ -17,14 +17,14 @@ def test_one_row_per_run_and_setting_labelled_from_the_config(tmp_path, monkeypa
 
     def fake_evaluate(workdir, out_dir, settings, **kwargs):
         calls.append((workdir, out_dir, settings))
-        label = checkpoint.run_label(run_config.load(workdir))
+        label = evaluator.run_label(run_config.load(workdir))
         rows = {"generated": {"stft": settings.sampler.cfg_strength, "left_right_agreement": 0.5}}
         if label["layout"] != "mono":
             rows["flipped"] = {"left_right_agreement": 0.75}
-        return {"rows": rows, "label": label, "label_text": checkpoint.label_text(label), "step": 9,
+        return {"rows": rows, "label": label, "label_text": evaluator.label_text(label), "step": 9,
                 "settings": {"num_steps": settings.sampler.num_steps}, "num_clips": 3}
 
-    monkeypatch.setattr(checkpoint, "evaluate_checkpoint", fake_evaluate)
+    monkeypatch.setattr(evaluator, "evaluate_checkpoint", fake_evaluate)
     (tmp_path / "sweep.txt").write_text(f"# runs\n{workdirs[1]}\n\n")
     runs = [str(workdirs[0])] + ablations.read_sweep(tmp_path / "sweep.txt")
     heun = runner.Settings(sampler=runner.DEFAULT_SAMPLER.replace(method="heun"))

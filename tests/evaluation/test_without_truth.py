@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from v2a_jax.evaluation import ablations, checkpoint, report, runner, scores
+from v2a_jax.evaluation import ablations, evaluator, report, runner, scores
 
 ROWS = ("generated", "flipped", "recording", "autoencoder", "mono_copy", "two_stage", "random_direction")
 REFERENCE_METRICS = ("stft", "env", "mag", "phs", "snr_db", "lsd_db", "delta_ild_db", "delta_iacc",
@@ -27,7 +27,7 @@ def evaluated(tiny_recorded_run, tmp_path_factory):
     returned base directory (so that it finds the generated audio cached)."""
     base = tmp_path_factory.mktemp("eval_recorded")
     out = base / f"00_{tiny_recorded_run.name}" / ablations.setting_name(SETTINGS)
-    result = checkpoint.evaluate_checkpoint(tiny_recorded_run, out, SETTINGS, num_wavs=1, progress=lambda _: None)
+    result = evaluator.evaluate_checkpoint(tiny_recorded_run, out, SETTINGS, num_wavs=1, progress=lambda _: None)
     return result, out, base
 
 

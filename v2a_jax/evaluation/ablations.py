@@ -5,7 +5,7 @@ r"""Evaluates a list of generator runs, each under one or more sampler settings,
         [--step=latest] [--ema=true] [--num_wavs=4] [--classifier_workdir=...] [--out_dir=DIR] [--seed=0]
 
 --sweep names a text file with one workdir per line (blank lines and '#' comments ignored), added after
---workdirs. Every (workdir, num_steps, cfg_strength) is one call of evaluation.checkpoint.evaluate_checkpoint into
+--workdirs. Every (workdir, num_steps, cfg_strength) is one call of evaluation.evaluator.evaluate_checkpoint into
 OUT_DIR/NN_<workdir name>/<sampler>_steps<N>_cfg<C>/ (default OUT_DIR: the --out path without its suffix), so
 each keeps its own full report and cache and a rerun skips finished generation. The table has one row per
 (workdir, setting): the model's `generated` row, plus the left/right agreement of the flipped video against the
@@ -27,7 +27,7 @@ from etils import epath
 
 from v2a_jax import cli
 from v2a_jax.classifier.embedding import AudioEmbedding
-from v2a_jax.evaluation import checkpoint, cli_flags, report, runner
+from v2a_jax.evaluation import evaluator, cli_flags, report, runner
 
 COLUMNS = report.COLUMNS + (("flipped_left_right_agreement", "flipped L/R agree"),
                              ("flipped_ref_left_right_agreement", "flipped L/R agree vs rec"))
@@ -60,7 +60,7 @@ def run_ablations(workdirs: Sequence[str], base: runner.Settings, num_steps: Seq
             for cfg in cfg_strengths:
                 settings = dataclasses.replace(base, sampler=base.sampler.replace(num_steps=steps, cfg_strength=cfg))
                 directory = epath.Path(out_dir) / f"{i:02d}_{epath.Path(workdir).name}" / setting_name(settings)
-                result = checkpoint.evaluate_checkpoint(workdir, directory, settings, num_wavs=num_wavs,
+                result = evaluator.evaluate_checkpoint(workdir, directory, settings, num_wavs=num_wavs,
                                                         embedding=embedding, progress=progress)
                 metrics = dict(result["rows"]["generated"])
                 flipped = result["rows"].get("flipped", {})
