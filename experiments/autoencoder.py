@@ -3,7 +3,7 @@ r"""Binaural audio autoencoder (v2a_jax/autoencoder): per-ear latents [B, 2, T, 
 Run from the repo root (CPU, the `small` dataset built by the quickstart into runs/quickstart/data):
   python -m v2a_jax.main --config=experiments/autoencoder.py:cpu --workdir=runs/ae_cpu
   python -m v2a_jax.autoencoder.latent_stats --config=experiments/autoencoder.py:cpu --workdir=runs/ae_cpu
-  python -m experiments.evaluate_autoencoder --workdir=runs/ae_cpu --references   # held-out test metrics
+  python -m experiments.tools.evaluate_autoencoder --workdir=runs/ae_cpu --references   # held-out test metrics
 Expected: the level difference kept within 1 dB and the per-frame ITD within about 50 us on held-out clips;
 the measured rows (and the reference's plain GCC-PHAT figure, which this design cannot reach on reverberant
 clips) are in experiments/RESULTS.md ("Binaural autoencoder").

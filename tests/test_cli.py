@@ -98,7 +98,7 @@ def test_build_refuses_a_data_dir_under_a_file(tmp_path):
 
 def test_autoencoder_commands_need_exported_statistics(tmp_path):
     stats = tmp_path / "latent_stats.json"
-    rc, out = _run("experiments.evaluate_autoencoder", f"--workdir={tmp_path}")
+    rc, out = _run("experiments.tools.evaluate_autoencoder", f"--workdir={tmp_path}")
     assert rc == cli.EXIT_USER_ERROR
     assert _one_error(out).startswith(f"error: {stats}: no latent statistics; export them first")
     assert list(tmp_path.iterdir()) == []

@@ -19,7 +19,7 @@ broadband ITD away from Woodworth's, beyond the 5 % tolerance at the project's 1
 sources); with the zero-phase magnitude the ITD is Woodworth's at every frequency. (A real sphere's
 low-frequency ITD approaches 3 (a/c) sin(theta), ~1.5x Woodworth; this model deliberately does not carry that.)
 The ITD measured from noise rendered with the shipped 64-tap filters stays within the tolerance
-(tests/spatial/test_rendering.py, experiments/plot_itd_vs_azimuth.py); both measurements are in
+(tests/spatial/test_rendering.py, experiments/tools/plot_itd_vs_azimuth.py); both measurements are in
 experiments/RESULTS.md ("Spatial rendering and cue estimation").
 
 Each ear's filter is the zero-phase shelf delayed by latency_samples + its per-ear delay in a band-limited

@@ -8,7 +8,7 @@ independent reverberant tails outvote a tonal source's few strong bins, and one 
 the direct sound. `frame_itd` therefore sums the cross-spectrum over +-2 neighbouring frames, so that the
 direct sound's coherent bins add up while the independent tails average out, and weights it by PHAT-beta
 (beta 0.7 < 1 keeps part of the energy weighting that PHAT discards). The estimators compared, and how often each
-gets the ITD's sign right: `python -m experiments.delay_estimators`, figures in experiments/RESULTS.md
+gets the ITD's sign right: `python -m experiments.tools.delay_estimators`, figures in experiments/RESULTS.md
 ("Spatial rendering and cue estimation").
 
 Conventions: audio `[B, 2, N]` (0 = left ear); ITD in samples, > 0 when the LEFT ear leads.

@@ -1,6 +1,6 @@
 r"""Held-out evaluation of a trained binaural autoencoder: interaural cues, reconstruction quality, speed.
 
-    python -m experiments.evaluate_autoencoder --workdir=runs/ae_cpu [--split=test]
+    python -m experiments.tools.evaluate_autoencoder --workdir=runs/ae_cpu [--split=test]
 
 Needs `workdir/latent_stats.json` (python -m v2a_jax.autoencoder.latent_stats --config=... --workdir=...). Every clip of the split (binaural_synth/small: 100 two-second test clips) is zero-padded to a
 whole number of latent frames, encoded, decoded and cut back to its length; metrics come from

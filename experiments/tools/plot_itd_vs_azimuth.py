@@ -1,6 +1,6 @@
 r"""Measured ITD of the binaural renderer against Woodworth's formula, azimuth -90..90 degrees in 5 degree steps.
 
-    python -m experiments.plot_itd_vs_azimuth --out=/tmp/itd_vs_azimuth.png [--sofa=PATH] [--sample_rate=16000]
+    python -m experiments.tools.plot_itd_vs_azimuth --out=/tmp/itd_vs_azimuth.png [--sofa=PATH] [--sample_rate=16000]
 
 Renders 1 s of white noise (elevation 0, 1 m) through the spherical-head HRTF, and through the SOFA file given
 by --sofa, measures each ITD from the rendered output by a 16x-upsampled cross-correlation with parabolic peak

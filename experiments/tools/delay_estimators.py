@@ -1,6 +1,6 @@
 r"""How well candidate per-latent-frame ITD estimators of the autoencoder's delay channel find the true ITD.
 
-    python -m experiments.delay_estimators [--data_dir=runs/quickstart/data] [--split=validation] [--clips=100]
+    python -m experiments.tools.delay_estimators [--data_dir=runs/quickstart/data] [--split=validation] [--clips=100]
 
 On `binaural_synth` clips (built by the quickstart, or `python -m data.binaural_synth.build`), for every latent
 frame (32 ms) whose centre falls in a video frame with exactly one sounding source at least 5 degrees off the

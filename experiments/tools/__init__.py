@@ -1,0 +1,1 @@
+"""Studies and evaluation scripts run on demand (`python -m experiments.tools.NAME`)."""
