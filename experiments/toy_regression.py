@@ -1,4 +1,4 @@
-r"""Toy regression (tests/train/toy_task.py): a 2-layer MLP fits y = sin(A x); checks the trainer.
+r"""Toy regression (v2a_jax/train/toy_task.py): a 2-layer MLP fits y = sin(A x); checks the trainer.
 
 Run from the repo root:
   python -m v2a_jax.main --config=experiments/toy_regression.py --workdir=/tmp/toy_regression
@@ -29,7 +29,7 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
         raise ValueError(
             f"experiments/toy_regression.py: variant {variant!r} is not one of {sorted(VARIANTS)}"
         )
-    config = base_config("tests.train.toy_task:ToyRegressionTask")
+    config = base_config("v2a_jax.train.toy_task:ToyRegressionTask")
     config.mesh = ml_collections.ConfigDict(VARIANTS[variant])
     config.num_train_steps = 200
     config.optimizer.learning_rate = 3e-3

@@ -108,7 +108,7 @@ def test_ablations_refuse_a_run_of_another_task_before_writing(tmp_path):
     run_config.save(run_utils.toy_config(), tmp_path / "toy")
     rc, out = _run("v2a_jax.evaluation.ablations", f"--workdirs={tmp_path / 'toy'}", f"--out={tmp_path / 'a.md'}")
     assert rc == cli.EXIT_USER_ERROR
-    assert _one_error(out) == (f"error: {tmp_path / 'toy'}: config.task='tests.train.toy_task:ToyRegressionTask' "
+    assert _one_error(out) == (f"error: {tmp_path / 'toy'}: config.task='v2a_jax.train.toy_task:ToyRegressionTask' "
                                f"is not the generator task")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["toy"]
 

@@ -100,7 +100,7 @@ def test_mistakes_give_one_line_errors_and_write_nothing(workdir, tmp_path, caps
     toy = tmp_path / "toy"
     run_config.save(run_utils.toy_config(), toy)
     assert _error(capsys, workdir=str(toy), out_dir=str(tmp_path / "d")) == (
-        f"error: {toy}: config.task='tests.train.toy_task:ToyRegressionTask' is not the generator task")
+        f"error: {toy}: config.task='v2a_jax.train.toy_task:ToyRegressionTask' is not the generator task")
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "config.json").write_text("")

@@ -16,7 +16,7 @@ import pytest
 from grain._src.python.checkpoint import handler as grain_handler
 
 from tests.train import run_utils
-from tests.train.toy_task import ToyRegressionTask
+from v2a_jax.train.toy_task import ToyRegressionTask
 from v2a_jax import cli
 from v2a_jax.train import checkpointing, run_config
 from v2a_jax.train.trainer import NonFiniteError, train_and_evaluate

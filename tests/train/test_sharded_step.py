@@ -6,7 +6,7 @@ import jax
 import numpy as np
 
 from tests.train import run_utils
-from tests.train.toy_task import ToyRegressionTask
+from v2a_jax.train.toy_task import ToyRegressionTask
 from v2a_jax.train import optim, partitioning, state, steps
 
 NUM_STEPS = 3

@@ -6,7 +6,7 @@ import numpy as np
 import optax
 
 from tests.train import run_utils
-from tests.train.toy_task import ToyRegressionTask
+from v2a_jax.train.toy_task import ToyRegressionTask
 from v2a_jax.train import optim, partitioning, state, steps
 
 

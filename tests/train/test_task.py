@@ -3,7 +3,7 @@
 import ml_collections
 import pytest
 
-from tests.train.toy_task import ToyRegressionTask
+from v2a_jax.train.toy_task import ToyRegressionTask
 from tests.train import run_utils
 from v2a_jax.train.task import load_task
 
@@ -17,8 +17,8 @@ def test_loads_the_named_class_with_the_config():
 @pytest.mark.parametrize(
     "name, message",
     [
-        ("tests.train.toy_task", "expected 'package.module:name'"),
-        ("tests.train.toy_task:Missing", "has no Missing"),
+        ("v2a_jax.train.toy_task", "expected 'package.module:name'"),
+        ("v2a_jax.train.toy_task:Missing", "has no Missing"),
     ],
 )
 def test_bad_task_name_raises(name, message):
