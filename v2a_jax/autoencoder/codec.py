@@ -52,7 +52,7 @@ class AudioCodec(Protocol):
 class AutoencoderCodec:
     """The trained binaural autoencoder as an `AudioCodec` (model.py; built by `load_codec`).
 
-    Latents are normalised per channel by the training split's statistics (latents.py):
+    Latents are normalised per channel by the training split's statistics (latent_stats.py):
     encode = (posterior mean - latent_mean) / latent_std; decode undoes it before the decoder. The two ears go
     through the same encoder and decoder independently. encode/decode are jitted (one compilation per shape).
     """
