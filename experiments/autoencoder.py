@@ -101,8 +101,7 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
         config.data.val_crop_s = 0.32
         config.model.stft_dim = 16
         config.model.latent_rate_dim = 32
-        for name in ("encoder_stft_blocks", "encoder_latent_blocks", "decoder_latent_blocks",
-                     "decoder_stft_blocks"):
+        for name in ("encoder_stft_blocks", "encoder_latent_blocks", "decoder_latent_blocks", "decoder_stft_blocks"):
             config.model[name] = 1
         config.model.mlp_ratio = 2
         config.model.kernel_size = 3

@@ -63,6 +63,17 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     config.model.channels = (4, 8) if tiny else (8, 16, 32, 64)
     config.model.embed_dim = 16 if tiny else 128
     config.model.frontend = ml_collections.ConfigDict(
-        {"sample_rate": 16000, "n_fft": 512, "win_length": 400, "hop": 160, "n_mels": 32 if tiny else 64,
-         "fmin": 50.0, "fmax": 8000.0, "power": 2.0, "center": True, "log_offset": 1e-6})
+        {
+            "sample_rate": 16000,
+            "n_fft": 512,
+            "win_length": 400,
+            "hop": 160,
+            "n_mels": 32 if tiny else 64,
+            "fmin": 50.0,
+            "fmax": 8000.0,
+            "power": 2.0,
+            "center": True,
+            "log_offset": 1e-6,
+        }
+    )
     return config

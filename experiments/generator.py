@@ -127,8 +127,10 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     variant = variant or "visaudio-tiny"
     name, _, size = variant.partition("-")
     if name not in MODELS or size not in SIZES:
-        raise ValueError(f"experiments/generator.py: variant {variant!r} is not MODEL-SIZE with MODEL in {MODELS} "
-                         f"and SIZE in {SIZES}")
+        raise ValueError(
+            f"experiments/generator.py: variant {variant!r} is not MODEL-SIZE with MODEL in {MODELS} "
+            f"and SIZE in {SIZES}"
+        )
     config = base_config("v2a_jax.generator.task:GeneratorTask")
     # MMAudio's x0.1 at each boundary of the 'step' schedule (small / large).
     config.optimizer.decay_factor = 0.1

@@ -26,9 +26,7 @@ VARIANTS = {
 def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     variant = variant or "local"
     if variant not in VARIANTS:
-        raise ValueError(
-            f"experiments/toy_regression.py: variant {variant!r} is not one of {sorted(VARIANTS)}"
-        )
+        raise ValueError(f"experiments/toy_regression.py: variant {variant!r} is not one of {sorted(VARIANTS)}")
     config = base_config("v2a_jax.train.toy_task:ToyRegressionTask")
     config.mesh = ml_collections.ConfigDict(VARIANTS[variant])
     config.num_train_steps = 200

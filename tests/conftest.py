@@ -2,6 +2,7 @@
 
 The flag must be set before JAX initialises its backends, hence at conftest import time.
 """
+
 import os
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
@@ -17,8 +18,13 @@ def tiny_synth(tmp_path_factory):
     from data.binaural_synth.scenes import SceneConfig
 
     config = BinauralSynthConfig(
-        name="test_tiny", scene=SceneConfig(duration_s=1.28, image_size=32, fps=25.0, offscreen_prob=0.5),
-        num_train=6, num_validation=2, num_test=3, seed=7)
+        name="test_tiny",
+        scene=SceneConfig(duration_s=1.28, image_size=32, fps=25.0, offscreen_prob=0.5),
+        num_train=6,
+        num_validation=2,
+        num_test=3,
+        seed=7,
+    )
     data_dir = str(tmp_path_factory.mktemp("tfds"))
     builder = BinauralSynth(config=config, data_dir=data_dir, num_workers=1)
     builder.download_and_prepare(file_format="array_record")
@@ -34,9 +40,17 @@ def tiny_generator_run(tiny_synth, tmp_path_factory):
     from v2a_jax.train import trainer
 
     # The 2 validation clips do not fill a batch of 8 on the 8-device mesh: validate on train + validation.
-    config = helpers.tiny_config("visaudio", tiny_synth[2], num_train_steps=2, eval_every_steps=2, eval_steps=1,
-                                 checkpoint_every_steps=2, summary_every_steps=100, log_every_steps=1,
-                                 data__val_split="train+validation")
+    config = helpers.tiny_config(
+        "visaudio",
+        tiny_synth[2],
+        num_train_steps=2,
+        eval_every_steps=2,
+        eval_steps=1,
+        checkpoint_every_steps=2,
+        summary_every_steps=100,
+        log_every_steps=1,
+        data__val_split="train+validation",
+    )
     path = tmp_path_factory.mktemp("generator_run")
     trainer.train_and_evaluate(config, path)
     return path
@@ -59,10 +73,20 @@ def tiny_recorded_run(tiny_recorded, tmp_path_factory):
     from tests.generator import helpers
     from v2a_jax.train import trainer
 
-    config = helpers.tiny_config("visaudio", tiny_recorded, data__name="recorded_tiny", data__duration_s=0.64,
-                                 model__video__localisation_weight=0.0, num_train_steps=2, eval_every_steps=2,
-                                 eval_steps=1, checkpoint_every_steps=2, summary_every_steps=2, log_every_steps=1,
-                                 data__val_split="train+validation")
+    config = helpers.tiny_config(
+        "visaudio",
+        tiny_recorded,
+        data__name="recorded_tiny",
+        data__duration_s=0.64,
+        model__video__localisation_weight=0.0,
+        num_train_steps=2,
+        eval_every_steps=2,
+        eval_steps=1,
+        checkpoint_every_steps=2,
+        summary_every_steps=2,
+        log_every_steps=1,
+        data__val_split="train+validation",
+    )
     path = tmp_path_factory.mktemp("recorded_run")
     trainer.train_and_evaluate(config, path)
     return path

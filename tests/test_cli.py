@@ -21,8 +21,14 @@ TIMEOUT_S = 120
 def _run(*args: str) -> tuple[int, str]:
     """(exit status, stderr + stdout) of `python -m ARGS` from the repository root on the CPU."""
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
-    result = subprocess.run([sys.executable, "-m", *args], cwd=run_utils.REPO_ROOT, env=env, capture_output=True,
-                            text=True, timeout=TIMEOUT_S)
+    result = subprocess.run(
+        [sys.executable, "-m", *args],
+        cwd=run_utils.REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
     return result.returncode, result.stderr + result.stdout
 
 
@@ -45,11 +51,16 @@ def test_main_answers_flag_mistakes_in_one_line_and_creates_no_workdir(tmp_path)
     assert _one_error(out) == "error: --config.num_train_step=5: no such config field (did you mean num_train_steps?)"
     rc, out = _run("v2a_jax.main", "--config=experiments/no_such_config.py", f"--workdir={workdir}")
     assert rc == cli.EXIT_USER_ERROR
-    assert _one_error(out) == ("error: --config=experiments/no_such_config.py: cannot load the config file "
-                               "(no such file)")
+    assert _one_error(out) == (
+        "error: --config=experiments/no_such_config.py: cannot load the config file (no such file)"
+    )
     # A dataset that was never built: found when the task opens it, before the workdir exists.
-    rc, out = _run("v2a_jax.main", "--config=experiments/autoencoder.py:cpu", f"--workdir={workdir}",
-                   f"--config.data.data_dir={tmp_path / 'no_data'}")
+    rc, out = _run(
+        "v2a_jax.main",
+        "--config=experiments/autoencoder.py:cpu",
+        f"--workdir={workdir}",
+        f"--config.data.data_dir={tmp_path / 'no_data'}",
+    )
     assert rc == cli.EXIT_USER_ERROR
     assert _one_error(out).startswith(f"error: {tmp_path / 'no_data'}/binaural_synth/small: no prepared dataset")
     assert not workdir.exists()
@@ -62,19 +73,23 @@ def test_main_answers_flag_mistakes_in_one_line_and_creates_no_workdir(tmp_path)
 
 
 def test_main_logs_progress_without_library_chatter_and_refuses_another_config(tmp_path):
-    rc, out = _run("v2a_jax.main", TOY, f"--workdir={tmp_path}", "--config.num_train_steps=2",
-                   "--config.log_every_steps=1")
+    rc, out = _run(
+        "v2a_jax.main", TOY, f"--workdir={tmp_path}", "--config.num_train_steps=2", "--config.log_every_steps=1"
+    )
     assert rc == 0, out[-3000:]
     info = [line for line in out.splitlines() if line.startswith("I") and "] " in line]
     sources = {line.split("] ")[0].split()[-1].split(":")[0] for line in info}
     assert sources <= {"trainer.py", "progress.py"}, sources  # orbax and clu INFO lines are hidden
     assert any("step 2/2" in line for line in info)
     before = _digest(tmp_path / "config.json")
-    rc, out = _run("v2a_jax.main", TOY, f"--workdir={tmp_path}", "--config.num_train_steps=2",
-                   "--config.model.hidden=64")
+    rc, out = _run(
+        "v2a_jax.main", TOY, f"--workdir={tmp_path}", "--config.num_train_steps=2", "--config.model.hidden=64"
+    )
     assert rc == cli.EXIT_USER_ERROR
-    assert _one_error(out).startswith(f"error: {tmp_path / 'config.json'}: this workdir holds a run of another "
-                                      f"config: model.hidden (32 -> 64); train it in a new --workdir")
+    assert _one_error(out).startswith(
+        f"error: {tmp_path / 'config.json'}: this workdir holds a run of another "
+        f"config: model.hidden (32 -> 64); train it in a new --workdir"
+    )
     assert _digest(tmp_path / "config.json") == before
 
     # A truncated checkpoint: refused with its path (orbax's late callbacks print no traceback either).
@@ -92,8 +107,9 @@ def test_build_refuses_a_data_dir_under_a_file(tmp_path):
     (tmp_path / "a_file").write_text("")
     rc, out = _run("data.binaural_synth.build", "--config=small", f"--data_dir={tmp_path / 'a_file/data'}")
     assert rc == cli.EXIT_USER_ERROR
-    assert _one_error(out) == (f"error: --data_dir={tmp_path / 'a_file/data'}: {tmp_path / 'a_file'} is a file, "
-                               f"not a directory")
+    assert _one_error(out) == (
+        f"error: --data_dir={tmp_path / 'a_file/data'}: {tmp_path / 'a_file'} is a file, not a directory"
+    )
 
 
 def test_autoencoder_commands_need_exported_statistics(tmp_path):
@@ -108,8 +124,9 @@ def test_ablations_refuse_a_run_of_another_task_before_writing(tmp_path):
     run_config.save(run_utils.toy_config(), tmp_path / "toy")
     rc, out = _run("v2a_jax.evaluation.ablations", f"--workdirs={tmp_path / 'toy'}", f"--out={tmp_path / 'a.md'}")
     assert rc == cli.EXIT_USER_ERROR
-    assert _one_error(out) == (f"error: {tmp_path / 'toy'}: config.task='v2a_jax.train.toy_task:ToyRegressionTask' "
-                               f"is not the generator task")
+    assert _one_error(out) == (
+        f"error: {tmp_path / 'toy'}: config.task='v2a_jax.train.toy_task:ToyRegressionTask' is not the generator task"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["toy"]
 
 

@@ -89,28 +89,34 @@ def _error(capsys, **flag_values) -> str:
 
 def test_mistakes_give_one_line_errors_and_write_nothing(workdir, tmp_path, capsys):
     assert _error(capsys, workdir=str(workdir), out_dir=str(tmp_path / "a"), step="7") == (
-        f"error: {workdir}/checkpoints/7: no such checkpoint (saved steps: [2])")
+        f"error: {workdir}/checkpoints/7: no such checkpoint (saved steps: [2])"
+    )
     assert _error(capsys, workdir=str(tmp_path), out_dir=str(tmp_path / "b")).startswith(
-        f"error: {tmp_path}/config.json: no run config")
+        f"error: {tmp_path}/config.json: no run config"
+    )
     untrained = tmp_path / "untrained"
     untrained.mkdir()
     (untrained / "config.json").write_text((workdir / "config.json").read_text())
     assert _error(capsys, workdir=str(untrained), out_dir=str(tmp_path / "c")) == (
-        f"error: {untrained}/checkpoints: no checkpoint")
+        f"error: {untrained}/checkpoints: no checkpoint"
+    )
     toy = tmp_path / "toy"
     run_config.save(run_utils.toy_config(), toy)
     assert _error(capsys, workdir=str(toy), out_dir=str(tmp_path / "d")) == (
-        f"error: {toy}: config.task='v2a_jax.train.toy_task:ToyRegressionTask' is not the generator task")
+        f"error: {toy}: config.task='v2a_jax.train.toy_task:ToyRegressionTask' is not the generator task"
+    )
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "config.json").write_text("")
     assert _error(capsys, workdir=str(empty), out_dir=str(tmp_path / "e")) == (
-        f"error: {empty}/config.json: not a valid run config (the file is empty)")
+        f"error: {empty}/config.json: not a valid run config (the file is empty)"
+    )
     line = _error(capsys, workdir=str(workdir), out_dir=str(tmp_path / "f"), split="tset")
     assert line.startswith("error: --split=tset: ") and "Unknown split 'tset'" in line and "'test'" in line
     (tmp_path / "a_file").write_text("")
     assert _error(capsys, workdir=str(workdir), out_dir=str(tmp_path / "a_file/eval")) == (
-        f"error: --out_dir={tmp_path / 'a_file/eval'}: {tmp_path / 'a_file'} is a file, not a directory")
+        f"error: --out_dir={tmp_path / 'a_file/eval'}: {tmp_path / 'a_file'} is a file, not a directory"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "empty", "toy", "untrained"]
 
     other = tmp_path / "other_settings"

@@ -71,15 +71,24 @@ def test_single_video_gets_binaural_audio_with_its_video_untouched(workdir, inpu
 
 def test_folder_run_writes_the_good_file_and_summarises_the_bad_ones(workdir, inputs, tmp_path, capsys):
     out_dir = tmp_path / "out"
-    rc = _main(f"--checkpoint={workdir}/checkpoints/2", f"--video_dir={inputs}", f"--out_dir={out_dir}",
-               "--num_variants=2", *FAST)
+    rc = _main(
+        f"--checkpoint={workdir}/checkpoints/2",
+        f"--video_dir={inputs}",
+        f"--out_dir={out_dir}",
+        "--num_variants=2",
+        *FAST,
+    )
     captured = capsys.readouterr()
     assert rc == 1
     assert sorted(p.name for p in out_dir.iterdir()) == ["good_v0.mp4", "good_v1.mp4"]  # from good.mkv (first)
-    summary = captured.err[captured.err.index("5 of 6 inputs failed:"):].splitlines()[1:]
-    expected = {"notes.mp4": "not a readable video", "empty.mp4": "not a readable video",
-                "no_frames.avi": "has no video frames", "truncated.mp4": "not a readable video",
-                "good.mp4": f"its output {out_dir / 'good_v0.mp4'} is also the output of {inputs / 'good.mkv'}"}
+    summary = captured.err[captured.err.index("5 of 6 inputs failed:") :].splitlines()[1:]
+    expected = {
+        "notes.mp4": "not a readable video",
+        "empty.mp4": "not a readable video",
+        "no_frames.avi": "has no video frames",
+        "truncated.mp4": "not a readable video",
+        "good.mp4": f"its output {out_dir / 'good_v0.mp4'} is also the output of {inputs / 'good.mkv'}",
+    }
     assert len(summary) == 5
     for line in summary:
         name = next(n for n in expected if f"/{n}:" in line)
@@ -121,17 +130,22 @@ def test_a_video_without_frames_or_too_short_is_its_own_problem(workdir, inputs,
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.mp4"]  # the empty a.avi claimed no name
     assert f"error: {folder / 'a.avi'}: has no video frames" in err
     # 1 frame at 25 fps; the tiny run's window is 1.28 s, a quarter of it 0.32 s.
-    assert (f"error: {folder / 'short.mp4'}: 0.04 s long, shorter than the minimum 0.32 s (--min_duration_s"
-            in err)
+    assert f"error: {folder / 'short.mp4'}: 0.04 s long, shorter than the minimum 0.32 s (--min_duration_s" in err
     assert "2 of 3 inputs failed:" in err
-    rc = _main(f"--workdir={workdir}", f"--video={folder / 'short.mp4'}", f"--out={tmp_path / 's.wav'}",
-               "--min_duration_s=0", *FAST)
+    rc = _main(
+        f"--workdir={workdir}",
+        f"--video={folder / 'short.mp4'}",
+        f"--out={tmp_path / 's.wav'}",
+        "--min_duration_s=0",
+        *FAST,
+    )
     assert rc == 0 and soundfile.info(str(tmp_path / "s.wav")).frames == 640
 
 
 def test_unloadable_run_is_one_line_and_exit_status_2(tmp_path, inputs, capsys):
-    rc = _main(f"--checkpoint={tmp_path}/run/checkpoints/5", f"--video={inputs / 'good.mp4'}",
-               f"--out={tmp_path / 'x.mp4'}")
+    rc = _main(
+        f"--checkpoint={tmp_path}/run/checkpoints/5", f"--video={inputs / 'good.mp4'}", f"--out={tmp_path / 'x.mp4'}"
+    )
     assert rc == 2
     assert capsys.readouterr().err.strip() == f"error: {tmp_path}/run: no such workdir"
     (tmp_path / "a_file").write_text("")

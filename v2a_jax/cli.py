@@ -151,7 +151,7 @@ def _parse_flags(argv: list[str]) -> list[str]:
     for name, flag in flags.FLAGS._flags().items():
         if config_flags.is_config_flag(flag) and flag.present:
             try:
-                getattr(flag.value, "keys")  # a config file that failed to load raises on any access
+                flag.value.keys  # noqa: B018 -- a config file that failed to load raises on any access
             except OSError as e:
                 path = config_flags.get_config_filename(flag)
                 reason = "no such file" if not os.path.isfile(path) else one_line(e.__cause__ or e)

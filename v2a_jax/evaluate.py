@@ -21,7 +21,7 @@ from absl import app, flags
 from etils import epath
 
 from v2a_jax import cli
-from v2a_jax.evaluation import evaluator, cli_flags
+from v2a_jax.evaluation import cli_flags, evaluator
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,9 +34,11 @@ class Flags:
 @functools.cache
 def define_flags() -> Flags:
     """Defines this CLI's flags (once; see cli_flags for why not at import)."""
-    return Flags(cli_flags.define(),
-                 flags.DEFINE_string("workdir", None, "Generator run directory (config.json and checkpoints/)."),
-                 flags.DEFINE_float("cfg_strength", 4.5, "Classifier-free guidance strength."))
+    return Flags(
+        cli_flags.define(),
+        flags.DEFINE_string("workdir", None, "Generator run directory (config.json and checkpoints/)."),
+        flags.DEFINE_float("cfg_strength", 4.5, "Classifier-free guidance strength."),
+    )
 
 
 def main(argv):
@@ -47,13 +49,18 @@ def main(argv):
         raise app.UsageError("--workdir and --out_dir are required")
     num_steps = cli_flags.parse_list("num_steps", f.shared.num_steps.value, int)
     if len(num_steps) != 1:
-        raise app.UsageError(f"--num_steps={f.shared.num_steps.value}: one value (several: "
-                             f"python -m v2a_jax.evaluation.ablations)")
+        raise app.UsageError(
+            f"--num_steps={f.shared.num_steps.value}: one value (several: python -m v2a_jax.evaluation.ablations)"
+        )
     cli_flags.check_run(f.workdir.value, f.shared.split.value)
     cli.check_output_dir(f.shared.out_dir.value, "out_dir")
-    result = evaluator.evaluate_checkpoint(f.workdir.value, f.shared.out_dir.value,
-                                            f.shared.settings(num_steps[0], f.cfg_strength.value),
-                                            num_wavs=f.shared.num_wavs.value, embedding=f.shared.embedding())
+    result = evaluator.evaluate_checkpoint(
+        f.workdir.value,
+        f.shared.out_dir.value,
+        f.shared.settings(num_steps[0], f.cfg_strength.value),
+        num_wavs=f.shared.num_wavs.value,
+        embedding=f.shared.embedding(),
+    )
     print((epath.Path(f.shared.out_dir.value) / "report.md").read_text())
     print(f"{result['num_clips']} clips in {result['seconds']:.1f} s")
 

@@ -19,9 +19,7 @@ from v2a_jax.train import distributed, trainer
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Training config file.", lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None, "Directory for checkpoints and summaries.")
-_COORDINATOR = flags.DEFINE_string(
-    "coordinator_address", None, "host:port of process 0, for multi-process runs."
-)
+_COORDINATOR = flags.DEFINE_string("coordinator_address", None, "host:port of process 0, for multi-process runs.")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", 1, "Number of processes in the run.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index in the run.")
 _DISTRIBUTED_AUTO = flags.DEFINE_bool(

@@ -52,17 +52,34 @@ _GENERATOR_STEPS = flags.DEFINE_integer("generator_steps", 400, "Generator train
 _EVAL_CLIPS = flags.DEFINE_integer("eval_clips", 32, "Test clips evaluated (0: the whole split).")
 _EVAL_STEPS = flags.DEFINE_integer("eval_sampler_steps", 25, "Euler steps of the evaluation and the samples.")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 4, "Test clips written as videos with generated sound.")
-_DATASET = flags.DEFINE_string("dataset", "", "A prepared TFDS dataset ('name/config') to use instead of building "
-                               "the benchmark (splits train, validation, test).")
+_DATASET = flags.DEFINE_string(
+    "dataset",
+    "",
+    "A prepared TFDS dataset ('name/config') to use instead of building "
+    "the benchmark (splits train, validation, test).",
+)
 _DATA_DIR = flags.DEFINE_string("data_dir", "", "Where --dataset was built (default: WORKDIR/data).")
 
 BENCHMARK = "binaural_synth/small"
-HEADLINE_ROWS = ("ground_truth", "recording", "autoencoder", "generated", "flipped", "mono_copy", "two_stage",
-                 "random_direction")
+HEADLINE_ROWS = (
+    "ground_truth",
+    "recording",
+    "autoencoder",
+    "generated",
+    "flipped",
+    "mono_copy",
+    "two_stage",
+    "random_direction",
+)
 HEADLINE_METRICS = ("left_right_agreement", "direction_error_deg", "delta_itd_us", "delta_ild_db", "stft")
 # Without ground truth: the direction against the recording's, and the STFT distance on the FAIR-Play scale.
-HEADLINE_METRICS_WITHOUT_TRUTH = ("ref_left_right_agreement", "ref_direction_diff_deg", "delta_itd_us",
-                                  "delta_ild_db", "stft_peak_norm")
+HEADLINE_METRICS_WITHOUT_TRUTH = (
+    "ref_left_right_agreement",
+    "ref_direction_diff_deg",
+    "delta_itd_us",
+    "delta_ild_db",
+    "stft_peak_norm",
+)
 
 
 def _stage(index: int, name: str, detail: str) -> float:
@@ -88,8 +105,11 @@ def generator_config_for(data_dir: str, name: str) -> ml_collections.ConfigDict:
     config.data.data_dir, config.data.name = data_dir, name
     _, clip = loader.open_split(data_dir, name, config.data.train_split)
     if not clip.has_truth(generator_task.LOCALISATION_KEYS):
-        print(f"      {name} has no ground-truth source positions: the localisation supervision takes its targets "
-              f"from the recordings' interaural cues", flush=True)
+        print(
+            f"      {name} has no ground-truth source positions: the localisation supervision takes its targets "
+            f"from the recordings' interaural cues",
+            flush=True,
+        )
     return config
 
 
@@ -134,14 +154,24 @@ def describe_dataset(data_dir: str, name: str) -> str:
     for split in ("train", "validation", "test"):
         source, clip = loader.open_split(data_dir, name, split)
         truth = f"ground truth {', '.join(clip.truth)}" if clip.truth else "no ground truth"
-        lines.append(f"      {split}: {len(source)} clips of {clip.duration_s:g} s ({clip.fps:g} fps, "
-                     f"{clip.sample_rate} Hz), {truth}")
+        lines.append(
+            f"      {split}: {len(source)} clips of {clip.duration_s:g} s ({clip.fps:g} fps, "
+            f"{clip.sample_rate} Hz), {truth}"
+        )
     return "\n".join(lines)
 
 
-def run(workdir: str, num_workers: int = 2, ae_steps: int = 800, generator_steps: int = 400,
-        eval_clips: int = 32, eval_sampler_steps: int = 25, num_samples: int = 4, dataset: str = "",
-        data_dir: str = "") -> dict:
+def run(
+    workdir: str,
+    num_workers: int = 2,
+    ae_steps: int = 800,
+    generator_steps: int = 400,
+    eval_clips: int = 32,
+    eval_sampler_steps: int = 25,
+    num_samples: int = 4,
+    dataset: str = "",
+    data_dir: str = "",
+) -> dict:
     """Runs every stage into `workdir` (on `dataset` in `data_dir` if given, else on the benchmark it builds);
     returns the evaluation report (report.json's content)."""
     root = epath.Path(workdir).absolute()
@@ -165,31 +195,37 @@ def run(workdir: str, num_workers: int = 2, ae_steps: int = 800, generator_steps
     print(f"      done in {time.perf_counter() - t:.1f} s", flush=True)
 
     t = _stage(4, "evaluate", f"{eval_clips or 'all'} test clips -> {root / 'eval'}")
-    settings = runner.Settings(split="test", sampler=runner.DEFAULT_SAMPLER.replace(num_steps=eval_sampler_steps),
-                               max_clips=eval_clips)
-    report = evaluator.evaluate_checkpoint(root / "generator", root / "eval", settings,
-                                            progress=lambda line: print(f"      {line}", flush=True))
+    settings = runner.Settings(
+        split="test", sampler=runner.DEFAULT_SAMPLER.replace(num_steps=eval_sampler_steps), max_clips=eval_clips
+    )
+    report = evaluator.evaluate_checkpoint(
+        root / "generator", root / "eval", settings, progress=lambda line: print(f"      {line}", flush=True)
+    )
     print(f"      done in {time.perf_counter() - t:.1f} s", flush=True)
 
     t = _stage(5, "samples", f"{num_samples} test videos with generated binaural sound -> {root / 'samples'}")
     gen = generate.load_generator(root / "generator")
-    jobs = [j for j in write_sample_inputs(data_dir, name, root / "samples", num_samples)
-            if not os.path.exists(j.out)]
+    jobs = [j for j in write_sample_inputs(data_dir, name, root / "samples", num_samples) if not os.path.exists(j.out)]
     if jobs:
-        written = sample.run(gen, jobs, generate.SamplingOptions(sampler=gen.sampler.replace(num_steps=eval_sampler_steps)),
-                             log=lambda line: print(f"      {line}", flush=True))
+        written = sample.run(
+            gen,
+            jobs,
+            generate.SamplingOptions(sampler=gen.sampler.replace(num_steps=eval_sampler_steps)),
+            log=lambda line: print(f"      {line}", flush=True),
+        )
         if written.failed:
             raise RuntimeError(f"samples: {len(written.failed)} videos failed: {written.failed}")
     print(f"      done in {time.perf_counter() - t:.1f} s", flush=True)
 
     against = "the truth" if "recording" not in report["rows"] else "the recording's (no ground truth)"
-    print(f"\nHeadline ({report['num_clips']} test clips, step {report['step']}; left/right agreement and "
-          f"lateral angle in degrees from the ITD against {against}, delta ITD in us, delta ILD in dB, STFT "
-          f"distance; eval/report.md has every metric):")
+    print(
+        f"\nHeadline ({report['num_clips']} test clips, step {report['step']}; left/right agreement and "
+        f"lateral angle in degrees from the ITD against {against}, delta ITD in us, delta ILD in dB, STFT "
+        f"distance; eval/report.md has every metric):"
+    )
     print(headline(report))
     print(f"\ndone in {time.perf_counter() - start:.1f} s. Results under {root}:")
-    print(f"  eval/report.md, eval/report.json, eval/png/, eval/wav/   samples/*.mp4   "
-          f"tensorboard --logdir={root}")
+    print(f"  eval/report.md, eval/report.json, eval/png/, eval/wav/   samples/*.mp4   tensorboard --logdir={root}")
     return report
 
 
@@ -204,8 +240,17 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     logging.get_absl_handler().addFilter(_ProgressAndWarnings())
-    run(_WORKDIR.value, _NUM_WORKERS.value, _AE_STEPS.value, _GENERATOR_STEPS.value, _EVAL_CLIPS.value,
-        _EVAL_STEPS.value, _NUM_SAMPLES.value, _DATASET.value, _DATA_DIR.value)
+    run(
+        _WORKDIR.value,
+        _NUM_WORKERS.value,
+        _AE_STEPS.value,
+        _GENERATOR_STEPS.value,
+        _EVAL_CLIPS.value,
+        _EVAL_STEPS.value,
+        _NUM_SAMPLES.value,
+        _DATASET.value,
+        _DATA_DIR.value,
+    )
 
 
 if __name__ == "__main__":

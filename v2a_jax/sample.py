@@ -40,48 +40,72 @@ def define_flags(fv: flags.FlagValues = flags.FLAGS) -> flags.FlagValues:
     from v2a_jax.inference import windows
 
     flags.DEFINE_string("workdir", None, "Training workdir (its newest checkpoint).", flag_values=fv)
-    flags.DEFINE_string("checkpoint", None, "A checkpoint directory WORKDIR/checkpoints/STEP instead of --workdir.",
-                        flag_values=fv)
+    flags.DEFINE_string(
+        "checkpoint", None, "A checkpoint directory WORKDIR/checkpoints/STEP instead of --workdir.", flag_values=fv
+    )
     flags.DEFINE_string("video", None, "Input video file (with --out).", flag_values=fv)
-    flags.DEFINE_string("out", None, "Output for --video: .mp4 (or another video container), or .wav for audio only.",
-                        flag_values=fv)
+    flags.DEFINE_string(
+        "out", None, "Output for --video: .mp4 (or another video container), or .wav for audio only.", flag_values=fv
+    )
     flags.DEFINE_string("video_dir", None, "Folder of input videos (with --out_dir).", flag_values=fv)
     flags.DEFINE_string("out_dir", None, "Output folder for --video_dir.", flag_values=fv)
     flags.DEFINE_string("caption", "", "Caption text (used when the model has text conditioning).", flag_values=fv)
-    flags.DEFINE_float("cfg_strength", None, "Classifier-free guidance strength (default: the config's).",
-                       flag_values=fv)
+    flags.DEFINE_float(
+        "cfg_strength", None, "Classifier-free guidance strength (default: the config's).", flag_values=fv
+    )
     flags.DEFINE_integer("num_steps", None, "Sampler steps (default: the config's).", lower_bound=1, flag_values=fv)
     flags.DEFINE_enum("method", None, list(samplers.METHODS), "Sampler (default: the config's).", flag_values=fv)
-    flags.DEFINE_float("shift", None, "Sampler time-grid shift (default: the config's).", lower_bound=1.0,
-                       flag_values=fv)
+    flags.DEFINE_float(
+        "shift", None, "Sampler time-grid shift (default: the config's).", lower_bound=1.0, flag_values=fv
+    )
     flags.DEFINE_integer("seed", 0, "Noise seed.", flag_values=fv)
-    flags.DEFINE_integer("num_variants", 1, "Independent samples per video (OUT_v0, ...).", lower_bound=1,
-                         flag_values=fv)
-    flags.DEFINE_float("overlap_s", None,
-                       "Overlap of neighbouring generation windows in seconds (default: a quarter of a window).",
-                       lower_bound=0.0, flag_values=fv)
+    flags.DEFINE_integer(
+        "num_variants", 1, "Independent samples per video (OUT_v0, ...).", lower_bound=1, flag_values=fv
+    )
+    flags.DEFINE_float(
+        "overlap_s",
+        None,
+        "Overlap of neighbouring generation windows in seconds (default: a quarter of a window).",
+        lower_bound=0.0,
+        flag_values=fv,
+    )
     flags.DEFINE_enum("fade", "equal_power", list(windows.FADES), "Crossfade of window overlaps.", flag_values=fv)
-    flags.DEFINE_integer("batch_size", None, "Windows per generation call (default: the config's batch).",
-                         lower_bound=1, flag_values=fv)
+    flags.DEFINE_integer(
+        "batch_size", None, "Windows per generation call (default: the config's batch).", lower_bound=1, flag_values=fv
+    )
     flags.DEFINE_bool("wav", False, "Also write a WAV next to each video output.", flag_values=fv)
     flags.DEFINE_enum("wav_subtype", "PCM_16", ["PCM_16", "FLOAT"], "WAV sample format.", flag_values=fv)
     flags.DEFINE_bool("raw_params", False, "Sample with the raw params instead of the EMA.", flag_values=fv)
     flags.DEFINE_bool("overwrite", False, "Replace existing outputs.", flag_values=fv)
-    flags.DEFINE_float("min_duration_s", None,
-                       "Refuse videos shorter than this (default: a quarter of the trained window).", lower_bound=0.0,
-                       flag_values=fv)
+    flags.DEFINE_float(
+        "min_duration_s",
+        None,
+        "Refuse videos shorter than this (default: a quarter of the trained window).",
+        lower_bound=0.0,
+        flag_values=fv,
+    )
 
     def check(names: list[str], holds, message: str) -> None:
-        flags.register_multi_flags_validator(names, lambda values: holds(*(values[n] for n in names)), message,
-                                             flag_values=fv)
+        flags.register_multi_flags_validator(
+            names, lambda values: holds(*(values[n] for n in names)), message, flag_values=fv
+        )
 
-    check(["workdir", "checkpoint"], lambda workdir, checkpoint: (workdir is None) != (checkpoint is None),
-          "give exactly one of --workdir and --checkpoint")
-    check(["video", "video_dir"], lambda video, video_dir: (video is None) != (video_dir is None),
-          "give exactly one of --video (with --out) and --video_dir (with --out_dir)")
+    check(
+        ["workdir", "checkpoint"],
+        lambda workdir, checkpoint: (workdir is None) != (checkpoint is None),
+        "give exactly one of --workdir and --checkpoint",
+    )
+    check(
+        ["video", "video_dir"],
+        lambda video, video_dir: (video is None) != (video_dir is None),
+        "give exactly one of --video (with --out) and --video_dir (with --out_dir)",
+    )
     check(["video", "out"], lambda video, out: video is None or bool(out), "--video needs --out")
-    check(["video_dir", "out_dir"], lambda video_dir, out_dir: video_dir is None or bool(out_dir),
-          "--video_dir needs --out_dir")
+    check(
+        ["video_dir", "out_dir"],
+        lambda video_dir, out_dir: video_dir is None or bool(out_dir),
+        "--video_dir needs --out_dir",
+    )
     return fv
 
 
@@ -101,8 +125,9 @@ class Report:
 
 def folder_jobs(video_dir: str, out_dir: str) -> list[Job]:
     """A job per regular, non-hidden file of `video_dir` (sorted), writing out_dir/STEM.mp4."""
-    names = sorted(n for n in os.listdir(video_dir) if not n.startswith(".")
-                   and not os.path.isdir(os.path.join(video_dir, n)))
+    names = sorted(
+        n for n in os.listdir(video_dir) if not n.startswith(".") and not os.path.isdir(os.path.join(video_dir, n))
+    )
     return [Job(os.path.join(video_dir, n), os.path.join(out_dir, os.path.splitext(n)[0] + ".mp4")) for n in names]
 
 
@@ -134,8 +159,18 @@ def _output_problem(files: list[str], overwrite: bool) -> str | None:
     return None
 
 
-def run(gen, jobs: list[Job], options, *, caption: str = "", wav: bool = False, wav_subtype: str = "PCM_16",
-        overwrite: bool = False, min_duration_s: float | None = None, log=print) -> Report:
+def run(
+    gen,
+    jobs: list[Job],
+    options,
+    *,
+    caption: str = "",
+    wav: bool = False,
+    wav_subtype: str = "PCM_16",
+    overwrite: bool = False,
+    min_duration_s: float | None = None,
+    log=print,
+) -> Report:
     """Generates and writes every job's outputs with the LoadedGenerator `gen` and generate.SamplingOptions;
     videos shorter than `min_duration_s` (default: a quarter of the trained window) are refused; failures are
     logged in one line each and collected in the report, never raised."""
@@ -157,8 +192,10 @@ def run(gen, jobs: list[Job], options, *, caption: str = "", wav: bool = False, 
         except io.VideoError as e:
             problem = str(e)
         if problem is None and video.duration_s < minimum:
-            problem = (f"{job.video}: {video.duration_s:.2f} s long, shorter than the minimum {minimum:g} s "
-                       f"(--min_duration_s; default a quarter of the {window_s:g} s window the model was trained on)")
+            problem = (
+                f"{job.video}: {video.duration_s:.2f} s long, shorter than the minimum {minimum:g} s "
+                f"(--min_duration_s; default a quarter of the {window_s:g} s window the model was trained on)"
+            )
         taken = next((p for p in files if p in claimed), None)
         if problem is None and taken is not None:
             problem = f"{job.video}: its output {taken} is also the output of {claimed[taken]}"
@@ -188,8 +225,10 @@ def run(gen, jobs: list[Job], options, *, caption: str = "", wav: bool = False, 
         return report
     elapsed = time.perf_counter() - start
     seconds = sum(a.shape[0] * a.shape[-1] for a in audios) / gen.sample_rate
-    log(f"generated {seconds:.1f} s of binaural audio in {elapsed:.1f} s: {seconds / elapsed:.2f} s of audio per "
-        f"second (the first batch, {batch_ends[0]:.1f} s, includes compiling a new sampler)")
+    log(
+        f"generated {seconds:.1f} s of binaural audio in {elapsed:.1f} s: {seconds / elapsed:.2f} s of audio per "
+        f"second (the first batch, {batch_ends[0]:.1f} s, includes compiling a new sampler)"
+    )
 
     for (job, outputs, _), audio in zip(ready, audios):
         try:
@@ -231,15 +270,33 @@ def main(argv: list[str], fv: flags.FlagValues = flags.FLAGS) -> int:
     else:
         workdir, step = args.workdir, None
     gen = generate.load_generator(workdir, step, use_ema=not args.raw_params)
-    log(f"loaded {gen.workdir} step {gen.step} ({'raw' if args.raw_params else 'EMA'} params): "
+    log(
+        f"loaded {gen.workdir} step {gen.step} ({'raw' if args.raw_params else 'EMA'} params): "
         f"{gen.window_frames / gen.fps:g} s windows at {gen.fps:g} fps, {gen.frame_size}x{gen.frame_size} frames, "
-        f"{gen.sample_rate} Hz")
-    sampler = gen.sampler.replace(method=args.method, num_steps=args.num_steps, cfg_strength=args.cfg_strength,
-                                  shift=args.shift)
-    options = generate.SamplingOptions(sampler=sampler, seed=args.seed, num_variants=args.num_variants,
-                                       overlap_s=args.overlap_s, fade=args.fade, batch_size=args.batch_size)
-    report = run(gen, jobs, options, caption=args.caption, wav=args.wav, wav_subtype=args.wav_subtype,
-                 overwrite=args.overwrite, min_duration_s=args.min_duration_s, log=log)
+        f"{gen.sample_rate} Hz"
+    )
+    sampler = gen.sampler.replace(
+        method=args.method, num_steps=args.num_steps, cfg_strength=args.cfg_strength, shift=args.shift
+    )
+    options = generate.SamplingOptions(
+        sampler=sampler,
+        seed=args.seed,
+        num_variants=args.num_variants,
+        overlap_s=args.overlap_s,
+        fade=args.fade,
+        batch_size=args.batch_size,
+    )
+    report = run(
+        gen,
+        jobs,
+        options,
+        caption=args.caption,
+        wav=args.wav,
+        wav_subtype=args.wav_subtype,
+        overwrite=args.overwrite,
+        min_duration_s=args.min_duration_s,
+        log=log,
+    )
     for path in report.written:
         print(f"wrote {path}")
     if report.failed:

@@ -74,17 +74,24 @@ class BiAudioConfig(ClipConfig):
             raise ValueError(f"foa_format must be one of {ambisonics.FORMATS}, got {self.foa_format!r}")
         decoding.DecoderConfig.of(self)
         if not 0 < self.fov_deg < 180 or self.equirect_height < 2 or self.equirect_width < 2:
-            raise ValueError(f"need 0 < fov_deg < 180 and an equirectangular size >= 2, got {self.fov_deg}, "
-                             f"{self.equirect_height}x{self.equirect_width}")
+            raise ValueError(
+                f"need 0 < fov_deg < 180 and an equirectangular size >= 2, got {self.fov_deg}, "
+                f"{self.equirect_height}x{self.equirect_width}"
+            )
         if not 0 <= self.min_lr_difference < 1:
             raise ValueError(f"min_lr_difference must be in [0, 1), got {self.min_lr_difference}")
 
 
 BUILDER_CONFIGS = [
     BiAudioConfig(name="small", description="8 s windows, 64x64 perspective video at 25 fps, 16 kHz binaural."),
-    BiAudioConfig(name="default", description="8 s windows, 224x224 perspective video at 25 fps (panorama decoded "
-                                              "at 448x896), 16 kHz binaural.",
-                  height=224, width=224, equirect_height=448, equirect_width=896),
+    BiAudioConfig(
+        name="default",
+        description="8 s windows, 224x224 perspective video at 25 fps (panorama decoded at 448x896), 16 kHz binaural.",
+        height=224,
+        width=224,
+        equirect_height=448,
+        equirect_width=896,
+    ),
 ]
 
 
@@ -92,25 +99,36 @@ def make_examples(source: clips.SourceFile, config: BiAudioConfig) -> list[tuple
     """(clip_id, example) of every window of `source`, or `sources.dropped` for windows below
     min_lr_difference; raises clips.BadFile for a file that cannot be used."""
     spec = config.spec()
-    equirect = functools.partial(media.fit_frame, height=config.equirect_height, width=config.equirect_width,
-                                 mode="crop")
+    equirect = functools.partial(
+        media.fit_frame, height=config.equirect_height, width=config.equirect_width, mode="crop"
+    )
     loaded = clips.load(source, spec, equirect)
     decoder = decoding.binaural_decoder(decoding.DecoderConfig.of(config))
     out = []
     for window in clips.windows(loaded, spec):
         key = clips.clip_id(source.key, window.start_s)
-        clip = construct.construct_clip(window.video, ambisonics.to_acn_sn3d(window.audio, config.foa_format),
-                                        spec.fps, spec.sample_rate, trajectory_lib.clip_rng(config.seed, key),
-                                        config.trajectory(), decoder, config.height, config.width,
-                                        config.fov_deg)
+        clip = construct.construct_clip(
+            window.video,
+            ambisonics.to_acn_sn3d(window.audio, config.foa_format),
+            spec.fps,
+            spec.sample_rate,
+            trajectory_lib.clip_rng(config.seed, key),
+            config.trajectory(),
+            decoder,
+            config.height,
+            config.width,
+            config.fov_deg,
+        )
         difference = construct.lr_difference(clip["audio"])
         if difference < config.min_lr_difference:
-            out.append(sources.dropped(key, f"left-right difference {difference:.4f} < min_lr_difference="
-                                            f"{config.min_lr_difference:g}"))
+            out.append(
+                sources.dropped(
+                    key, f"left-right difference {difference:.4f} < min_lr_difference={config.min_lr_difference:g}"
+                )
+            )
             continue
         key, example = clips.to_example(source, dataclasses.replace(window, video=clip["video"]), clip["audio"], spec)
-        example.update({k: clip[k] for k in ("camera_yaw_deg", "camera_pitch_deg", "camera_roll_deg",
-                                             "phi_max_deg")})
+        example.update({k: clip[k] for k in ("camera_yaw_deg", "camera_pitch_deg", "camera_roll_deg", "phi_max_deg")})
         out.append((key, example))
     return out
 
@@ -127,9 +145,15 @@ class BiAudio(sources.WindowFilteringBuilder):
     def _info(self) -> tfds.core.DatasetInfo:
         config: BiAudioConfig = self.builder_config
         per_frame = tfds.features.Tensor(shape=(config.spec().num_frames,), dtype=np.float32)
-        return self.dataset_info(__doc__, field_of_view_deg=config.fov_deg, ground_truth=False,
-                                 camera_yaw_deg=per_frame, camera_pitch_deg=per_frame, camera_roll_deg=per_frame,
-                                 phi_max_deg=tfds.features.Tensor(shape=(2,), dtype=np.float32))
+        return self.dataset_info(
+            __doc__,
+            field_of_view_deg=config.fov_deg,
+            ground_truth=False,
+            camera_yaw_deg=per_frame,
+            camera_pitch_deg=per_frame,
+            camera_roll_deg=per_frame,
+            phi_max_deg=tfds.features.Tensor(shape=(2,), dtype=np.float32),
+        )
 
     def example_fn(self):
         return functools.partial(make_examples, config=self.builder_config)

@@ -1,6 +1,6 @@
 """Builds BiAudio from a folder of 360-degree videos with FOA (see biaudio_dataset_builder.py):
 
-    python -m data.biaudio.build --input_dir=DIR --data_dir=DIR --config=small [--num_workers=N]
+python -m data.biaudio.build --input_dir=DIR --data_dir=DIR --config=small [--num_workers=N]
 """
 
 import sys

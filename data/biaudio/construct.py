@@ -9,7 +9,7 @@ start); the trajectory is evaluated at both, so picture and sound turn together 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -17,9 +17,18 @@ from data.biaudio import trajectory as trajectory_lib
 from v2a_jax.spatial import ambisonics, projection
 
 
-def construct_clip(equirect: np.ndarray, foa: np.ndarray, fps: float, sample_rate: int, rng: np.random.Generator,
-                   config: trajectory_lib.TrajectoryConfig, decoder: ambisonics.BinauralDecoder, height: int,
-                   width: int, fov_deg: float = projection.DEFAULT_FOV_DEG) -> dict[str, np.ndarray]:
+def construct_clip(
+    equirect: np.ndarray,
+    foa: np.ndarray,
+    fps: float,
+    sample_rate: int,
+    rng: np.random.Generator,
+    config: trajectory_lib.TrajectoryConfig,
+    decoder: ambisonics.BinauralDecoder,
+    height: int,
+    width: int,
+    fov_deg: float = projection.DEFAULT_FOV_DEG,
+) -> dict[str, np.ndarray]:
     """Perspective video and binaural audio of one window along a random camera trajectory.
 
     Args:

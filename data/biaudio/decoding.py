@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from v2a_jax.spatial import ambisonics, hrtf as hrtf_lib
+from v2a_jax.spatial import ambisonics
+from v2a_jax.spatial import hrtf as hrtf_lib
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,7 +21,8 @@ import os
 import apache_beam as beam
 
 from data.biaudio import construct
-from data.video_folder import beam as beam_lib, listing
+from data.video_folder import beam as beam_lib
+from data.video_folder import listing
 from data.video_folder.builder import VideoFolderBuilder
 from data.video_folder.clips import SourceFile
 
@@ -32,8 +33,11 @@ _DROPPED = "dropped_reason"
 def _caption(labels_path: str) -> str:
     with open(labels_path) as f:
         labels = json.load(f)
-    if not isinstance(labels, dict) or set(labels) - {"visible", "invisible"} or not all(
-            isinstance(v, list) and all(isinstance(s, str) for s in v) for v in labels.values()):
+    if (
+        not isinstance(labels, dict)
+        or set(labels) - {"visible", "invisible"}
+        or not all(isinstance(v, list) and all(isinstance(s, str) for s in v) for v in labels.values())
+    ):
         raise ValueError('expected {"visible": [names], "invisible": [names]}')
     return construct.caption(labels.get("visible", []), labels.get("invisible", []))
 
@@ -75,13 +79,14 @@ class WindowFilteringBuilder(VideoFolderBuilder, skip_registration=True):
         examples, skipped = beam_lib.examples_and_skips(pipeline, split, sources, make_examples)
         by_video = {s.key: s.video for s in sources}
         kept = examples | f"{split}/KeepWindows" >> beam.Filter(lambda kv: _DROPPED not in kv[1])
-        drops = (examples
-                 | f"{split}/DroppedWindows" >> beam.Filter(lambda kv: _DROPPED in kv[1])
-                 | f"{split}/DropRecords" >> beam.Map(_drop_record, by_video=by_video))
+        drops = (
+            examples
+            | f"{split}/DroppedWindows" >> beam.Filter(lambda kv: _DROPPED in kv[1])
+            | f"{split}/DropRecords" >> beam.Map(_drop_record, by_video=by_video)
+        )
         return kept, (skipped, drops) | f"{split}/AllSkips" >> beam.Flatten()
 
 
 def _drop_record(kv: tuple[str, dict], by_video: dict[str, str]) -> dict:
     key, start = kv[0].rsplit("@", 1)
     return {"file": f"{by_video[key]}@{start}", "reason": kv[1][_DROPPED]}
-

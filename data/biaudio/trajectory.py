@@ -38,8 +38,9 @@ class TrajectoryConfig:
             raise ValueError(f"TrajectoryConfig: offsets, rates and bounds must be finite and >= 0, got {values}")
         lo, hi = self.segment_s
         if not 0 < lo <= hi:
-            raise ValueError(f"TrajectoryConfig: segment_s must be (min, max) with 0 < min <= max, got "
-                             f"{self.segment_s}")
+            raise ValueError(
+                f"TrajectoryConfig: segment_s must be (min, max) with 0 < min <= max, got {self.segment_s}"
+            )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,22 +63,41 @@ def clip_rng(seed: int, clip_id: str) -> np.random.Generator:
     return np.random.default_rng([int(seed), int.from_bytes(digest[:8], "little")])
 
 
-def sample_trajectory(rng: np.random.Generator, duration_s: float, start_azimuth_deg: float,
-                      start_elevation_deg: float, config: TrajectoryConfig) -> Trajectory:
+def sample_trajectory(
+    rng: np.random.Generator,
+    duration_s: float,
+    start_azimuth_deg: float,
+    start_elevation_deg: float,
+    config: TrajectoryConfig,
+) -> Trajectory:
     """A random trajectory covering [0, duration_s] that starts at (start_azimuth, start_elevation) plus the
     configured random offsets (module docstring)."""
     c = config
     yaw = [start_azimuth_deg + rng.uniform(-c.start_yaw_offset_deg, c.start_yaw_offset_deg)]
-    pitch = [float(np.clip(start_elevation_deg + rng.uniform(-c.start_pitch_offset_deg, c.start_pitch_offset_deg),
-                           -c.max_abs_pitch_deg, c.max_abs_pitch_deg))]
-    roll = [float(np.clip(rng.uniform(-c.start_roll_offset_deg, c.start_roll_offset_deg), -c.max_abs_roll_deg,
-                          c.max_abs_roll_deg))]
+    pitch = [
+        float(
+            np.clip(
+                start_elevation_deg + rng.uniform(-c.start_pitch_offset_deg, c.start_pitch_offset_deg),
+                -c.max_abs_pitch_deg,
+                c.max_abs_pitch_deg,
+            )
+        )
+    ]
+    roll = [
+        float(
+            np.clip(
+                rng.uniform(-c.start_roll_offset_deg, c.start_roll_offset_deg), -c.max_abs_roll_deg, c.max_abs_roll_deg
+            )
+        )
+    ]
     knots = [0.0]
     while knots[-1] < duration_s:
         length = rng.uniform(*c.segment_s)
         yaw.append(yaw[-1] + length * rng.uniform(-c.max_yaw_rate_deg_s, c.max_yaw_rate_deg_s))
-        for values, rate, bound in ((pitch, c.max_pitch_rate_deg_s, c.max_abs_pitch_deg),
-                                    (roll, c.max_roll_rate_deg_s, c.max_abs_roll_deg)):
+        for values, rate, bound in (
+            (pitch, c.max_pitch_rate_deg_s, c.max_abs_pitch_deg),
+            (roll, c.max_roll_rate_deg_s, c.max_abs_roll_deg),
+        ):
             v = values[-1]
             values.append(rng.uniform(max(-bound, v - rate * length), min(bound, v + rate * length)))
         knots.append(knots[-1] + length)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -61,9 +61,14 @@ class BinauralSynthConfig(tfds.core.BuilderConfig):
         v2a_jax.input_pipeline.loader.ClipFormat.from_info) and the benchmark's own parameters."""
         scene = self.scene
         return {
-            "clip": {"duration_s": scene.duration_s, "sample_rate": scene.sample_rate, "fps": scene.fps,
-                     "height": scene.image_size, "width": scene.image_size,
-                     "resize_mode": "none"},  # rendered at the stored size, nothing resized
+            "clip": {
+                "duration_s": scene.duration_s,
+                "sample_rate": scene.sample_rate,
+                "fps": scene.fps,
+                "height": scene.image_size,
+                "width": scene.image_size,
+                "resize_mode": "none",
+            },  # rendered at the stored size, nothing resized
             "field_of_view_deg": scene.horizontal_fov_deg,
             "ground_truth": True,
             "scene": dataclasses.asdict(scene),
@@ -85,17 +90,26 @@ BUILDER_CONFIGS = [
         name="default",
         description="8 s clips, 64x64 at 25 fps, 16 kHz binaural, 1-2 sources plus an optional off-screen one.",
         scene=scenes.SceneConfig(duration_s=8.0),
-        num_train=2000, num_validation=200, num_test=200),
+        num_train=2000,
+        num_validation=200,
+        num_test=200,
+    ),
     BinauralSynthConfig(
         name="small",
         description="1,000 two-second training clips at 64x64 (the quick-start and benchmark-build size).",
         scene=scenes.SceneConfig(duration_s=2.0),
-        num_train=1000, num_validation=100, num_test=100),
+        num_train=1000,
+        num_validation=100,
+        num_test=100,
+    ),
     BinauralSynthConfig(
         name="hires",
         description="8 s clips at 224x224 for experiments with pretrained-size visual encoders.",
         scene=scenes.SceneConfig(duration_s=8.0, image_size=224),
-        num_train=2000, num_validation=200, num_test=200),
+        num_train=2000,
+        num_validation=200,
+        num_test=200,
+    ),
 ]
 
 
@@ -131,26 +145,29 @@ def features(scene: scenes.SceneConfig) -> tfds.features.FeaturesDict:
     t, s, e = shapes["num_frames"], shapes["num_sources"], shapes["max_events"]
     size = scene.image_size
     per_frame = lambda dtype: tfds.features.Tensor(shape=(t, s), dtype=dtype)  # noqa: E731
-    return tfds.features.FeaturesDict({
-        # Flat synthetic frames compress ~10x with zlib; decoding stays pure numpy.
-        "video": tfds.features.Tensor(shape=(t, size, size, 3), dtype=np.uint8,
-                                      encoding=tfds.features.Encoding.ZLIB),
-        "audio": tfds.features.Tensor(shape=(2, shapes["num_samples"]), dtype=np.int16),
-        "caption": tfds.features.Text(),
-        "seed": np.int64,
-        "class_id": tfds.features.Tensor(shape=(s,), dtype=np.int32),
-        "source_present": tfds.features.Tensor(shape=(s,), dtype=np.bool_),
-        "onscreen_source": tfds.features.Tensor(shape=(s,), dtype=np.bool_),
-        "relative_azimuth_deg": per_frame(np.float32),
-        "elevation_deg": per_frame(np.float32),
-        "distance_m": per_frame(np.float32),
-        "screen_x": per_frame(np.float32),
-        "screen_y": per_frame(np.float32),
-        "visible": per_frame(np.bool_),
-        "sounding": per_frame(np.bool_),
-        "camera_yaw_deg": tfds.features.Tensor(shape=(t,), dtype=np.float32),
-        "onset_s": tfds.features.Tensor(shape=(s, e), dtype=np.float32),
-    })
+    return tfds.features.FeaturesDict(
+        {
+            # Flat synthetic frames compress ~10x with zlib; decoding stays pure numpy.
+            "video": tfds.features.Tensor(
+                shape=(t, size, size, 3), dtype=np.uint8, encoding=tfds.features.Encoding.ZLIB
+            ),
+            "audio": tfds.features.Tensor(shape=(2, shapes["num_samples"]), dtype=np.int16),
+            "caption": tfds.features.Text(),
+            "seed": np.int64,
+            "class_id": tfds.features.Tensor(shape=(s,), dtype=np.int32),
+            "source_present": tfds.features.Tensor(shape=(s,), dtype=np.bool_),
+            "onscreen_source": tfds.features.Tensor(shape=(s,), dtype=np.bool_),
+            "relative_azimuth_deg": per_frame(np.float32),
+            "elevation_deg": per_frame(np.float32),
+            "distance_m": per_frame(np.float32),
+            "screen_x": per_frame(np.float32),
+            "screen_y": per_frame(np.float32),
+            "visible": per_frame(np.bool_),
+            "sounding": per_frame(np.bool_),
+            "camera_yaw_deg": tfds.features.Tensor(shape=(t,), dtype=np.float32),
+            "onset_s": tfds.features.Tensor(shape=(s, e), dtype=np.float32),
+        }
+    )
 
 
 class BinauralSynth(tfds.core.GeneratorBasedBuilder):
@@ -179,8 +196,9 @@ class BinauralSynth(tfds.core.GeneratorBasedBuilder):
 
     def _split_generators(self, dl_manager):
         del dl_manager  # Nothing to download: every clip is rendered here.
-        return {split: self._generate_examples(split, n)
-                for split, n in self.builder_config.split_sizes().items() if n > 0}
+        return {
+            split: self._generate_examples(split, n) for split, n in self.builder_config.split_sizes().items() if n > 0
+        }
 
     def _generate_examples(self, split: str, num_clips: int) -> Iterator[tuple[int, dict]]:
         config: BinauralSynthConfig = self.builder_config

@@ -11,7 +11,7 @@ sample rate >= 8 kHz works.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -99,7 +99,7 @@ def clock(rng, n, sr):
     """Ticks at ~10 Hz; each tick a ~1 ms Gabor-like click with a Gaussian spectrum around 2.2 kHz (sd 600 Hz)."""
     period = int(sr / _jitter(rng, 10.0, 0.1))
     pulses = np.zeros(n)
-    pulses[int(rng.integers(0, period))::period] = 1.0
+    pulses[int(rng.integers(0, period)) :: period] = 1.0
     freqs = np.fft.rfftfreq(n, 1.0 / sr)
     gain = np.exp(-0.5 * ((freqs - _jitter(rng, 2200.0, 0.03)) / 600.0) ** 2) * (freqs <= 0.45 * sr)
     return _normalise(np.fft.irfft(np.fft.rfft(pulses) * gain, n))

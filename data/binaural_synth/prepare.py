@@ -65,8 +65,8 @@ def summarize(builder: BinauralSynth, split: str = "train") -> str:
         f"  clip: {scene.duration_s:g} s, audio 2 x {int(scene.duration_s * scene.sample_rate)} at "
         f"{scene.sample_rate} Hz, video {int(scene.duration_s * scene.fps)} x {scene.image_size} x "
         f"{scene.image_size} x 3 at {scene.fps:g} fps, hrtf {config.hrtf}",
-        f"  {split}: {n} clips; sources per clip " + ", ".join(
-            f"{k}: {sources_per_clip.count(k)}" for k in sorted(set(sources_per_clip))),
+        f"  {split}: {n} clips; sources per clip "
+        + ", ".join(f"{k}: {sources_per_clip.count(k)}" for k in sorted(set(sources_per_clip))),
         f"  clips with an off-screen source: {offscreen}",
         f"  class counts: {class_counts.tolist()}",
         f"  frames visible {np.mean(visible):.2f}, sounding {np.mean(sounding):.2f} (fraction of source-frames)",

@@ -9,7 +9,7 @@ x = W/2 - f tan(a): left of the camera is left in the image.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -63,8 +63,16 @@ def shape_sdf(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     raise ValueError(f"raster.shape_sdf: unknown shape {shape!r}, expected one of {SHAPES}")
 
 
-def draw_shapes(frames: np.ndarray, shapes: Sequence[str], centre_x: np.ndarray, centre_y: np.ndarray,
-                radius: np.ndarray, colour: np.ndarray, brightness: np.ndarray, depth: np.ndarray) -> np.ndarray:
+def draw_shapes(
+    frames: np.ndarray,
+    shapes: Sequence[str],
+    centre_x: np.ndarray,
+    centre_y: np.ndarray,
+    radius: np.ndarray,
+    colour: np.ndarray,
+    brightness: np.ndarray,
+    depth: np.ndarray,
+) -> np.ndarray:
     """Draws K anti-aliased shapes on every frame, far to near (painter's algorithm), returning new frames.
 
     Args:
@@ -83,8 +91,13 @@ def draw_shapes(frames: np.ndarray, shapes: Sequence[str], centre_x: np.ndarray,
     k_len = len(shapes)
     if k_len == 0:
         return frames.copy()
-    for name, arr in (("centre_x", centre_x), ("centre_y", centre_y), ("radius", radius),
-                      ("brightness", brightness), ("depth", depth)):
+    for name, arr in (
+        ("centre_x", centre_x),
+        ("centre_y", centre_y),
+        ("radius", radius),
+        ("brightness", brightness),
+        ("depth", depth),
+    ):
         if np.shape(arr) != (t_len, k_len):
             raise ValueError(f"raster.draw_shapes: {name} has shape {np.shape(arr)}, expected {(t_len, k_len)}")
     drawn = np.isfinite(centre_x) & np.isfinite(centre_y) & (radius > 0)
@@ -124,7 +137,7 @@ def draw_shapes(frames: np.ndarray, shapes: Sequence[str], centre_x: np.ndarray,
             u = (xs[None, None, c0:c1] - cx[sl, k][:, None, None]) / r
             v = (cy[sl, k][:, None, None] - ys[None, r0:r1, None]) / r
             a = np.clip(0.5 - shape_sdf(shapes[k], u, v) * r, 0.0, 1.0)
-            alpha[k, :, r0 - wr0:r1 - wr0, c0 - wc0:c1 - wc0] = a * drawn[sl, k][:, None, None]
+            alpha[k, :, r0 - wr0 : r1 - wr0, c0 - wc0 : c1 - wc0] = a * drawn[sl, k][:, None, None]
         img = frames[sl, wr0:wr1, wc0:wc1].astype(np.float32)
         frame_idx = np.arange(n)
         for rank in range(k_len):
@@ -150,8 +163,11 @@ def make_panorama(rng: np.random.Generator) -> np.ndarray:
     sky = rng.uniform(140, 200) + tint(20)
     ground = rng.uniform(60, 110) + tint(15)
     # Sky brightens towards the horizon and ground darkens away from it, so the horizon reads as an edge.
-    col = np.where((el >= 0)[:, None], sky[None] + 30 * (1 - el[:, None] / PANO_MAX_EL_DEG),
-                   ground[None] * (1 + el[:, None] / (2 * PANO_MAX_EL_DEG)))  # [n_el, 3]
+    col = np.where(
+        (el >= 0)[:, None],
+        sky[None] + 30 * (1 - el[:, None] / PANO_MAX_EL_DEG),
+        ground[None] * (1 + el[:, None] / (2 * PANO_MAX_EL_DEG)),
+    )  # [n_el, 3]
     to_u8 = lambda x: np.clip(np.round(x), 0, 255).astype(np.uint8)  # noqa: E731
     pano = np.repeat(to_u8(col)[:, None, :], n_az, axis=1)
     for _ in range(int(rng.integers(10, 21))):
@@ -163,8 +179,9 @@ def make_panorama(rng: np.random.Generator) -> np.ndarray:
     return pano
 
 
-def render_background(panorama: np.ndarray, yaw_deg: np.ndarray, focal_px: float, height: int,
-                      width: int) -> np.ndarray:
+def render_background(
+    panorama: np.ndarray, yaw_deg: np.ndarray, focal_px: float, height: int, width: int
+) -> np.ndarray:
     """Samples `panorama` (see make_panorama) through the pinhole camera at each yaw.
 
     Args:

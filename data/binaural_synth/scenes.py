@@ -56,12 +56,21 @@ class Motion:
 
 
 DIFFICULTIES = {
-    "easy": Motion(camera_max_yaw_rate_deg_s=0.0, source_max_az_rate_deg_s=5.0,
-                   source_max_distance_rate_m_s=0.1, num_distractors=0),
-    "medium": Motion(camera_max_yaw_rate_deg_s=10.0, source_max_az_rate_deg_s=15.0,
-                     source_max_distance_rate_m_s=0.3, num_distractors=0),
-    "hard": Motion(camera_max_yaw_rate_deg_s=25.0, source_max_az_rate_deg_s=30.0,
-                   source_max_distance_rate_m_s=0.6, num_distractors=2),
+    "easy": Motion(
+        camera_max_yaw_rate_deg_s=0.0, source_max_az_rate_deg_s=5.0, source_max_distance_rate_m_s=0.1, num_distractors=0
+    ),
+    "medium": Motion(
+        camera_max_yaw_rate_deg_s=10.0,
+        source_max_az_rate_deg_s=15.0,
+        source_max_distance_rate_m_s=0.3,
+        num_distractors=0,
+    ),
+    "hard": Motion(
+        camera_max_yaw_rate_deg_s=25.0,
+        source_max_az_rate_deg_s=30.0,
+        source_max_distance_rate_m_s=0.6,
+        num_distractors=2,
+    ),
 }
 
 
@@ -128,8 +137,11 @@ class SceneConfig:
             bad("difficulty", f"must be one of {sorted(DIFFICULTIES)}")
         needed = self.max_sources + (self.offscreen_prob > 0) + DIFFICULTIES[self.difficulty].num_distractors
         if not needed <= self.num_classes <= len(classes_lib.CLASSES):
-            bad("num_classes", f"must be in [{needed}, {len(classes_lib.CLASSES)}]: every source and distractor "
-                "of a clip gets its own class")
+            bad(
+                "num_classes",
+                f"must be in [{needed}, {len(classes_lib.CLASSES)}]: every source and distractor "
+                "of a clip gets its own class",
+            )
         lo, hi = self.rt60_range_s
         if not (0.0 <= lo <= hi):
             bad("rt60_range_s", "must be (lo, hi) with 0 <= lo <= hi")
@@ -182,8 +194,12 @@ def _offscreen_band(config: SceneConfig) -> tuple[float, float]:
 
 def clip_shapes(config: SceneConfig) -> dict[str, int]:
     """Sizes of `render_clip` outputs: num_frames T, num_samples N, num_sources S, max_events E."""
-    return {"num_frames": config.num_frames, "num_samples": config.num_samples,
-            "num_sources": config.num_slots, "max_events": config.max_events_per_source}
+    return {
+        "num_frames": config.num_frames,
+        "num_samples": config.num_samples,
+        "num_sources": config.num_slots,
+        "max_events": config.max_events_per_source,
+    }
 
 
 def wrap_deg(x):
@@ -224,8 +240,7 @@ class Scene:
     panorama: np.ndarray
 
 
-def _walk(rng: np.random.Generator, n: int, sr: int, start: float, max_rate: float, lo: float,
-          hi: float) -> np.ndarray:
+def _walk(rng: np.random.Generator, n: int, sr: int, start: float, max_rate: float, lo: float, hi: float) -> np.ndarray:
     """Piecewise-linear random trajectory [n] starting at `start` (in [lo, hi]): knots every SEGMENT_S seconds,
     each new knot uniform among the values reachable at <= max_rate per second that stay inside [lo, hi]."""
     knot_t, knot_v = [0.0], [start]
@@ -304,19 +319,29 @@ def sample_scene(rng: np.random.Generator, config: SceneConfig) -> Scene:
     lo, hi = config.rt60_range_s
     f32 = lambda x: np.asarray(x, np.float32)  # noqa: E731
     return Scene(
-        class_id=class_id, azimuth_deg=f32(np.where(class_id[:, None] >= 0, wrap_deg(az), 0.0)),
-        elevation_deg=f32(el), distance_m=f32(dist), onset_s=onset, offset_s=offset,
-        camera_yaw_deg=f32(wrap_deg(yaw)), distractor_class_id=picked[n_on + int(has_off):].astype(np.int32),
-        distractor_azimuth_deg=f32(wrap_deg(dis_az)), distractor_elevation_deg=f32(dis_el),
-        distractor_distance_m=f32(dis_dist), rt60_s=float(rng.uniform(lo, hi)) if hi > 0 else 0.0,
-        panorama=raster.make_panorama(rng))
+        class_id=class_id,
+        azimuth_deg=f32(np.where(class_id[:, None] >= 0, wrap_deg(az), 0.0)),
+        elevation_deg=f32(el),
+        distance_m=f32(dist),
+        onset_s=onset,
+        offset_s=offset,
+        camera_yaw_deg=f32(wrap_deg(yaw)),
+        distractor_class_id=picked[n_on + int(has_off) :].astype(np.int32),
+        distractor_azimuth_deg=f32(wrap_deg(dis_az)),
+        distractor_elevation_deg=f32(dis_el),
+        distractor_distance_m=f32(dis_dist),
+        rt60_s=float(rng.uniform(lo, hi)) if hi > 0 else 0.0,
+        panorama=raster.make_panorama(rng),
+    )
 
 
 def _envelope(length: int, sr: int) -> np.ndarray:
     """[length] raised-cosine attack/release gate, strictly positive inside the event."""
     env = np.ones(length)
-    for n_ramp, sl in ((min(int(ATTACK_S * sr), length // 2), slice(None)),
-                       (min(int(RELEASE_S * sr), length // 2), slice(None, None, -1))):
+    for n_ramp, sl in (
+        (min(int(ATTACK_S * sr), length // 2), slice(None)),
+        (min(int(RELEASE_S * sr), length // 2), slice(None, None, -1)),
+    ):
         ramp = 0.5 - 0.5 * np.cos(np.pi * (np.arange(n_ramp) + 0.5) / n_ramp)
         env[sl][:n_ramp] *= ramp
     return env
@@ -387,9 +412,15 @@ def render_scene(scene: Scene, config: SceneConfig, hrtf, rng: np.random.Generat
     swell = np.concatenate([1 + PULSE * env_f[:, present], np.ones_like(d_dist)], axis=1)
     bright = np.concatenate([DIM + (1 - DIM) * env_f[:, present], np.full_like(d_dist, DIM)], axis=1)
     video = raster.draw_shapes(
-        frames, [classes_lib.CLASSES[c].shape for c in obj_class], draw_x, draw_y,
+        frames,
+        [classes_lib.CLASSES[c].shape for c in obj_class],
+        draw_x,
+        draw_y,
         config.focal_px * OBJECT_RADIUS_M / depth * swell,
-        np.array([classes_lib.CLASSES[c].colour for c in obj_class], np.float32).reshape(-1, 3), bright, depth)
+        np.array([classes_lib.CLASSES[c].colour for c in obj_class], np.float32).reshape(-1, 3),
+        bright,
+        depth,
+    )
 
     names = lambda mask: ", ".join(classes_lib.CLASS_NAMES[c] for c in scene.class_id[mask]) or "none"  # noqa: E731
     zero_absent = lambda x: np.where(present[None], x, 0.0).astype(np.float32)  # noqa: E731

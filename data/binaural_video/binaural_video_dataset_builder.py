@@ -76,24 +76,49 @@ class BinauralVideoConfig(ClipConfig):
 
 
 # FAIR-Play's clip and binaural recording of one index are only "roughly aligned" (its README): 0.5 s slack.
-_FAIRPLAY = dict(video_dir="videos", audio="sidecar", audio_dir="binaural_audios", clip_s=10.0, hop_s=10.0,
-                 min_clip_s=9.5, height=64, width=112, max_av_mismatch_s=0.5)
+_FAIRPLAY = dict(
+    video_dir="videos",
+    audio="sidecar",
+    audio_dir="binaural_audios",
+    clip_s=10.0,
+    hop_s=10.0,
+    min_clip_s=9.5,
+    height=64,
+    width=112,
+    max_av_mismatch_s=0.5,
+)
 
 BUILDER_CONFIGS = [
     BinauralVideoConfig(
-        name="folder", description="Any folder of videos; side-car audio by stem where present, else the video's "
-                                   "own 2-channel track; 8 s windows, 64x64, split 80/10/10 by file."),
+        name="folder",
+        description="Any folder of videos; side-car audio by stem where present, else the video's "
+        "own 2-channel track; 8 s windows, 64x64, split 80/10/10 by file.",
+    ),
     BinauralVideoConfig(
-        name="sidecar", audio="sidecar",
-        description="Videos plus side-car binaural wav/flac files with the same stem; 8 s windows, 64x64."),
-    *[BinauralVideoConfig(
-        name=f"fairplay_split{n}", split_set="fairplay", split_number=n, **_FAIRPLAY,
-        description=f"FAIR-Play as distributed, the authors' split {n}: whole 10 s clips at 64x112 (16:9).")
-      for n in range(1, 11)],
-    *[BinauralVideoConfig(
-        name=f"pseudobinaural_split{n}", split_set="pseudobinaural", split_number=n, **_FAIRPLAY,
-        description=f"FAIR-Play with PseudoBinaural's scene-disjoint split {n}: whole 10 s clips at 64x112.")
-      for n in range(1, 6)],
+        name="sidecar",
+        audio="sidecar",
+        description="Videos plus side-car binaural wav/flac files with the same stem; 8 s windows, 64x64.",
+    ),
+    *[
+        BinauralVideoConfig(
+            name=f"fairplay_split{n}",
+            split_set="fairplay",
+            split_number=n,
+            **_FAIRPLAY,
+            description=f"FAIR-Play as distributed, the authors' split {n}: whole 10 s clips at 64x112 (16:9).",
+        )
+        for n in range(1, 11)
+    ],
+    *[
+        BinauralVideoConfig(
+            name=f"pseudobinaural_split{n}",
+            split_set="pseudobinaural",
+            split_number=n,
+            **_FAIRPLAY,
+            description=f"FAIR-Play with PseudoBinaural's scene-disjoint split {n}: whole 10 s clips at 64x112.",
+        )
+        for n in range(1, 6)
+    ],
 ]
 
 
@@ -136,8 +161,10 @@ class BinauralVideo(VideoFolderBuilder):
     RELEASE_NOTES = {"1.0.0": "First release."}
     BUILDER_CONFIGS = BUILDER_CONFIGS
     DEFAULT_CONFIG_NAME = "folder"
-    MANUAL_DOWNLOAD_INSTRUCTIONS = ("Pass the folder of videos (for FAIR-Play: the folder holding videos/, "
-                                    "binaural_audios/ and splits/) as --input_dir.")
+    MANUAL_DOWNLOAD_INSTRUCTIONS = (
+        "Pass the folder of videos (for FAIR-Play: the folder holding videos/, "
+        "binaural_audios/ and splits/) as --input_dir."
+    )
 
     def _info(self) -> tfds.core.DatasetInfo:
         return self.dataset_info(__doc__, field_of_view_deg=self.builder_config.field_of_view_deg, ground_truth=False)
@@ -151,8 +178,10 @@ class BinauralVideo(VideoFolderBuilder):
             raise ValueError(f"no captions file {config.captions_file!r} (captions='file')")
         for path in self._split_files(input_dir).values():
             if not os.path.isfile(path):
-                raise ValueError(f"no split file {os.path.relpath(path, input_dir)} (split_set={config.split_set!r}, "
-                                 f"split_number={config.split_number})")
+                raise ValueError(
+                    f"no split file {os.path.relpath(path, input_dir)} (split_set={config.split_set!r}, "
+                    f"split_number={config.split_number})"
+                )
 
     def _split_files(self, input_dir: str) -> dict[str, str]:
         """{split: its split file} for the published protocols; {} for 'fraction'."""
@@ -160,8 +189,10 @@ class BinauralVideo(VideoFolderBuilder):
         if config.split_set == "fraction":
             return {}
         folder, suffix = ("splits", ".h5") if config.split_set == "fairplay" else ("new_splits", ".txt")
-        return {split: os.path.join(input_dir, folder, f"split{config.split_number}", name + suffix)
-                for name, split in _SPLIT_FILES.items()}
+        return {
+            split: os.path.join(input_dir, folder, f"split{config.split_number}", name + suffix)
+            for name, split in _SPLIT_FILES.items()
+        }
 
     def example_fn(self):
         return functools.partial(_make_examples, spec=self.builder_config.spec())
@@ -187,15 +218,21 @@ class BinauralVideo(VideoFolderBuilder):
             else:
                 found = listing.sidecars(video)
             if len(found) > 1:
-                skipped.append({"file": video, "reason": f"{len(found)} side-car audio files named {stem}: "
-                                                         f"{', '.join(os.path.basename(p) for p in found)}"})
+                skipped.append(
+                    {
+                        "file": video,
+                        "reason": f"{len(found)} side-car audio files named {stem}: "
+                        f"{', '.join(os.path.basename(p) for p in found)}",
+                    }
+                )
                 return None
             if config.audio == "sidecar" and not found:
                 where = audio_root or os.path.dirname(video)
                 skipped.append({"file": video, "reason": f"no side-car audio {stem}.wav/.flac in {where}"})
                 return None
-            caption = (os.path.basename(os.path.dirname(video)) if config.captions == "folder"
-                       else captions.get(stem, ""))
+            caption = (
+                os.path.basename(os.path.dirname(video)) if config.captions == "folder" else captions.get(stem, "")
+            )
             return clips.SourceFile(video=video, key=key, audio=found[0] if found else "", caption=caption)
 
         if config.split_set == "fraction":
@@ -214,8 +251,12 @@ class BinauralVideo(VideoFolderBuilder):
                 found = by_stem.get(stem, [])
                 if len(found) != 1:
                     what = "no video" if not found else f"{len(found)} videos"
-                    skipped.append({"file": os.path.join(video_root, stem),
-                                    "reason": f"listed in {rel} but {what} with stem {stem} under {video_root}"})
+                    skipped.append(
+                        {
+                            "file": os.path.join(video_root, stem),
+                            "reason": f"listed in {rel} but {what} with stem {stem} under {video_root}",
+                        }
+                    )
                 elif (src := source(found[0])) is not None:
                     splits[split].append(src)
         return splits, skipped

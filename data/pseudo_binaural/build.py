@@ -1,6 +1,6 @@
 """Builds the pseudo-binaural dataset from a folder of ordinary videos (see pseudo_binaural_dataset_builder.py):
 
-    python -m data.pseudo_binaural.build --input_dir=DIR --data_dir=DIR --config=small [--num_workers=N]
+python -m data.pseudo_binaural.build --input_dir=DIR --data_dir=DIR --config=small [--num_workers=N]
 """
 
 import sys

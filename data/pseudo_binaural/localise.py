@@ -56,10 +56,14 @@ def read_positions(path: str) -> np.ndarray:
                 t, x, y = (float(v) if v.strip() else np.nan for v in row)
             except ValueError:
                 raise ValueError(f"{path}:{line}: expected 3 numbers time_s,x,y, got {','.join(row)!r}") from None
-            if not np.isfinite(t) or any(np.isfinite(v) and not 0 <= v <= 1 for v in (x, y)) \
-                    or np.isfinite(x) != np.isfinite(y):
-                raise ValueError(f"{path}:{line}: need a time and x, y in [0, 1] (both or neither), got "
-                                 f"{','.join(row)!r}")
+            if (
+                not np.isfinite(t)
+                or any(np.isfinite(v) and not 0 <= v <= 1 for v in (x, y))
+                or np.isfinite(x) != np.isfinite(y)
+            ):
+                raise ValueError(
+                    f"{path}:{line}: need a time and x, y in [0, 1] (both or neither), got {','.join(row)!r}"
+                )
             rows.append((t, x, y))
     if not rows:
         raise ValueError(f"{path}: has no positions")
@@ -67,8 +71,7 @@ def read_positions(path: str) -> np.ndarray:
     return out[np.argsort(out[:, 0], kind="stable")]
 
 
-def positions_at_frames(rows: np.ndarray, start_s: float, num_frames: int,
-                        fps: float) -> tuple[np.ndarray, np.ndarray]:
+def positions_at_frames(rows: np.ndarray, start_s: float, num_frames: int, fps: float) -> tuple[np.ndarray, np.ndarray]:
     """Positions (x, y) [num_frames] as fractions of the source frame, of frames start_s + t / fps, from
     position-file rows (module docstring); NaN where there is none."""
     times = start_s + np.arange(num_frames) / fps
@@ -88,8 +91,9 @@ def positions_at_frames(rows: np.ndarray, start_s: float, num_frames: int,
     return out[0], out[1]
 
 
-def to_stored_pixels(x_frac, y_frac, source_height: int, source_width: int, height: int, width: int,
-                     mode: str) -> tuple[np.ndarray, np.ndarray]:
+def to_stored_pixels(
+    x_frac, y_frac, source_height: int, source_width: int, height: int, width: int, mode: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Fractions of the source frame -> continuous pixel coordinates in the stored frame, through the same
     scaling and crop/letterbox as data/video_folder/media.fit_frame (positions cropped away fall outside
     [0, width) x [0, height))."""

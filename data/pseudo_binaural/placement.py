@@ -41,10 +41,16 @@ class PlacementConfig:
     sounding_range_db: float = 40.0
 
     def __post_init__(self):
-        if not 0 < self.fov_deg < 180 or self.ambience_gain < 0 or self.ambience_rt60_s <= 0 \
-                or self.sounding_range_db <= 0:
-            raise ValueError(f"PlacementConfig: need 0 < fov_deg < 180, ambience_gain >= 0, ambience_rt60_s > 0 "
-                             f"and sounding_range_db > 0, got {self}")
+        if (
+            not 0 < self.fov_deg < 180
+            or self.ambience_gain < 0
+            or self.ambience_rt60_s <= 0
+            or self.sounding_range_db <= 0
+        ):
+            raise ValueError(
+                f"PlacementConfig: need 0 < fov_deg < 180, ambience_gain >= 0, ambience_rt60_s > 0 "
+                f"and sounding_range_db > 0, got {self}"
+            )
 
 
 def _held(values: np.ndarray, start: float) -> np.ndarray:
@@ -57,9 +63,18 @@ def _held(values: np.ndarray, start: float) -> np.ndarray:
     return out
 
 
-def place_source(mono: np.ndarray, screen_x: np.ndarray, screen_y: np.ndarray, height: int, width: int,
-                 fps: float, sample_rate: int, decoder: ambisonics.BinauralDecoder, config: PlacementConfig,
-                 rng: np.random.Generator) -> dict[str, np.ndarray]:
+def place_source(
+    mono: np.ndarray,
+    screen_x: np.ndarray,
+    screen_y: np.ndarray,
+    height: int,
+    width: int,
+    fps: float,
+    sample_rate: int,
+    decoder: ambisonics.BinauralDecoder,
+    config: PlacementConfig,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
     """Binaural audio of a mono sound at a per-frame image position, and the clip's ground truth.
 
     Args:
@@ -74,16 +89,25 @@ def place_source(mono: np.ndarray, screen_x: np.ndarray, screen_y: np.ndarray, h
     x, y = np.asarray(screen_x, np.float64), np.asarray(screen_y, np.float64)
     t, n = x.shape[0], mono.shape[0]
     known = np.isfinite(x) & np.isfinite(y)
-    az_f, el_f = projection.screen_to_direction(_held(np.where(known, x, np.nan), width / 2),
-                                                _held(np.where(known, y, np.nan), height / 2), height, width,
-                                                config.fov_deg)
+    az_f, el_f = projection.screen_to_direction(
+        _held(np.where(known, x, np.nan), width / 2),
+        _held(np.where(known, y, np.nan), height / 2),
+        height,
+        width,
+        config.fov_deg,
+    )
     frame_times, sample_times = np.arange(t) / fps, np.arange(n) / sample_rate
-    field = ambisonics.encode(mono, np.interp(sample_times, frame_times, az_f),
-                              np.interp(sample_times, frame_times, el_f))
+    field = ambisonics.encode(
+        mono, np.interp(sample_times, frame_times, az_f), np.interp(sample_times, frame_times, el_f)
+    )
     if config.ambience_gain > 0:
-        tails = np.concatenate([renderer.diffuse_reverb(mono, sample_rate, config.ambience_rt60_s, rng,
-                                                        wet_gain=config.ambience_gain) for _ in range(2)])
-        field += tails * np.array([1.0, 3 ** -0.5, 3 ** -0.5, 3 ** -0.5])[:, None]
+        tails = np.concatenate(
+            [
+                renderer.diffuse_reverb(mono, sample_rate, config.ambience_rt60_s, rng, wet_gain=config.ambience_gain)
+                for _ in range(2)
+            ]
+        )
+        field += tails * np.array([1.0, 3**-0.5, 3**-0.5, 3**-0.5])[:, None]
     audio = decoder(field)
 
     starts = np.round(frame_times * sample_rate).astype(np.int64)

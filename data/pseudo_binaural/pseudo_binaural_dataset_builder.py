@@ -61,8 +61,9 @@ class PseudoBinauralConfig(ClipConfig):
         return self.clip_spec(resize_mode=self.resize_mode, channels=channels)
 
     def placement(self) -> placement.PlacementConfig:
-        return placement.PlacementConfig(fov_deg=self.fov_deg, ambience_gain=self.ambience_gain,
-                                         ambience_rt60_s=self.ambience_rt60_s)
+        return placement.PlacementConfig(
+            fov_deg=self.fov_deg, ambience_gain=self.ambience_gain, ambience_rt60_s=self.ambience_rt60_s
+        )
 
     def check(self) -> None:
         """Raises ValueError (one line naming the field) for an inconsistent config."""
@@ -77,9 +78,11 @@ class PseudoBinauralConfig(ClipConfig):
 
 BUILDER_CONFIGS = [
     PseudoBinauralConfig(name="small", description="10 s windows, 64x64 at 25 fps, 16 kHz pseudo-binaural."),
-    PseudoBinauralConfig(name="default", description="10 s windows, 224x224 at 25 fps, 16 kHz pseudo-binaural.",
-                         height=224, width=224),
+    PseudoBinauralConfig(
+        name="default", description="10 s windows, 224x224 at 25 fps, 16 kHz pseudo-binaural.", height=224, width=224
+    ),
 ]
+
 
 def silence_fraction(mono: np.ndarray, sample_rate: int, silence_dbfs: float) -> float:
     """Share of the SILENCE_BLOCK_S blocks of mono [N] whose RMS is below silence_dbfs (a partial last block
@@ -87,7 +90,7 @@ def silence_fraction(mono: np.ndarray, sample_rate: int, silence_dbfs: float) ->
     block = max(1, round(SILENCE_BLOCK_S * sample_rate))
     count = -(-mono.size // block)
     padded = np.zeros(count * block)
-    padded[:mono.size] = mono
+    padded[: mono.size] = mono
     power = np.mean(padded.reshape(count, block) ** 2, axis=1)
     return float(np.mean(power < 10 ** (silence_dbfs / 10))) if count else 1.0
 
@@ -126,20 +129,41 @@ def make_examples(source: clips.SourceFile, config: PseudoBinauralConfig) -> lis
     for window in clips.windows(loaded, spec):
         key = clips.clip_id(source.key, window.start_s)
         mono = window.audio.mean(axis=0)
-        silent = silence_fraction(mono[:round(window.valid_s * spec.sample_rate)], spec.sample_rate,
-                                  config.silence_dbfs)
+        silent = silence_fraction(
+            mono[: round(window.valid_s * spec.sample_rate)], spec.sample_rate, config.silence_dbfs
+        )
         if silent > config.max_silence_fraction:
-            out.append(sources.dropped(key, f"{100 * silent:.0f}% silence (below {config.silence_dbfs:g} dBFS) > "
-                                            f"max_silence_fraction={config.max_silence_fraction:g}"))
+            out.append(
+                sources.dropped(
+                    key,
+                    f"{100 * silent:.0f}% silence (below {config.silence_dbfs:g} dBFS) > "
+                    f"max_silence_fraction={config.max_silence_fraction:g}",
+                )
+            )
             continue
         if rows is not None:
-            x, y = localise.to_stored_pixels(*localise.positions_at_frames(rows, window.start_s, spec.num_frames,
-                                                                          spec.fps),
-                                             info.height, info.width, spec.height, spec.width, spec.resize_mode)
+            x, y = localise.to_stored_pixels(
+                *localise.positions_at_frames(rows, window.start_s, spec.num_frames, spec.fps),
+                info.height,
+                info.width,
+                spec.height,
+                spec.width,
+                spec.resize_mode,
+            )
         else:
             x, y = localise.saliency_positions(window.video)
-        placed = placement.place_source(mono, x, y, spec.height, spec.width, spec.fps, spec.sample_rate,
-                                        decoder, config.placement(), trajectory_lib.clip_rng(config.seed, key))
+        placed = placement.place_source(
+            mono,
+            x,
+            y,
+            spec.height,
+            spec.width,
+            spec.fps,
+            spec.sample_rate,
+            decoder,
+            config.placement(),
+            trajectory_lib.clip_rng(config.seed, key),
+        )
         key, example = clips.to_example(source, window, placed.pop("audio"), spec)
         example.update(placed)
         out.append((key, example))
@@ -153,8 +177,10 @@ def truth_features(num_frames: int) -> dict:
         "class_id": tfds.features.Tensor(shape=(1,), dtype=np.int32),
         "source_present": tfds.features.Tensor(shape=(1,), dtype=np.bool_),
         "onscreen_source": tfds.features.Tensor(shape=(1,), dtype=np.bool_),
-        **{k: per_frame(np.float32) for k in ("relative_azimuth_deg", "elevation_deg", "distance_m", "screen_x",
-                                              "screen_y")},
+        **{
+            k: per_frame(np.float32)
+            for k in ("relative_azimuth_deg", "elevation_deg", "distance_m", "screen_x", "screen_y")
+        },
         "visible": per_frame(np.bool_),
         "sounding": per_frame(np.bool_),
         "camera_yaw_deg": tfds.features.Tensor(shape=(num_frames,), dtype=np.float32),
@@ -173,8 +199,9 @@ class PseudoBinaural(sources.WindowFilteringBuilder):
 
     def _info(self) -> tfds.core.DatasetInfo:
         config: PseudoBinauralConfig = self.builder_config
-        return self.dataset_info(__doc__, field_of_view_deg=config.fov_deg, ground_truth=True,
-                                 **truth_features(config.spec().num_frames))
+        return self.dataset_info(
+            __doc__, field_of_view_deg=config.fov_deg, ground_truth=True, **truth_features(config.spec().num_frames)
+        )
 
     def example_fn(self):
         return functools.partial(make_examples, config=self.builder_config)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import apache_beam as beam
 from apache_beam.options import pipeline_options as beam_options
@@ -43,8 +43,9 @@ def check_pipeline_flags(flags: Sequence[str]) -> None:
             continue
         name = flag[2:].split("=", 1)[0].replace("-", "_")
         if name not in known:
-            raise ValueError(f"unknown flag --{flag[2:].split('=', 1)[0]} (neither a build flag nor an Apache Beam "
-                             f"pipeline option)")
+            raise ValueError(
+                f"unknown flag --{flag[2:].split('=', 1)[0]} (neither a build flag nor an Apache Beam pipeline option)"
+            )
 
 
 def _export_import_path() -> None:
@@ -56,8 +57,9 @@ def _export_import_path() -> None:
         os.environ["PYTHONPATH"] = os.pathsep.join([root, *filter(None, paths)])
 
 
-def pipeline_options(runner: str = "DirectRunner", num_workers: int = 2,
-                     extra_flags: Sequence[str] = ()) -> beam_options.PipelineOptions:
+def pipeline_options(
+    runner: str = "DirectRunner", num_workers: int = 2, extra_flags: Sequence[str] = ()
+) -> beam_options.PipelineOptions:
     """Options for `runner`. DirectRunner: `num_workers` processes (`direct_running_mode='multi_processing'`;
     one worker runs in this process). DataflowRunner: `num_workers` is Dataflow's initial worker count. Other
     runners take their own options in `extra_flags` (e.g. Dataflow's --project, --region, --temp_location;
@@ -72,8 +74,11 @@ def pipeline_options(runner: str = "DirectRunner", num_workers: int = 2,
     if runner == "DirectRunner":
         mode = "multi_processing" if num_workers > 1 else "in_memory"
         # Quiet worker logs (start-up chatter, a failing bundle's logged traceback): the build reports errors.
-        flags += [f"--direct_num_workers={num_workers}", f"--direct_running_mode={mode}",
-                  "--default_sdk_harness_log_level=CRITICAL"]
+        flags += [
+            f"--direct_num_workers={num_workers}",
+            f"--direct_running_mode={mode}",
+            "--default_sdk_harness_log_level=CRITICAL",
+        ]
         _export_import_path()
     elif runner == "DataflowRunner":
         flags.append(f"--num_workers={num_workers}")
@@ -95,24 +100,32 @@ class _ProcessFile(beam.DoFn):
         except Exception as e:  # noqa: BLE001 -- one bad file must never abort a build of thousands
             reason = f"unexpected {type(e).__name__}: {' '.join(str(e).split())}"
         else:
-            print(f"[{self._label} {index + 1}/{self._total}] {source.key}: {len(examples)} clips",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[{self._label} {index + 1}/{self._total}] {source.key}: {len(examples)} clips",
+                file=sys.stderr,
+                flush=True,
+            )
             yield from examples
             return
-        print(f"[{self._label} {index + 1}/{self._total}] {source.key}: skipped, {reason}", file=sys.stderr,
-              flush=True)
+        print(f"[{self._label} {index + 1}/{self._total}] {source.key}: skipped, {reason}", file=sys.stderr, flush=True)
         yield beam.pvalue.TaggedOutput(SKIPPED, {"file": source.video, "reason": reason})
 
 
-def examples_and_skips(pipeline: beam.Pipeline, label: str, sources: Sequence[SourceFile],
-                       make_examples: Callable[[SourceFile], list[tuple[str, dict]]]):
+def examples_and_skips(
+    pipeline: beam.Pipeline,
+    label: str,
+    sources: Sequence[SourceFile],
+    make_examples: Callable[[SourceFile], list[tuple[str, dict]]],
+):
     """The stage of one split: `make_examples(source)` (picklable; raises BadFile for a bad file) runs once per
     source on whichever worker gets it. Returns (examples, skipped) PCollections."""
-    results = (pipeline
-               | f"{label}/ListFiles" >> beam.Create(list(enumerate(sources)))
-               | f"{label}/Spread" >> beam.Reshuffle()  # one file per work item, spread over the workers
-               | f"{label}/Decode" >> beam.ParDo(_ProcessFile(make_examples, len(sources), label))
-               .with_outputs(SKIPPED, main="examples"))
+    results = (
+        pipeline
+        | f"{label}/ListFiles" >> beam.Create(list(enumerate(sources)))
+        | f"{label}/Spread" >> beam.Reshuffle()  # one file per work item, spread over the workers
+        | f"{label}/Decode"
+        >> beam.ParDo(_ProcessFile(make_examples, len(sources), label)).with_outputs(SKIPPED, main="examples")
+    )
     return results.examples, results[SKIPPED]
 
 
@@ -126,10 +139,12 @@ def write_manifest(pipeline: beam.Pipeline, skipped: Iterable, listed: Sequence[
     split file naming a clip that is not there) to `path` as JSON lines {"file", "reason"}, sorted by file; an
     empty file when nothing was skipped."""
     pcolls = [*skipped, pipeline | "Manifest/Listed" >> beam.Create(list(listed))]
-    _ = (pcolls
-         | "Manifest/All" >> beam.Flatten()
-         | "Manifest/Collect" >> beam.combiners.ToList()
-         | "Manifest/Write" >> beam.Map(_write_jsonl, path=path))
+    _ = (
+        pcolls
+        | "Manifest/All" >> beam.Flatten()
+        | "Manifest/Collect" >> beam.combiners.ToList()
+        | "Manifest/Write" >> beam.Map(_write_jsonl, path=path)
+    )
 
 
 def read_manifest(path: str | os.PathLike) -> list[dict]:

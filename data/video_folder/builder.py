@@ -16,11 +16,12 @@ from __future__ import annotations
 import abc
 import dataclasses
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import tensorflow_datasets as tfds
 
-from data.video_folder import beam as beam_lib, clips
+from data.video_folder import beam as beam_lib
+from data.video_folder import clips
 from data.video_folder.clips import SourceFile
 
 # TFDS's version bookkeeping of a BuilderConfig: not part of what a dataset was built with.
@@ -58,12 +59,18 @@ class ClipConfig(tfds.core.BuilderConfig):
 
     def describe(self) -> dict:
         """JSON-able config, every field but TFDS's version bookkeeping: the dataset's `builder` metadata."""
-        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
-                for f in dataclasses.fields(self) if f.name not in _BOOKKEEPING}
+        return {
+            f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
+            for f in dataclasses.fields(self)
+            if f.name not in _BOOKKEEPING
+        }
 
 
-_CLIP_FIELDS = tuple(f.name for f in dataclasses.fields(ClipConfig)
-                     if f.name not in {g.name for g in dataclasses.fields(tfds.core.BuilderConfig)})
+_CLIP_FIELDS = tuple(
+    f.name
+    for f in dataclasses.fields(ClipConfig)
+    if f.name not in {g.name for g in dataclasses.fields(tfds.core.BuilderConfig)}
+)
 
 
 class VideoFolderBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
@@ -81,16 +88,25 @@ class VideoFolderBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True
         """A picklable function (module-level, or a functools.partial of one) from a source to its (key,
         example) pairs; raises `clips.BadFile` with a one-line reason for a file that must be skipped."""
 
-    def dataset_info(self, description: str, *, field_of_view_deg: float, ground_truth: bool,
-                     **extra_features) -> tfds.core.DatasetInfo:
+    def dataset_info(
+        self, description: str, *, field_of_view_deg: float, ground_truth: bool, **extra_features
+    ) -> tfds.core.DatasetInfo:
         """The DatasetInfo of the shared layout for this builder's config (a ClipConfig with a `spec()`): the
         contract's features plus the builder's `extra_features`, and the contract's metadata."""
         spec = self.builder_config.spec()
         return tfds.core.DatasetInfo(
-            builder=self, description=description, features=clips.features(spec, **extra_features),
-            metadata=tfds.core.MetadataDict(clips.metadata(spec, field_of_view_deg=field_of_view_deg,
-                                                           ground_truth=ground_truth,
-                                                           builder=self.builder_config.describe())))
+            builder=self,
+            description=description,
+            features=clips.features(spec, **extra_features),
+            metadata=tfds.core.MetadataDict(
+                clips.metadata(
+                    spec,
+                    field_of_view_deg=field_of_view_deg,
+                    ground_truth=ground_truth,
+                    builder=self.builder_config.describe(),
+                )
+            ),
+        )
 
     def check_input(self, input_dir: str) -> None:
         """Raises ValueError (one line naming the missing path) if `input_dir` lacks what the config needs; run
@@ -128,8 +144,12 @@ def unique_keys(splits: dict[str, list[SourceFile]], listed: list[dict]):
         kept[split] = []
         for source in sources:
             if source.key in owner:
-                listed.append({"file": source.video, "reason": f"same path without suffix as {owner[source.key]} "
-                                                               f"(clip ids would collide)"})
+                listed.append(
+                    {
+                        "file": source.video,
+                        "reason": f"same path without suffix as {owner[source.key]} (clip ids would collide)",
+                    }
+                )
             else:
                 owner[source.key] = source.video
                 kept[split].append(source)

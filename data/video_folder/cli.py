@@ -19,7 +19,7 @@ import os
 import re
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import tensorflow_datasets as tfds
 from etils import epath
@@ -37,18 +37,34 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser(prog: str, config_names: Sequence[str]) -> _Parser:
-    p = _Parser(prog=prog, allow_abbrev=False, description=__doc__,
-                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _Parser(
+        prog=prog, allow_abbrev=False, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--input_dir", required=True, help="folder of source videos (the layout the config names)")
     p.add_argument("--data_dir", required=True, help="TFDS data directory to build into")
-    p.add_argument("--config", required=True, choices=list(config_names), metavar="NAME",
-                   help=f"builder config: {', '.join(config_names)}")
+    p.add_argument(
+        "--config",
+        required=True,
+        choices=list(config_names),
+        metavar="NAME",
+        help=f"builder config: {', '.join(config_names)}",
+    )
     p.add_argument("--num_workers", type=int, default=2, help="DirectRunner worker processes")
-    p.add_argument("--runner", default="DirectRunner", choices=beam_lib.RUNNERS, metavar="RUNNER",
-                   help=f"Apache Beam runner: {', '.join(beam_lib.RUNNERS)}")
+    p.add_argument(
+        "--runner",
+        default="DirectRunner",
+        choices=beam_lib.RUNNERS,
+        metavar="RUNNER",
+        help=f"Apache Beam runner: {', '.join(beam_lib.RUNNERS)}",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing built version")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override a config field (needs --name: a changed config is a different dataset)")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a config field (needs --name: a changed config is a different dataset)",
+    )
     p.add_argument("--name", default="", help="config name for a config changed with --set")
     return p
 
@@ -70,8 +86,14 @@ def override(config, assignments: Sequence[str], name: str):
         return config
     if not name:
         raise UsageError("--set changes the config: also give it a new --name (it is built as a separate dataset)")
-    fields = {f.name for f in dataclasses.fields(config)} - {"name", "version", "release_notes", "supported_versions",
-                                                              "description", "tags"}
+    fields = {f.name for f in dataclasses.fields(config)} - {
+        "name",
+        "version",
+        "release_notes",
+        "supported_versions",
+        "description",
+        "tags",
+    }
     changes = {}
     for item in assignments:
         field, sep, text = item.partition("=")
@@ -82,8 +104,9 @@ def override(config, assignments: Sequence[str], name: str):
         except ValueError as e:
             raise UsageError(f"--set {item}: {e}") from None
     changed = ", ".join(f"{k}={v}" for k, v in changes.items())
-    return dataclasses.replace(config, name=name, description=f"{config.description or config.name} Changed: {changed}.",
-                               **changes)
+    return dataclasses.replace(
+        config, name=name, description=f"{config.description or config.name} Changed: {changed}.", **changes
+    )
 
 
 def main(builder_cls, configs: Sequence, argv: Sequence[str], prog: str) -> int:
@@ -116,14 +139,17 @@ def main(builder_cls, configs: Sequence, argv: Sequence[str], prog: str) -> int:
         print(f"{prog}: --input_dir={args.input_dir}: {e}", file=sys.stderr)
         return 2
     if builder.is_prepared() and not args.overwrite:
-        print(f"{prog}: {builder.info.full_name} is already built at {builder.data_dir}; pass --overwrite to "
-              f"rebuild it")
+        print(
+            f"{prog}: {builder.info.full_name} is already built at {builder.data_dir}; pass --overwrite to rebuild it"
+        )
         return 0
     if args.runner == "DirectRunner":
         # The local runner logs a failing worker's whole traceback before raising; the one line below says it.
         logging.getLogger("apache_beam").setLevel(logging.CRITICAL)
-    print(f"{prog}: building {builder.info.full_name} from {args.input_dir} ({args.runner}, "
-          f"{args.num_workers} workers)", file=sys.stderr)
+    print(
+        f"{prog}: building {builder.info.full_name} from {args.input_dir} ({args.runner}, {args.num_workers} workers)",
+        file=sys.stderr,
+    )
     start = time.perf_counter()
     try:
         builder = prepare(builder, args.input_dir, options, overwrite=args.overwrite)
@@ -153,8 +179,10 @@ def prepare(builder, input_dir: str, options, overwrite: bool = False):
         # A builder opened on a prepared version carries that version's info: start from a fresh one.
         epath.Path(builder.data_dir).rmtree()
         builder = type(builder)(config=builder.builder_config, data_dir=os.fspath(builder.data_dir_root))
-    builder.download_and_prepare(file_format="array_record", download_config=tfds.download.DownloadConfig(
-        manual_dir=input_dir, beam_options=options))
+    builder.download_and_prepare(
+        file_format="array_record",
+        download_config=tfds.download.DownloadConfig(manual_dir=input_dir, beam_options=options),
+    )
     return builder
 
 
@@ -163,5 +191,6 @@ def summary(builder, seconds: float | None = None) -> str:
     took = f" in {seconds:.1f} s" if seconds is not None else ""
     splits = ", ".join(f"{k} {v.num_examples}" for k, v in builder.info.splits.items())
     records = beam_lib.read_manifest(os.path.join(os.fspath(builder.data_dir), beam_lib.MANIFEST))
-    return f"built {builder.info.full_name} at {builder.data_dir}{took}: {splits} examples\n" + \
-        beam_lib.summarize(records)
+    return f"built {builder.info.full_name} at {builder.data_dir}{took}: {splits} examples\n" + beam_lib.summarize(
+        records
+    )

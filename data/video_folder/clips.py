@@ -23,7 +23,7 @@ import dataclasses
 import functools
 import math
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import av
 import numpy as np
@@ -79,18 +79,25 @@ class ClipSpec:
         if self.loudness not in LOUDNESS_POLICIES:
             raise ValueError(f"loudness must be one of {LOUDNESS_POLICIES}, got {self.loudness!r}")
         if not (self.height > 0 and self.width > 0 and self.channels > 0):
-            raise ValueError(f"height, width and channels must be positive, got {self.height}, {self.width}, "
-                             f"{self.channels}")
+            raise ValueError(
+                f"height, width and channels must be positive, got {self.height}, {self.width}, {self.channels}"
+            )
         if not 0 < self.min_clip_s <= self.clip_s:
             raise ValueError(f"min_clip_s must be in (0, clip_s={self.clip_s}], got {self.min_clip_s}")
         for name in ("clip_s", "hop_s"):
             # Frames and samples only: the semantic and latent streams are the training crop's business.
             try:
-                SequenceConfig(duration_s=getattr(self, name), sample_rate=self.sample_rate, video_fps=self.fps,
-                               semantic_fps=self.fps, latent_fps=self.fps)
+                SequenceConfig(
+                    duration_s=getattr(self, name),
+                    sample_rate=self.sample_rate,
+                    video_fps=self.fps,
+                    semantic_fps=self.fps,
+                    latent_fps=self.fps,
+                )
             except ValueError as e:
-                raise ValueError(f"{name}={getattr(self, name)} with fps={self.fps:g}, sample_rate="
-                                 f"{self.sample_rate}: {e}") from None
+                raise ValueError(
+                    f"{name}={getattr(self, name)} with fps={self.fps:g}, sample_rate={self.sample_rate}: {e}"
+                ) from None
 
     @property
     def num_frames(self) -> int:
@@ -105,8 +112,14 @@ class ClipSpec:
 
     def clip_metadata(self) -> dict:
         """The contract's `clip` metadata entry."""
-        return {"duration_s": self.clip_s, "sample_rate": self.sample_rate, "fps": self.fps,
-                "height": self.height, "width": self.width, "resize_mode": self.resize_mode}
+        return {
+            "duration_s": self.clip_s,
+            "sample_rate": self.sample_rate,
+            "fps": self.fps,
+            "height": self.height,
+            "width": self.width,
+            "resize_mode": self.resize_mode,
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,11 +169,10 @@ def channel_problem(channels: int, expected: int) -> str | None:
 
 def _strip(e: VideoError, path: str) -> str:
     text = str(e)
-    return text[len(path) + 2:] if text.startswith(f"{path}: ") else text
+    return text[len(path) + 2 :] if text.startswith(f"{path}: ") else text
 
 
-def load(source: SourceFile, spec: ClipSpec,
-         transform: Callable[[av.VideoFrame], np.ndarray] | None = None) -> Loaded:
+def load(source: SourceFile, spec: ClipSpec, transform: Callable[[av.VideoFrame], np.ndarray] | None = None) -> Loaded:
     """Decodes and checks `source`; `transform` maps a decoded frame to the stored picture (default: the spec's
     crop/letterbox fit). Raises BadFile with the reason: unreadable or truncated container, no video stream,
     zero-frame video, no audio and no side-car, wrong channel count, NaN/Inf or all-silent audio, video and audio
@@ -210,8 +222,10 @@ def load(source: SourceFile, spec: ClipSpec,
     if declared and declared - reached > spec.max_av_mismatch_s:
         raise BadFile(f"truncated: decoded {reached:.2f} s of the declared {declared:.2f} s")
     if abs(video.duration_s - audio.duration_s) > spec.max_av_mismatch_s:
-        raise BadFile(f"video ({video.duration_s:.2f} s) and {where} ({audio.duration_s:.2f} s) durations "
-                      f"disagree by more than max_av_mismatch_s={spec.max_av_mismatch_s:g}")
+        raise BadFile(
+            f"video ({video.duration_s:.2f} s) and {where} ({audio.duration_s:.2f} s) durations "
+            f"disagree by more than max_av_mismatch_s={spec.max_av_mismatch_s:g}"
+        )
     duration = min(video.duration_s, audio.duration_s)
     if duration < spec.min_clip_s:
         raise BadFile(f"too short: {duration:.2f} s < min_clip_s={spec.min_clip_s:g}")
@@ -239,12 +253,12 @@ def windows(loaded: Loaded, spec: ClipSpec) -> list[Window]:
         start = k * spec.hop_s
         valid = min(spec.clip_s, loaded.duration_s - start)
         f0, s0 = k * hop_frames, k * hop_samples
-        frames = loaded.video[f0:f0 + t]
+        frames = loaded.video[f0 : f0 + t]
         if len(frames) < t:  # hold the last frame over the padded tail
             frames = np.concatenate([frames, np.repeat(loaded.video[-1:], t - len(frames), axis=0)])
         audio = np.zeros((loaded.audio.shape[0], n), np.float32)
-        real = loaded.audio[:, s0:s0 + min(n, round(valid * spec.sample_rate))]
-        audio[:, :real.shape[1]] = real
+        real = loaded.audio[:, s0 : s0 + min(n, round(valid * spec.sample_rate))]
+        audio[:, : real.shape[1]] = real
         out.append(Window(float(start), frames, audio, float(valid)))
     return out
 
@@ -290,21 +304,31 @@ def to_example(source: SourceFile, window: Window, audio: np.ndarray, spec: Clip
 
 def features(spec: ClipSpec, **extra) -> tfds.features.FeaturesDict:
     """The contract's feature spec for windows of `spec` (plus `valid_s`), with builder-specific `extra` ones."""
-    return tfds.features.FeaturesDict({
-        # Recorded frames compress less than the synthetic ones but zlib still pays, and decoding stays numpy.
-        "video": tfds.features.Tensor(shape=(spec.num_frames, spec.height, spec.width, 3), dtype=np.uint8,
-                                      encoding=tfds.features.Encoding.ZLIB),
-        "audio": tfds.features.Tensor(shape=(2, spec.num_samples), dtype=np.int16),
-        "caption": tfds.features.Text(),
-        "clip_id": tfds.features.Text(),
-        "start_s": np.float32,
-        "gain_db": np.float32,
-        "valid_s": np.float32,
-        **extra,
-    })
+    return tfds.features.FeaturesDict(
+        {
+            # Recorded frames compress less than the synthetic ones but zlib still pays, and decoding stays numpy.
+            "video": tfds.features.Tensor(
+                shape=(spec.num_frames, spec.height, spec.width, 3),
+                dtype=np.uint8,
+                encoding=tfds.features.Encoding.ZLIB,
+            ),
+            "audio": tfds.features.Tensor(shape=(2, spec.num_samples), dtype=np.int16),
+            "caption": tfds.features.Text(),
+            "clip_id": tfds.features.Text(),
+            "start_s": np.float32,
+            "gain_db": np.float32,
+            "valid_s": np.float32,
+            **extra,
+        }
+    )
 
 
 def metadata(spec: ClipSpec, *, field_of_view_deg: float, ground_truth: bool, builder: dict) -> dict:
     """The contract's dataset metadata (JSON-able)."""
-    return {"clip": spec.clip_metadata(), "audio_scale": AUDIO_SCALE, "field_of_view_deg": float(field_of_view_deg),
-            "ground_truth": bool(ground_truth), "builder": builder}
+    return {
+        "clip": spec.clip_metadata(),
+        "audio_scale": AUDIO_SCALE,
+        "field_of_view_deg": float(field_of_view_deg),
+        "ground_truth": bool(ground_truth),
+        "builder": builder,
+    }

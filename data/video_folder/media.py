@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from typing import Callable
+from collections.abc import Callable
 
 import av
 import numpy as np
@@ -97,13 +97,21 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         if container.streams.video:
             v = container.streams.video[0]
             rate = v.average_rate or v.guessed_rate
-            fields.update(video_codec=v.codec_context.name, video_fps=float(rate) if rate else 0.0,
-                          video_frames=int(v.frames or 0), width=v.width, height=v.height,
-                          video_duration_s=float(v.duration * v.time_base) if v.duration and v.time_base else 0.0)
+            fields.update(
+                video_codec=v.codec_context.name,
+                video_fps=float(rate) if rate else 0.0,
+                video_frames=int(v.frames or 0),
+                width=v.width,
+                height=v.height,
+                video_duration_s=float(v.duration * v.time_base) if v.duration and v.time_base else 0.0,
+            )
         if container.streams.audio:
             a = container.streams.audio[0]
-            fields.update(audio_codec=a.codec_context.name, audio_channels=a.codec_context.layout.nb_channels,
-                          audio_rate=int(a.rate or 0))
+            fields.update(
+                audio_codec=a.codec_context.name,
+                audio_channels=a.codec_context.layout.nb_channels,
+                audio_rate=int(a.rate or 0),
+            )
         return MediaInfo(path=path, duration_s=duration, has_video=bool(container.streams.video), **fields)
 
 
@@ -125,15 +133,14 @@ def fit_frame(frame: av.VideoFrame, height: int, width: int, mode: str) -> np.nd
     pixels = frame.reformat(width=new_w, height=new_h, format="rgb24", interpolation="AREA").to_ndarray()
     if mode == "crop":
         top, left = (new_h - height) // 2, (new_w - width) // 2
-        return np.ascontiguousarray(pixels[top:top + height, left:left + width])
+        return np.ascontiguousarray(pixels[top : top + height, left : left + width])
     out = np.zeros((height, width, 3), np.uint8)
     top, left = (height - new_h) // 2, (width - new_w) // 2
-    out[top:top + new_h, left:left + new_w] = pixels
+    out[top : top + new_h, left : left + new_w] = pixels
     return out
 
 
-def decode_video(path: str | os.PathLike, fps: float,
-                 transform: Callable[[av.VideoFrame], np.ndarray]) -> DecodedVideo:
+def decode_video(path: str | os.PathLike, fps: float, transform: Callable[[av.VideoFrame], np.ndarray]) -> DecodedVideo:
     """The first video stream of `path` on the grid i / fps, i = 0 .. ceil(duration * fps) - 1, each grid frame
     `transform(source frame)` (e.g. `functools.partial(fit_frame, height=..., width=..., mode=...)`); a source
     frame shown at several grid instants is transformed once. Raises VideoError for an unreadable container,
@@ -169,11 +176,15 @@ def decode_video(path: str | os.PathLike, fps: float,
                 t = max(t, last_time)  # broken timestamps must not run backwards
                 fill_until(t)
                 shown, shown_pixels, last_time, count = frame, None, t, count + 1
-                last_duration = (float(frame.duration * frame.time_base) if frame.duration and frame.time_base
-                                 else (1.0 / nominal if nominal > 0 else 0.0))
+                last_duration = (
+                    float(frame.duration * frame.time_base)
+                    if frame.duration and frame.time_base
+                    else (1.0 / nominal if nominal > 0 else 0.0)
+                )
         except av.error.FFmpegError as e:
-            raise VideoError(f"{path}: cannot decode the video stream after {count} frames ({_reason(e)}); "
-                             f"truncated or corrupt") from e
+            raise VideoError(
+                f"{path}: cannot decode the video stream after {count} frames ({_reason(e)}); truncated or corrupt"
+            ) from e
         if count == 0:
             raise VideoError(f"{path}: zero-frame video (the video stream decodes to no frames)")
         duration = last_time + (last_duration or 1.0 / fps)

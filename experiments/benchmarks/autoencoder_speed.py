@@ -47,11 +47,15 @@ def main(argv):
         raise app.UsageError("give --workdir (trained codec) or --config (random init)")
     result = codec_lib.measure_speed(codec, _DURATION.value, _BATCH.value, _REPEATS.value)
     print(f"device: {jax.devices()[0].platform}, batch {_BATCH.value} x {_DURATION.value} s binaural")
-    print(f"encode: {result['encode_x_realtime']:.1f} s of audio per s; "
-          f"decode: {result['decode_x_realtime']:.1f} s of audio per s")
-    print(f"latents: {result['latent_frames_per_s']:g} frames/s x 2 ears x {codec.latent_dim} channels = "
-          f"{result['latent_floats_per_s']:g} floats per second of binaural audio "
-          f"(audio: {2 * codec.sample_rate} samples/s, {2 * codec.sample_rate / result['latent_floats_per_s']:.1f}x)")
+    print(
+        f"encode: {result['encode_x_realtime']:.1f} s of audio per s; "
+        f"decode: {result['decode_x_realtime']:.1f} s of audio per s"
+    )
+    print(
+        f"latents: {result['latent_frames_per_s']:g} frames/s x 2 ears x {codec.latent_dim} channels = "
+        f"{result['latent_floats_per_s']:g} floats per second of binaural audio "
+        f"(audio: {2 * codec.sample_rate} samples/s, {2 * codec.sample_rate / result['latent_floats_per_s']:.1f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -90,7 +90,7 @@ def matmul_flops_per_s(n: int, dtype: str, repeats: int = 5) -> float:
     start = time.perf_counter()
     for _ in range(repeats):
         matmul(a).block_until_ready()
-    return 2 * n ** 3 * repeats / (time.perf_counter() - start)
+    return 2 * n**3 * repeats / (time.perf_counter() - start)
 
 
 def _step_parts(task: GeneratorTask, config: ml_collections.ConfigDict, batch: dict, device: jax.Device):
@@ -117,8 +117,9 @@ def model_flops(config: ml_collections.ConfigDict, batch: dict) -> float:
     return float((cost[0] if isinstance(cost, (list, tuple)) else cost)["flops"])
 
 
-def train_speed(variant: str, batch_size: int, num_steps: int,
-                dtype: str) -> tuple[dict, GeneratorTask, state.TrainState]:
+def train_speed(
+    variant: str, batch_size: int, num_steps: int, dtype: str
+) -> tuple[dict, GeneratorTask, state.TrainState]:
     """Timings of the train step; also returns the task and the trained state (for sampling)."""
     config = bench_config(variant, dtype)
     config.batch_size = batch_size
@@ -139,12 +140,18 @@ def train_speed(variant: str, batch_size: int, num_steps: int,
         train_state, metrics = compiled(train_state, device_batches[i % 2])
     jax.block_until_ready(metrics)
     step_s = (time.perf_counter() - start) / num_steps
-    speed = {"batch": batch_size, "remat": bool(config.model.remat), "compile_s": compile_s, "step_s": step_s,
-             "examples_per_s": batch_size / step_s, "step_gflop": flops / 1e9,
-             "model_gflop_per_s": flops / step_s / 1e9}
+    speed = {
+        "batch": batch_size,
+        "remat": bool(config.model.remat),
+        "compile_s": compile_s,
+        "step_s": step_s,
+        "examples_per_s": batch_size / step_s,
+        "step_gflop": flops / 1e9,
+        "model_gflop_per_s": flops / step_s / 1e9,
+    }
     memory = jax.devices()[0].memory_stats()  # None on CPU
     if memory and "peak_bytes_in_use" in memory:
-        speed["peak_memory_gib"] = memory["peak_bytes_in_use"] / 2 ** 30  # since the process started
+        speed["peak_memory_gib"] = memory["peak_bytes_in_use"] / 2**30  # since the process started
     return speed, task, train_state
 
 
@@ -155,9 +162,15 @@ def sampling_time(task: GeneratorTask, params) -> dict:
     num_latent = int(round(SAMPLE_SECONDS * task.seq.latent_fps))
 
     def sample(params, inputs, key):
-        return sampling.sample_audio(task.model, task.codec, params, inputs, key, num_latent_frames=num_latent,
-                                     sampler=samplers.Sampler(method="euler", num_steps=25, cfg_strength=4.5,
-                                                              shift=1.0))
+        return sampling.sample_audio(
+            task.model,
+            task.codec,
+            params,
+            inputs,
+            key,
+            num_latent_frames=num_latent,
+            sampler=samplers.Sampler(method="euler", num_steps=25, cfg_strength=4.5, shift=1.0),
+        )
 
     start = time.perf_counter()
     fn = jax.jit(sample).lower(params, inputs, jax.random.PRNGKey(0)).compile()
@@ -188,12 +201,15 @@ def main(argv):
         speed["matmul_gflop_per_s"] = matmul_flops_per_s(_MATMUL_SIZE.value, _DTYPE.value) / 1e9
         speed["mfu_vs_matmul"] = speed["model_gflop_per_s"] / speed["matmul_gflop_per_s"]
         results["speed"][f"visaudio-{size}"] = speed
-        print(f"visaudio-{size}: batch {batch}, remat {speed['remat']}, {speed['step_s']:.3f} s/step, "
-              f"{speed['examples_per_s']:.2f} examples/s, {speed['step_gflop']:.1f} GFLOP/step, "
-              f"{speed['model_gflop_per_s']:.1f} GFLOP/s = "
-              f"{100 * speed['mfu_vs_matmul']:.1f} % of a {speed['matmul_gflop_per_s']:.0f} GFLOP/s matmul; "
-              f"compile {speed['compile_s']:.0f} s; 8 s of audio in {speed['sample_8s_25steps_s']:.2f} s "
-              f"(25 Euler steps, CFG); peak memory {speed.get('peak_memory_gib', float('nan')):.1f} GiB", flush=True)
+        print(
+            f"visaudio-{size}: batch {batch}, remat {speed['remat']}, {speed['step_s']:.3f} s/step, "
+            f"{speed['examples_per_s']:.2f} examples/s, {speed['step_gflop']:.1f} GFLOP/step, "
+            f"{speed['model_gflop_per_s']:.1f} GFLOP/s = "
+            f"{100 * speed['mfu_vs_matmul']:.1f} % of a {speed['matmul_gflop_per_s']:.0f} GFLOP/s matmul; "
+            f"compile {speed['compile_s']:.0f} s; 8 s of audio in {speed['sample_8s_25steps_s']:.2f} s "
+            f"(25 Euler steps, CFG); peak memory {speed.get('peak_memory_gib', float('nan')):.1f} GiB",
+            flush=True,
+        )
     if _OUT.value:
         with open(_OUT.value, "w") as f:
             json.dump(results, f, indent=2)

@@ -24,8 +24,9 @@ _BATCH_SIZE = flags.DEFINE_integer("batch_size", 16, "Examples per batch.")
 def measure(num_workers: int) -> float:
     source, clip = loader.open_split(_DATA_DIR.value, _NAME.value, "train")
     seq = SequenceConfig(duration_s=1.6, semantic_fps=6.25)
-    ds = loader.make_dataset(source, clip, seq, train=True, batch_size=_BATCH_SIZE.value, seed=0,
-                             num_workers=num_workers)
+    ds = loader.make_dataset(
+        source, clip, seq, train=True, batch_size=_BATCH_SIZE.value, seed=0, num_workers=num_workers
+    )
     it = iter(ds)
     for _ in range(5):
         next(it)

@@ -38,7 +38,7 @@ def synthesise(folder: str, count: int, width: int, height: int) -> None:
     for i in range(count):
         texture = rng.integers(0, 256, (height // 4 + 1, (width + 300) // 4 + 1, 3), dtype=np.uint8)
         texture = np.repeat(np.repeat(texture, 4, axis=0), 4, axis=1)[:height]
-        frames = np.stack([texture[:, t:t + width] for t in range(int(CLIP_S * fps))])
+        frames = np.stack([texture[:, t : t + width] for t in range(int(CLIP_S * fps))])
         io.write_frames(os.path.join(folder, f"{i:06d}.mp4"), frames, fps)
         envelope = np.repeat(rng.random(int(CLIP_S * 10)) ** 2, rate // 10)
         audio = 0.3 * envelope * rng.standard_normal((2, int(CLIP_S * rate)))
@@ -47,8 +47,15 @@ def synthesise(folder: str, count: int, width: int, height: int) -> None:
 
 def measure(input_dir: str, data_dir: str, size: int, workers: int) -> tuple[int, float]:
     config = dataclasses.replace(
-        next(c for c in BUILDER_CONFIGS if c.name == "sidecar"), name=f"bench{size}", clip_s=CLIP_S,
-        hop_s=CLIP_S, min_clip_s=CLIP_S, height=size, width=size, split_fractions=(1.0, 0.0, 0.0))
+        next(c for c in BUILDER_CONFIGS if c.name == "sidecar"),
+        name=f"bench{size}",
+        clip_s=CLIP_S,
+        hop_s=CLIP_S,
+        min_clip_s=CLIP_S,
+        height=size,
+        width=size,
+        split_fractions=(1.0, 0.0, 0.0),
+    )
     builder = BinauralVideo(config=config, data_dir=data_dir)
     start = time.perf_counter()
     builder = cli.prepare(builder, input_dir, beam_lib.pipeline_options("DirectRunner", workers))
@@ -64,13 +71,17 @@ def main(argv):
     width, height = map(int, _SOURCE.value.split("x"))
     start = time.perf_counter()
     synthesise(input_dir, _NUM_FILES.value, width, height)
-    print(f"wrote {_NUM_FILES.value} x {CLIP_S:g} s {width}x{height} inputs in {time.perf_counter() - start:.1f} s",
-          flush=True)
+    print(
+        f"wrote {_NUM_FILES.value} x {CLIP_S:g} s {width}x{height} inputs in {time.perf_counter() - start:.1f} s",
+        flush=True,
+    )
     for size in map(int, _SIZES.value):
         for workers in map(int, _WORKERS.value):
             clips, seconds = measure(input_dir, os.path.join(root, f"data_{size}_{workers}"), size, workers)
-            print(f"{size} px, {workers} worker(s): {clips} clips in {seconds:.1f} s = {clips / seconds:.2f} clips/s",
-                  flush=True)
+            print(
+                f"{size} px, {workers} worker(s): {clips} clips in {seconds:.1f} s = {clips / seconds:.2f} clips/s",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

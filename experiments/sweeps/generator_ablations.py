@@ -58,8 +58,14 @@ def sweep(size: str, root: str) -> list[tuple[str, str, list[str]]]:
     out = []
     for name, (base, overrides) in RUNS.items():
         workdir = f"{root}/{name}-{size}"
-        argv = [sys.executable, "-m", "v2a_jax.main", f"--config=experiments/generator.py:{base}-{size}",
-                f"--workdir={workdir}", *(f"--config.{k}={v}" for k, v in overrides.items())]
+        argv = [
+            sys.executable,
+            "-m",
+            "v2a_jax.main",
+            f"--config=experiments/generator.py:{base}-{size}",
+            f"--workdir={workdir}",
+            *(f"--config.{k}={v}" for k, v in overrides.items()),
+        ]
         out.append((name, workdir, argv))
     return out
 

@@ -15,8 +15,8 @@ import jax.numpy as jnp
 import numpy as np
 from absl import app, flags
 
-from v2a_jax.metrics import direction
 from v2a_jax.input_pipeline import loader
+from v2a_jax.metrics import direction
 from v2a_jax.spatial import geometry, itd
 
 _DATA_DIR = flags.DEFINE_string("data_dir", "runs/quickstart/data", "TFDS data dir holding binaural_synth.")
@@ -25,16 +25,19 @@ _SPLIT = flags.DEFINE_string("split", "validation", "Split to measure on.")
 _CLIPS = flags.DEFINE_integer("clips", 100, "Clips to use.")
 
 SAMPLES_PER_LATENT = 512
-ROWS = (("one frame, PHAT, lags +-16 samples (1 ms)", dict(max_lag=16.0, context=0, beta=1.0)),
-        ("one frame, PHAT, lags +-0.69 ms (the head)", dict(context=0, beta=1.0)),
-        ("+-2 frames, PHAT", dict(beta=1.0)),
-        ("+-2 frames, PHAT-beta 0.7 (the default)", dict()))
+ROWS = (
+    ("one frame, PHAT, lags +-16 samples (1 ms)", dict(max_lag=16.0, context=0, beta=1.0)),
+    ("one frame, PHAT, lags +-0.69 ms (the head)", dict(context=0, beta=1.0)),
+    ("+-2 frames, PHAT", dict(beta=1.0)),
+    ("+-2 frames, PHAT-beta 0.7 (the default)", dict()),
+)
 
 
 def true_itd_samples(examples: list[dict], num_latent: int, fps: float, sample_rate: int):
     """(Woodworth ITD in samples [B, T_latent], mask of single-source frames >= 5 degrees off the median)."""
-    azimuth, sounding, elevation = (np.stack([e[k] for e in examples])
-                                    for k in ("relative_azimuth_deg", "sounding", "elevation_deg"))
+    azimuth, sounding, elevation = (
+        np.stack([e[k] for e in examples]) for k in ("relative_azimuth_deg", "sounding", "elevation_deg")
+    )
     video_frame = ((np.arange(num_latent) + 0.5) * SAMPLES_PER_LATENT * fps / sample_rate).astype(int)
     lateral = np.sum(np.where(sounding, direction.lateral_angle_deg(azimuth, elevation), 0.0), -1)[:, video_frame]
     mask = (sounding.sum(-1) == 1)[:, video_frame] & (np.abs(lateral) >= direction.MIN_LATERAL_DEG)
@@ -47,7 +50,7 @@ def main(argv):
     examples = [source[i] for i in range(min(_CLIPS.value, len(source)))]
     audio = np.stack([e["audio"] for e in examples]).astype(np.float32) * np.float32(clip.audio_scale)
     num_latent = audio.shape[-1] // SAMPLES_PER_LATENT
-    audio = jnp.asarray(audio[..., :num_latent * SAMPLES_PER_LATENT])
+    audio = jnp.asarray(audio[..., : num_latent * SAMPLES_PER_LATENT])
     truth, mask = true_itd_samples(examples, num_latent, clip.fps, clip.sample_rate)
     print(f"{mask.sum()} latent frames of {len(examples)} clips")
     print(f"{'row':44s} {'sign':>6s} {'corr':>6s}")

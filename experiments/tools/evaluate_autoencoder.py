@@ -2,8 +2,9 @@ r"""Held-out evaluation of a trained binaural autoencoder: interaural cues, reco
 
     python -m experiments.tools.evaluate_autoencoder --workdir=runs/ae_cpu [--split=test]
 
-Needs `workdir/latent_stats.json` (python -m v2a_jax.autoencoder.latent_stats --config=... --workdir=...). Every clip of the split (binaural_synth/small: 100 two-second test clips) is zero-padded to a
-whole number of latent frames, encoded, decoded and cut back to its length; metrics come from
+Needs `workdir/latent_stats.json` (python -m v2a_jax.autoencoder.latent_stats --config=... --workdir=...).
+Every clip of the split (binaural_synth/small: 100 two-second test clips) is zero-padded to a whole number of
+latent frames, encoded, decoded and cut back to its length; metrics come from
 v2a_jax.metrics.binaural.binaural_metrics (GCC-PHAT ITD over frames with energy in both signals, broadband ILD,
 multi-resolution log-spectral distance, 2.5D-Visual-Sound STFT distance, ...), plus delta_itd_frame_us: the mean
 |ITD_pred - ITD_gt| of v2a_jax.spatial.itd.frame_itd per 32 ms frame with energy in both (the reverberation-robust
@@ -37,14 +38,24 @@ from v2a_jax import cli
 from v2a_jax.autoencoder import codec as codec_lib
 from v2a_jax.autoencoder import delay as delay_lib
 from v2a_jax.autoencoder import stft as stft_lib
-from v2a_jax.metrics import binaural as bm
 from v2a_jax.input_pipeline import loader
+from v2a_jax.metrics import binaural as bm
 from v2a_jax.spatial import itd as itd_lib
 
-
 SAMPLE_RATE = 16000
-REPORTED = ("delta_ild_db", "delta_itd_us", "delta_itd_frame_us", "itd_valid_frames", "lsd_db", "stft",
-            "delta_band_ild_db", "delta_iacc", "phs", "env", "snr_db")
+REPORTED = (
+    "delta_ild_db",
+    "delta_itd_us",
+    "delta_itd_frame_us",
+    "itd_valid_frames",
+    "lsd_db",
+    "stft",
+    "delta_band_ild_db",
+    "delta_iacc",
+    "phs",
+    "env",
+    "snr_db",
+)
 
 
 def reconstruct(codec: codec_lib.AudioCodec, audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -62,9 +73,11 @@ def reference_rows(gt: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     spec = stft_lib.stft(jnp.asarray(gt), 512, 128)
     noisy_phase = spec * jnp.exp(1j * 0.3 * rng.standard_normal(spec.shape).astype(np.float32))
-    return {"noise_80db": gt + 1e-4 * rng.standard_normal(gt.shape).astype(np.float32),
-            "phase_0.3rad": np.asarray(stft_lib.istft(noisy_phase, 512, 128, gt.shape[-1])),
-            "itd_only": itd_only(gt)}
+    return {
+        "noise_80db": gt + 1e-4 * rng.standard_normal(gt.shape).astype(np.float32),
+        "phase_0.3rad": np.asarray(stft_lib.istft(noisy_phase, 512, 128, gt.shape[-1])),
+        "itd_only": itd_only(gt),
+    }
 
 
 def itd_only(gt: np.ndarray, frame_len: int = 512, n_fft: int = 512, hop: int = 128) -> np.ndarray:
@@ -84,20 +97,28 @@ def itd_only(gt: np.ndarray, frame_len: int = 512, n_fft: int = 512, hop: int = 
 def delta_itd_frame_us(pred: np.ndarray, gt: np.ndarray, frame_len: int = 512) -> float:
     """Mean |frame_itd(pred) - frame_itd(gt)| in microseconds over frame_len frames with energy in both."""
     num_frames = gt.shape[-1] // frame_len
-    est = [np.asarray(itd_lib.frame_itd(jnp.asarray(x), frame_len, itd_lib.HEAD_MAX_LAG_S * SAMPLE_RATE,
-                                        SAMPLE_RATE, num_frames=num_frames)) for x in (pred, gt)]
-    valid = [bm.frame_validity(bm.frame(x[..., :num_frames * frame_len], frame_len, frame_len)) for x in (pred, gt)]
+    est = [
+        np.asarray(
+            itd_lib.frame_itd(
+                jnp.asarray(x), frame_len, itd_lib.HEAD_MAX_LAG_S * SAMPLE_RATE, SAMPLE_RATE, num_frames=num_frames
+            )
+        )
+        for x in (pred, gt)
+    ]
+    valid = [bm.frame_validity(bm.frame(x[..., : num_frames * frame_len], frame_len, frame_len)) for x in (pred, gt)]
     both = valid[0] & valid[1]
     return float(1e6 * np.abs(est[0] - est[1])[both].mean() / SAMPLE_RATE)
 
 
-def evaluate(codec: codec_lib.AudioCodec, data_dir: str, name: str, split: str, batch_size: int,
-             references: bool = False) -> dict:
+def evaluate(
+    codec: codec_lib.AudioCodec, data_dir: str, name: str, split: str, batch_size: int, references: bool = False
+) -> dict:
     """{row: {metric: value}} over every clip of `split` (rows and metrics as in the module docstring)."""
     source, clip = loader.open_split(data_dir, name, split)
     if clip.sample_rate != SAMPLE_RATE:
-        raise cli.ConfigError(f"{clip.path}: the stored clips are at {clip.sample_rate} Hz, the autoencoder configs "
-                              f"use {SAMPLE_RATE}")
+        raise cli.ConfigError(
+            f"{clip.path}: the stored clips are at {clip.sample_rate} Hz, the autoencoder configs use {SAMPLE_RATE}"
+        )
     inputs, per_ear, left = [], [], []
     for start in range(0, len(source), batch_size):
         batch = np.stack([source[i]["audio"] for i in range(start, min(start + batch_size, len(source)))])
@@ -107,12 +128,17 @@ def evaluate(codec: codec_lib.AudioCodec, data_dir: str, name: str, split: str, 
         per_ear.append(rec)
         left.append(base)
     gt = np.concatenate(inputs)
-    rows = {"per_ear": np.concatenate(per_ear), "left_latent": np.concatenate(left),
-            "left_input": gt[:, :1].repeat(2, axis=1)}
+    rows = {
+        "per_ear": np.concatenate(per_ear),
+        "left_latent": np.concatenate(left),
+        "left_input": gt[:, :1].repeat(2, axis=1),
+    }
     if references:
         rows.update(reference_rows(gt))
-    result = {row: {**bm.binaural_metrics(pred, gt, clip.sample_rate),
-                    "delta_itd_frame_us": delta_itd_frame_us(pred, gt)} for row, pred in rows.items()}
+    result = {
+        row: {**bm.binaural_metrics(pred, gt, clip.sample_rate), "delta_itd_frame_us": delta_itd_frame_us(pred, gt)}
+        for row, pred in rows.items()
+    }
     result["num_clips"] = int(gt.shape[0])
     result["clip_s"] = gt.shape[-1] / clip.sample_rate
     return result
@@ -129,16 +155,20 @@ def main(argv):
     data = stats["config"].data
     result = evaluate(codec, data.data_dir, data.name, opts.split, opts.batch_size, opts.references)
     result["step"] = stats["step"]
-    print(f"{data.name} {opts.split}: {result['num_clips']} clips of {result['clip_s']:g} s, checkpoint step "
-          f"{stats['step']}")
+    print(
+        f"{data.name} {opts.split}: {result['num_clips']} clips of {result['clip_s']:g} s, checkpoint step "
+        f"{stats['step']}"
+    )
     print(f"{'row':12s} " + " ".join(f"{k:>17s}" for k in REPORTED))
     for row in [r for r in result if isinstance(result[r], dict)]:
         print(f"{row:12s} " + " ".join(f"{result[row][k]:17.4f}" for k in REPORTED))
     if opts.speed:
         result["speed"] = codec_lib.measure_speed(codec, 2.048, 8, 5)
-        print(f"{jax.devices()[0].platform}: encode {result['speed']['encode_x_realtime']:.1f} s/s, decode "
-              f"{result['speed']['decode_x_realtime']:.1f} s/s (batch 8 x 2.048 s); latents "
-              f"{result['speed']['latent_floats_per_s']:g} floats per second of binaural audio")
+        print(
+            f"{jax.devices()[0].platform}: encode {result['speed']['encode_x_realtime']:.1f} s/s, decode "
+            f"{result['speed']['decode_x_realtime']:.1f} s/s (batch 8 x 2.048 s); latents "
+            f"{result['speed']['latent_floats_per_s']:g} floats per second of binaural audio"
+        )
     path = os.path.join(opts.workdir, f"eval_{opts.split}.json")
     with open(path, "w") as f:
         json.dump(result, f, indent=1)

@@ -25,13 +25,14 @@ _SOFA = flags.DEFINE_string("sofa", "", "Optional SimpleFreeFieldHRIR SOFA file 
 _SAMPLE_RATE = flags.DEFINE_integer("sample_rate", 16000, "Rendering rate, Hz.")
 
 
-def cross_correlation_itd(left: np.ndarray, right: np.ndarray, sample_rate: int, upsample: int = 16,
-                          max_lag_s: float = 1.5e-3) -> float:
+def cross_correlation_itd(
+    left: np.ndarray, right: np.ndarray, sample_rate: int, upsample: int = 16, max_lag_s: float = 1.5e-3
+) -> float:
     """ITD in seconds (> 0 when left leads) from the peak of the upsampled cross-correlation of [N] signals."""
     n_fft = 2 * left.size
     cc = np.fft.irfft(np.fft.rfft(left, n_fft) * np.conj(np.fft.rfft(right, n_fft)), n_fft * upsample)
     m = int(max_lag_s * sample_rate * upsample)
-    cc = np.concatenate([cc[-m:], cc[:m + 1]])
+    cc = np.concatenate([cc[-m:], cc[: m + 1]])
     k = int(np.argmax(cc))
     y0, y1, y2 = cc[k - 1], cc[k], cc[k + 1]
     return -(k - m + 0.5 * (y0 - y2) / (y0 - 2 * y1 + y2)) / (sample_rate * upsample)
@@ -62,9 +63,11 @@ def main(argv):
     for (name, head), marker in zip(heads.items(), "o^"):
         itd = measure(head, azimuths, noise)
         rel_err = (itd[nonzero] / woodworth[nonzero] - 1) * 100
-        print(f"{name}: max |relative error| {np.abs(rel_err).max():.3f} % "
-              f"(at {azimuths[nonzero][np.argmax(np.abs(rel_err))]:+.0f} deg), "
-              f"max |error| {np.abs(itd - woodworth).max() * 1e6:.2f} us")
+        print(
+            f"{name}: max |relative error| {np.abs(rel_err).max():.3f} % "
+            f"(at {azimuths[nonzero][np.argmax(np.abs(rel_err))]:+.0f} deg), "
+            f"max |error| {np.abs(itd - woodworth).max() * 1e6:.2f} us"
+        )
         ax_itd.plot(azimuths, itd * 1e6, marker, ms=4, mfc="none", label=f"measured, {name}")
         ax_err.plot(azimuths[nonzero], rel_err, marker + "-", ms=4, mfc="none", label=name)
     ax_itd.set_ylabel("ITD (us), > 0: left ear leads")

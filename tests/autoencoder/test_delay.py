@@ -17,7 +17,7 @@ SPL = 512
 def _rendered_noise(azimuth_deg: float, seconds: float = 1.024, seed: int = 0) -> np.ndarray:
     noise = np.random.default_rng(seed).standard_normal(int(seconds * SR)) * 0.1
     out = renderer.render_moving_source(noise, azimuth_deg, 0.0, 1.0, hrtf.make_hrtf("spherical", SR))
-    return out[:, :int(seconds * SR)].astype(np.float32)[None]  # [1, 2, N]
+    return out[:, : int(seconds * SR)].astype(np.float32)[None]  # [1, 2, N]
 
 
 def test_ear_delays_are_antisymmetric():
@@ -43,9 +43,17 @@ def test_apply_delay_shifts_the_waveform():
 
 def test_untrained_autoencoder_already_keeps_the_itd():
     """Structure, not training: the two ears' reconstructions differ by the measured delays."""
-    config = AutoencoderConfig(stft_dim=16, latent_rate_dim=32, encoder_stft_blocks=1, encoder_latent_blocks=1,
-                               decoder_latent_blocks=1, decoder_stft_blocks=1, mlp_ratio=2, kernel_size=3,
-                               interaural_delay=True)
+    config = AutoencoderConfig(
+        stft_dim=16,
+        latent_rate_dim=32,
+        encoder_stft_blocks=1,
+        encoder_latent_blocks=1,
+        decoder_latent_blocks=1,
+        decoder_stft_blocks=1,
+        mlp_ratio=2,
+        kernel_size=3,
+        interaural_delay=True,
+    )
     model = BinauralAutoencoder(config)
     audio = jnp.asarray(_rendered_noise(45.0, seconds=2.048))
     params = model.init(jax.random.PRNGKey(0), audio)["params"]
@@ -63,12 +71,20 @@ def test_untrained_autoencoder_already_keeps_the_itd():
 
 def test_encoder_sees_each_ear_advanced_by_its_delay():
     """A pure interaural delay moves only the delay channel: the learned channels of both ears agree."""
-    config = AutoencoderConfig(stft_dim=16, latent_rate_dim=32, encoder_stft_blocks=1, encoder_latent_blocks=1,
-                               decoder_latent_blocks=1, decoder_stft_blocks=1, mlp_ratio=2, kernel_size=3,
-                               interaural_delay=True)
+    config = AutoencoderConfig(
+        stft_dim=16,
+        latent_rate_dim=32,
+        encoder_stft_blocks=1,
+        encoder_latent_blocks=1,
+        decoder_latent_blocks=1,
+        decoder_stft_blocks=1,
+        mlp_ratio=2,
+        kernel_size=3,
+        interaural_delay=True,
+    )
     model = BinauralAutoencoder(config)
     x = np.random.default_rng(2).standard_normal(8 * SPL + 64).astype(np.float32) * 0.1
-    audio = jnp.asarray(np.stack([x[6:6 + 8 * SPL], x[:8 * SPL]])[None])  # right lags by 6 samples: ITD +6
+    audio = jnp.asarray(np.stack([x[6 : 6 + 8 * SPL], x[: 8 * SPL]])[None])  # right lags by 6 samples: ITD +6
     params = model.init(jax.random.PRNGKey(0), audio)["params"]
     mean, _ = model.apply({"params": params}, audio, method=BinauralAutoencoder.encode)
     mean = np.asarray(mean)[0, :, 1:-1]  # edge frames are half zero padding

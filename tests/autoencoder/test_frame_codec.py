@@ -14,4 +14,4 @@ def test_round_trip_is_the_orthogonal_projection():
     noise = jnp.asarray(rng.standard_normal((1, 2, 320)), jnp.float32)
     projected = codec.decode(codec.encode(noise))
     np.testing.assert_allclose(codec.decode(codec.encode(projected)), projected, atol=1e-5)  # idempotent
-    assert float(jnp.sum(projected ** 2)) < 0.2 * float(jnp.sum(noise ** 2))  # 8 of 64 dimensions kept
+    assert float(jnp.sum(projected**2)) < 0.2 * float(jnp.sum(noise**2))  # 8 of 64 dimensions kept

@@ -12,8 +12,14 @@ def test_exported_statistics_normalise_the_training_latents(trained_tiny, tiny_c
     assert stats["config"].model.latent_dim == config.model.latent_dim
     codec = tiny_codec
     # Recomputed here from the normalised latents of the whole training split: mean 0, std 1 per channel.
-    z = np.concatenate([np.asarray(codec.encode(a)) for a, _ in latent_stats.split_batches(
-        config.data.data_dir, config.data.name, "train", codec.samples_per_latent, 6)])
+    z = np.concatenate(
+        [
+            np.asarray(codec.encode(a))
+            for a, _ in latent_stats.split_batches(
+                config.data.data_dir, config.data.name, "train", codec.samples_per_latent, 6
+            )
+        ]
+    )
     z = z.reshape(-1, codec.latent_dim)
     assert z.shape[0] == stats["num_frames"] == 6 * 2 * (20480 // 512)
     np.testing.assert_allclose(z.mean(0), 0.0, atol=1e-3)

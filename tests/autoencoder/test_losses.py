@@ -35,8 +35,7 @@ def test_interaural_losses_are_zero_for_identical_pairs():
 
 def test_interaural_phase_loss_grows_with_the_imposed_delay():
     target = _binaural(delay_samples=0.0)
-    values = [float(losses.interaural_phase_loss(_binaural(delay_samples=d), target, **IPD))
-              for d in (0.25, 1.0, 4.0)]
+    values = [float(losses.interaural_phase_loss(_binaural(delay_samples=d), target, **IPD)) for d in (0.25, 1.0, 4.0)]
     assert 0.0 < values[0] < values[1] < values[2]
     # A pure level difference leaves the interaural phase alone.
     assert float(losses.interaural_phase_loss(_binaural(right_gain=0.5), target, **IPD)) < 1e-6
@@ -70,10 +69,12 @@ def test_losses_have_finite_gradients_on_silence():
     silence = jnp.zeros((1, 2, 4096), jnp.float32)
 
     def total(pred):
-        return (sum(losses.multi_resolution_stft_loss(pred, silence, ((512, 128),), 1e-9))
-                + losses.complex_stft_loss(pred, silence, ((512, 128),))
-                + losses.interaural_phase_loss(pred, silence, **IPD)
-                + losses.interaural_level_loss(pred, silence, **ILD))
+        return (
+            sum(losses.multi_resolution_stft_loss(pred, silence, ((512, 128),), 1e-9))
+            + losses.complex_stft_loss(pred, silence, ((512, 128),))
+            + losses.interaural_phase_loss(pred, silence, **IPD)
+            + losses.interaural_level_loss(pred, silence, **ILD)
+        )
 
     for pred in (silence, silence + 1e-3):
         assert np.all(np.isfinite(np.asarray(jax.grad(total)(pred))))
@@ -82,8 +83,11 @@ def test_losses_have_finite_gradients_on_silence():
 def test_kl_divergence():
     assert float(losses.kl_divergence(jnp.zeros(5), jnp.zeros(5))) == 0.0
     # KL(N(m, s^2) || N(0, 1)) = (m^2 + s^2 - 1 - log s^2) / 2.
-    np.testing.assert_allclose(float(losses.kl_divergence(jnp.full(3, 2.0), jnp.full(3, np.log(0.25)))),
-                               0.5 * (4.0 + 0.25 - 1.0 - np.log(0.25)), rtol=1e-6)
+    np.testing.assert_allclose(
+        float(losses.kl_divergence(jnp.full(3, 2.0), jnp.full(3, np.log(0.25)))),
+        0.5 * (4.0 + 0.25 - 1.0 - np.log(0.25)),
+        rtol=1e-6,
+    )
 
 
 def test_interaural_losses_reject_mono():

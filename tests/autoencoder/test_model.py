@@ -38,8 +38,7 @@ def test_params_carry_logical_axis_names(tiny):
 @pytest.mark.parametrize("num_frames", [1, 10])
 def test_shapes_and_dtypes_for_several_durations(tiny, num_frames):
     cfg = tiny.model.config
-    audio = jnp.asarray(np.random.default_rng(num_frames).uniform(-0.5, 0.5, (2, 2, num_frames * 512)),
-                        jnp.float32)
+    audio = jnp.asarray(np.random.default_rng(num_frames).uniform(-0.5, 0.5, (2, 2, num_frames * 512)), jnp.float32)
     mean, log_var = tiny.encode(tiny.params, audio)
     assert mean.shape == log_var.shape == (2, 2, num_frames, cfg.latent_dim)
     assert mean.dtype == log_var.dtype == jnp.float32

@@ -30,8 +30,11 @@ def test_a_tone_lights_up_its_band():
 def test_centred_log_mel_matches_the_metrics_stft():
     cfg = LogMelConfig()
     x = np.random.default_rng(0).normal(size=(2, 3, 4000)).astype(np.float32) * 0.1
-    expected = np.log(np.swapaxes(np.abs(stft(x, cfg.n_fft, cfg.hop, cfg.win_length)) ** 2, -1, -2)
-                      @ mel_filterbank(cfg.n_fft, 16000, cfg.n_mels, cfg.fmin, cfg.fmax) + cfg.log_offset)
+    expected = np.log(
+        np.swapaxes(np.abs(stft(x, cfg.n_fft, cfg.hop, cfg.win_length)) ** 2, -1, -2)
+        @ mel_filterbank(cfg.n_fft, 16000, cfg.n_mels, cfg.fmin, cfg.fmax)
+        + cfg.log_offset
+    )
     got = np.asarray(log_mel(x, cfg))
     assert got.shape == (2, 3, 1 + 4000 // 160, 64) == expected.shape
     np.testing.assert_allclose(got, expected, atol=2e-3)
@@ -42,7 +45,7 @@ def test_uncentred_magnitude_log_mel_matches_numpy_framing():
     cfg = LogMelConfig(power=1.0, center=False, log_offset=0.01, fmin=125.0, fmax=7500.0)
     x = np.random.default_rng(1).normal(size=3000) * 0.1
     num = 1 + (3000 - 400) // 160
-    frames = np.stack([x[i * 160:i * 160 + 400] for i in range(num)])
+    frames = np.stack([x[i * 160 : i * 160 + 400] for i in range(num)])
     spec = np.abs(np.fft.rfft(frames * scipy.signal.get_window("hann", 400), n=512))
     expected = np.log(spec @ mel_filterbank(512, 16000, 64, 125.0, 7500.0) + 0.01)
     np.testing.assert_allclose(np.asarray(log_mel(x, cfg)), expected, atol=1e-4)

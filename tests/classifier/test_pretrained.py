@@ -5,20 +5,45 @@ import scipy.signal
 from v2a_jax.classifier import pretrained
 from v2a_jax.classifier.features import LogMelConfig, mel_filterbank
 
-FRONTEND = LogMelConfig(sample_rate=8000, n_fft=256, win_length=200, hop=80, n_mels=16, fmin=50.0, fmax=4000.0,
-                        power=2.0, center=False, log_offset=1e-6)
+FRONTEND = LogMelConfig(
+    sample_rate=8000,
+    n_fft=256,
+    win_length=200,
+    hop=80,
+    n_mels=16,
+    fmin=50.0,
+    fmax=4000.0,
+    power=2.0,
+    center=False,
+    log_offset=1e-6,
+)
 # Global pooling + softmax head; the embedding is the ReLU after 'fc'.
 POOLED = pretrained.ArchitectureSpec(
-    "pooled", FRONTEND,
-    (pretrained.conv("c1", 3), pretrained.RELU, pretrained.maxpool(), pretrained.conv("c2", 4, (3, 1)),
-     pretrained.RELU, pretrained.GLOBAL_POOL, pretrained.dense("fc", 5), pretrained.RELU,
-     pretrained.dense("out", 3)),
-    embedding_index=-2, head="softmax")
+    "pooled",
+    FRONTEND,
+    (
+        pretrained.conv("c1", 3),
+        pretrained.RELU,
+        pretrained.maxpool(),
+        pretrained.conv("c2", 4, (3, 1)),
+        pretrained.RELU,
+        pretrained.GLOBAL_POOL,
+        pretrained.dense("fc", 5),
+        pretrained.RELU,
+        pretrained.dense("out", 3),
+    ),
+    embedding_index=-2,
+    head="softmax",
+)
 # VGGish-style: 8-frame patches, flatten, sigmoid head; the embedding is the flattened conv output.
 PATCHED = pretrained.ArchitectureSpec(
-    "patched", FRONTEND,
+    "patched",
+    FRONTEND,
     (pretrained.conv("block/c", 2), pretrained.avgpool((2, 4)), pretrained.FLATTEN, pretrained.dense("head", 3)),
-    embedding_index=2, head="sigmoid", patch_frames=8)
+    embedding_index=2,
+    head="sigmoid",
+    patch_frames=8,
+)
 
 
 def _random_weights(spec, seed=0):
@@ -35,7 +60,7 @@ def _save(tmp_path, weights, name="weights.npz"):
 def _log_mel(x):
     """x [N] at 8 kHz -> [T, 16], framed from sample 0 as FRONTEND says."""
     num = 1 + (len(x) - 200) // 80
-    frames = np.stack([x[i * 80:i * 80 + 200] for i in range(num)]) * scipy.signal.get_window("hann", 200)
+    frames = np.stack([x[i * 80 : i * 80 + 200] for i in range(num)]) * scipy.signal.get_window("hann", 200)
     power = np.abs(np.fft.rfft(frames, n=256)) ** 2
     return np.log(power @ mel_filterbank(256, 8000, 16, 50.0, 4000.0) + 1e-6)
 
@@ -47,13 +72,13 @@ def _conv_same(x, kernel, bias):
     out = np.zeros(x.shape[:2] + (kernel.shape[3],))
     for i in range(kh):
         for j in range(kw):
-            out += padded[i:i + x.shape[0], j:j + x.shape[1]] @ kernel[i, j]
+            out += padded[i : i + x.shape[0], j : j + x.shape[1]] @ kernel[i, j]
     return out + bias
 
 
 def _pool(x, a, b, reduce):
     t, f = x.shape[0] // a, x.shape[1] // b
-    return reduce(x[:t * a, :f * b].reshape(t, a, f, b, x.shape[2]), axis=(1, 3))
+    return reduce(x[: t * a, : f * b].reshape(t, a, f, b, x.shape[2]), axis=(1, 3))
 
 
 def _pooled_reference(w, x):
@@ -69,7 +94,7 @@ def _patched_reference(w, x):
     mel = _log_mel(x)
     embs, probs = [], []
     for p in range(mel.shape[0] // 8):
-        h = _pool(_conv_same(mel[p * 8:(p + 1) * 8, :, None], w["block/c/kernel"], w["block/c/bias"]), 2, 4, np.mean)
+        h = _pool(_conv_same(mel[p * 8 : (p + 1) * 8, :, None], w["block/c/kernel"], w["block/c/bias"]), 2, 4, np.mean)
         embs.append(h.reshape(-1))
         probs.append(1 / (1 + np.exp(-(embs[-1] @ w["head/kernel"] + w["head/bias"]))))
     return np.mean(embs, axis=0), np.mean(probs, axis=0)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from data.video_folder import beam as beam_lib, cli
+from data.video_folder import beam as beam_lib
+from data.video_folder import cli
 
 
 def build(builder_cls, config, input_dir: str, data_dir, num_workers: int):

@@ -1,13 +1,13 @@
 """Writes real-format media files for the dataset-builder tests (PyAV encoders, soundfile side-cars).
 
-  pattern(num_frames, height, width)   -> uint8 [T, H, W, 3]: frame i is grey level `level(i)` with a red band
-                                          over its left quarter (so frame order and left/right can be checked).
-  tones(duration_s, rate, freqs, amps) -> float32 [C, N]: one sine per channel (left and right differ).
-  write_video(path, ...)               -> a video (any container/codec PyAV writes), optionally with audio.
-  write_sidecar(path, audio, rate)     -> a wav/flac file.
-  write_bad(kind, folder)              -> one file of every kind the builders must refuse (BAD_KINDS).
-  write_good(folder, *GOOD[i])         -> one of the 12 good fixture videos (codecs, rates, aspect ratios).
-  write_fairplay(root)                 -> FAIR-Play's layout with split files of both published protocols.
+pattern(num_frames, height, width)   -> uint8 [T, H, W, 3]: frame i is grey level `level(i)` with a red band
+                                        over its left quarter (so frame order and left/right can be checked).
+tones(duration_s, rate, freqs, amps) -> float32 [C, N]: one sine per channel (left and right differ).
+write_video(path, ...)               -> a video (any container/codec PyAV writes), optionally with audio.
+write_sidecar(path, audio, rate)     -> a wav/flac file.
+write_bad(kind, folder)              -> one file of every kind the builders must refuse (BAD_KINDS).
+write_good(folder, *GOOD[i])         -> one of the 12 good fixture videos (codecs, rates, aspect ratios).
+write_fairplay(root)                 -> FAIR-Play's layout with split files of both published protocols.
 """
 
 from __future__ import annotations
@@ -45,9 +45,19 @@ def tones(duration_s: float, rate: int, freqs=FREQS, amps=AMPS) -> np.ndarray:
     return np.stack([a * np.sin(2 * np.pi * f * t) for f, a in zip(freqs, amps)]).astype(np.float32)
 
 
-def write_video(path: str, *, duration_s: float = 1.2, fps: float = 25.0, width: int = 64, height: int = 36,
-                codec: str = "libx264", audio: np.ndarray | None = None, audio_rate: int = 48000,
-                audio_codec: str = "aac", num_frames: int | None = None) -> str:
+def write_video(
+    path: str,
+    *,
+    duration_s: float = 1.2,
+    fps: float = 25.0,
+    width: int = 64,
+    height: int = 36,
+    codec: str = "libx264",
+    audio: np.ndarray | None = None,
+    audio_rate: int = 48000,
+    audio_codec: str = "aac",
+    num_frames: int | None = None,
+) -> str:
     """Writes `path` (container from the suffix): `num_frames` (default duration_s * fps) frames of `pattern`
     at `fps` with `codec`, and `audio` float [C, N] at `audio_rate` with `audio_codec` when given."""
     count = round(duration_s * fps) if num_frames is None else num_frames
@@ -63,7 +73,7 @@ def write_video(path: str, *, duration_s: float = 1.2, fps: float = 25.0, width:
         if sound is not None:
             block = 960
             for start in range(0, audio.shape[1], block):
-                chunk = np.ascontiguousarray(audio[:, start:start + block], np.float32)
+                chunk = np.ascontiguousarray(audio[:, start : start + block], np.float32)
                 frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=LAYOUTS[audio.shape[0]])
                 frame.sample_rate, frame.pts = audio_rate, start
                 frame.time_base = fractions.Fraction(1, audio_rate)
@@ -103,8 +113,9 @@ def write_bad(kind: str, folder: str) -> str:
         with open(path, "wb") as f:
             f.write(np.random.default_rng(0).bytes(4096))
     elif kind == "truncated":  # Matroska declares its duration up front; the cut file decodes to less of it
-        path = write_video(path[:-4] + ".webm", duration_s=2.0, codec="libvpx-vp9", audio=tones(2.0, 48000),
-                           audio_codec="libopus")
+        path = write_video(
+            path[:-4] + ".webm", duration_s=2.0, codec="libvpx-vp9", audio=tones(2.0, 48000), audio_codec="libopus"
+        )
         with open(path, "r+b") as f:
             f.truncate(os.path.getsize(path) // 2)
     elif kind == "no_video":
@@ -166,14 +177,24 @@ GOOD = [
 _SUFFIX = {"libx264": ".mp4", "libvpx-vp9": ".webm", "mjpeg": ".avi"}
 
 
-def write_good(folder: str, name: str, codec: str, fps: float, size, duration: float, audio_codec, rate: int,
-               sidecar: str) -> Good:
+def write_good(
+    folder: str, name: str, codec: str, fps: float, size, duration: float, audio_codec, rate: int, sidecar: str
+) -> Good:
     """Writes the GOOD row `name, ...` under `folder` (its tones as the container's audio or as the side-car)."""
     path = os.path.join(folder, name + _SUFFIX[codec])
     os.makedirs(os.path.dirname(path), exist_ok=True)
     audio = tones(duration, rate)
-    write_video(path, duration_s=duration, fps=fps, width=size[0], height=size[1], codec=codec,
-                audio=audio if audio_codec else None, audio_rate=rate, audio_codec=audio_codec or "aac")
+    write_video(
+        path,
+        duration_s=duration,
+        fps=fps,
+        width=size[0],
+        height=size[1],
+        codec=codec,
+        audio=audio if audio_codec else None,
+        audio_rate=rate,
+        audio_codec=audio_codec or "aac",
+    )
     audio_path = path
     if sidecar:
         audio_path = write_sidecar(os.path.splitext(path)[0] + sidecar, audio, rate)

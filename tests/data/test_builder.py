@@ -3,8 +3,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from data.binaural_synth import prepare
-from data.binaural_synth import scenes
+from data.binaural_synth import prepare, scenes
 from data.binaural_synth.binaural_synth_dataset_builder import BinauralSynth, clip_seed, to_example
 from v2a_jax.spatial import hrtf as hrtf_lib
 
@@ -17,8 +16,14 @@ def test_splits_and_metadata(tiny_synth):
     assert meta["scene"]["duration_s"] == 1.28 and meta["scene"]["fps"] == 25.0
     assert meta["hrtf"] == "spherical"
     # The layout every dataset shares (the loader reads `clip`, the field of view and the truth flag).
-    assert meta["clip"] == {"duration_s": 1.28, "sample_rate": 16000, "fps": 25.0, "height": 32, "width": 32,
-                            "resize_mode": "none"}
+    assert meta["clip"] == {
+        "duration_s": 1.28,
+        "sample_rate": 16000,
+        "fps": 25.0,
+        "height": 32,
+        "width": 32,
+        "resize_mode": "none",
+    }
     assert meta["field_of_view_deg"] == config.scene.horizontal_fov_deg and meta["ground_truth"] is True
 
 

@@ -53,8 +53,12 @@ def _log_band_spectrum(x: np.ndarray) -> np.ndarray:
 
 
 def test_nearest_spectral_template_identifies_every_class():
-    templates = np.stack([np.mean([_log_band_spectrum(c.synth(np.random.default_rng(s), 16384, SR))
-                                   for s in range(3)], axis=0) for c in classes.CLASSES])
+    templates = np.stack(
+        [
+            np.mean([_log_band_spectrum(c.synth(np.random.default_rng(s), 16384, SR)) for s in range(3)], axis=0)
+            for c in classes.CLASSES
+        ]
+    )
     for label, c in enumerate(classes.CLASSES):
         for seed in (100, 101, 102):
             feature = _log_band_spectrum(c.synth(np.random.default_rng(seed), 8192, SR))

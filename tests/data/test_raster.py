@@ -9,8 +9,9 @@ from data.binaural_synth import raster
 def _draw_one(shape, cx, cy, radius, size=64, colour=(200, 100, 50), brightness=1.0):
     frames = np.zeros((1, size, size, 3), np.uint8)
     one = lambda v: np.array([[v]], np.float64)  # noqa: E731
-    return raster.draw_shapes(frames, [shape], one(cx), one(cy), one(radius), np.array([colour]),
-                              one(brightness), one(1.0))[0]
+    return raster.draw_shapes(
+        frames, [shape], one(cx), one(cy), one(radius), np.array([colour]), one(brightness), one(1.0)
+    )[0]
 
 
 @pytest.mark.parametrize("shape", raster.SHAPES)
@@ -24,7 +25,7 @@ def test_shape_is_centred_and_sized(shape):
     assert abs((coverage * cols).sum() / area - cx) < 0.1
     assert abs((coverage * rows).sum() / area - cy) < 0.1, shape
     # Visible size: between ~1/4 and all of the enclosing disc, and nothing outside 1.2 radii.
-    assert 0.25 * np.pi * radius ** 2 < area <= np.pi * (1.15 * radius) ** 2, (shape, area)
+    assert 0.25 * np.pi * radius**2 < area <= np.pi * (1.15 * radius) ** 2, (shape, area)
     assert coverage[np.hypot(cols - cx, rows - cy) > 1.2 * radius + 1].max() == 0.0
 
 
@@ -32,7 +33,7 @@ def test_circle_area_colour_and_brightness():
     img = _draw_one("circle", 32.0, 32.0, 12.0, colour=(200, 100, 50), brightness=0.5)
     np.testing.assert_array_equal(img[32, 32], [100, 50, 25])
     coverage = img[..., 0].astype(np.float64) / 100.0
-    np.testing.assert_allclose(coverage.sum(), np.pi * 12.0 ** 2, rtol=0.01)
+    np.testing.assert_allclose(coverage.sum(), np.pi * 12.0**2, rtol=0.01)
 
 
 def test_triangle_points_up_and_bars_are_oriented():
@@ -63,8 +64,9 @@ def test_undrawn_objects_and_background_untouched():
     frames = rng.integers(0, 256, (3, 16, 16, 3), dtype=np.uint8)
     cx = np.array([[np.nan], [8.0], [8.0]])
     radius = np.array([[4.0], [0.0], [4.0]])
-    out = raster.draw_shapes(frames, ["square"], cx, np.full((3, 1), 8.0), radius, np.array([[0, 255, 0]]),
-                             np.ones((3, 1)), np.ones((3, 1)))
+    out = raster.draw_shapes(
+        frames, ["square"], cx, np.full((3, 1), 8.0), radius, np.array([[0, 255, 0]]), np.ones((3, 1)), np.ones((3, 1))
+    )
     np.testing.assert_array_equal(out[:2], frames[:2])
     np.testing.assert_array_equal(out[2, 8, 8], [0, 255, 0])
     np.testing.assert_array_equal(out[2, 0, 0], frames[2, 0, 0])
@@ -73,11 +75,27 @@ def test_undrawn_objects_and_background_untouched():
 def test_draw_shapes_rejects_bad_shapes():
     frames = np.zeros((2, 8, 8, 3), np.uint8)
     with pytest.raises(ValueError, match="centre_x"):
-        raster.draw_shapes(frames, ["circle"], np.zeros((3, 1)), np.zeros((2, 1)), np.ones((2, 1)),
-                           np.zeros((1, 3)), np.ones((2, 1)), np.ones((2, 1)))
+        raster.draw_shapes(
+            frames,
+            ["circle"],
+            np.zeros((3, 1)),
+            np.zeros((2, 1)),
+            np.ones((2, 1)),
+            np.zeros((1, 3)),
+            np.ones((2, 1)),
+            np.ones((2, 1)),
+        )
     with pytest.raises(ValueError, match="unknown shape"):
-        raster.draw_shapes(frames, ["blob"], np.zeros((2, 1)), np.zeros((2, 1)), np.ones((2, 1)),
-                           np.zeros((1, 3)), np.ones((2, 1)), np.ones((2, 1)))
+        raster.draw_shapes(
+            frames,
+            ["blob"],
+            np.zeros((2, 1)),
+            np.zeros((2, 1)),
+            np.ones((2, 1)),
+            np.zeros((1, 3)),
+            np.ones((2, 1)),
+            np.ones((2, 1)),
+        )
 
 
 def test_panorama_is_desaturated_and_seeded():

@@ -19,8 +19,9 @@ def hrtf():
 
 
 def _config(**kw):
-    base = dict(duration_s=1.0, offscreen_prob=0.0, rt60_range_s=(0.0, 0.0), min_sources=1, max_sources=1,
-                difficulty="easy")
+    base = dict(
+        duration_s=1.0, offscreen_prob=0.0, rt60_range_s=(0.0, 0.0), min_sources=1, max_sources=1, difficulty="easy"
+    )
     base.update(kw)
     return scenes.SceneConfig(**base)
 
@@ -39,11 +40,21 @@ def _hand_scene(config, sources, yaw_deg=0.0, seed=0):
         for e, (on, off) in enumerate(src["events"]):
             onset[i, e], offset[i, e] = on, off
     empty = np.zeros((0, n), np.float32)
-    return scenes.Scene(class_id=class_id, azimuth_deg=az, elevation_deg=el, distance_m=dist, onset_s=onset,
-                        offset_s=offset, camera_yaw_deg=np.broadcast_to(np.float32(yaw_deg), (n,)).copy(),
-                        distractor_class_id=np.zeros(0, np.int32), distractor_azimuth_deg=empty,
-                        distractor_elevation_deg=empty, distractor_distance_m=empty, rt60_s=0.0,
-                        panorama=raster.make_panorama(np.random.default_rng(seed)))
+    return scenes.Scene(
+        class_id=class_id,
+        azimuth_deg=az,
+        elevation_deg=el,
+        distance_m=dist,
+        onset_s=onset,
+        offset_s=offset,
+        camera_yaw_deg=np.broadcast_to(np.float32(yaw_deg), (n,)).copy(),
+        distractor_class_id=np.zeros(0, np.int32),
+        distractor_azimuth_deg=empty,
+        distractor_elevation_deg=empty,
+        distractor_distance_m=empty,
+        rt60_s=0.0,
+        panorama=raster.make_panorama(np.random.default_rng(seed)),
+    )
 
 
 def _render(scene, config, hrtf, seed=0):
@@ -54,35 +65,38 @@ def _itd_samples(audio, max_lag=20):
     """Lag (samples) maximising sum_n left[n] right[n + lag]; > 0 when the left ear leads."""
     left, right = audio.astype(np.float64)
     lags = np.arange(-max_lag, max_lag + 1)
-    xc = [np.dot(left[max_lag:-max_lag], right[max_lag + k:right.size - max_lag + k]) for k in lags]
+    xc = [np.dot(left[max_lag:-max_lag], right[max_lag + k : right.size - max_lag + k]) for k in lags]
     return lags[int(np.argmax(xc))]
 
 
 def _ild_db(audio):
     left, right = audio.astype(np.float64)
-    return 10 * np.log10(np.sum(left ** 2) / np.sum(right ** 2))
+    return 10 * np.log10(np.sum(left**2) / np.sum(right**2))
 
 
 # ---------------------------------------------------------------------------------------------- config
 
 
-@pytest.mark.parametrize("kw, field", [
-    (dict(fps=25.0, duration_s=1.01), "duration_s"),  # 25.25 frames
-    (dict(fps=24.0), "sample_rate"),  # 16000 / 24 samples per frame
-    (dict(sample_rate=4000, fps=25.0), "sample_rate"),
-    (dict(min_sources=3, max_sources=2), "min_sources"),
-    (dict(min_sources=0), "min_sources"),
-    (dict(num_classes=11), "num_classes"),
-    (dict(num_classes=2, max_sources=2, offscreen_prob=0.5), "num_classes"),
-    (dict(offscreen_prob=1.5), "offscreen_prob"),
-    (dict(difficulty="insane"), "difficulty"),
-    (dict(horizontal_fov_deg=170.0), "horizontal_fov_deg"),
-    (dict(horizontal_fov_deg=5.0), "horizontal_fov_deg"),
-    (dict(rt60_range_s=(0.5, 0.2)), "rt60_range_s"),
-    (dict(distance_range_m=(0.0, 2.0)), "distance_range_m"),
-    (dict(max_events_per_source=0), "max_events_per_source"),
-    (dict(image_size=4), "image_size"),
-])
+@pytest.mark.parametrize(
+    "kw, field",
+    [
+        (dict(fps=25.0, duration_s=1.01), "duration_s"),  # 25.25 frames
+        (dict(fps=24.0), "sample_rate"),  # 16000 / 24 samples per frame
+        (dict(sample_rate=4000, fps=25.0), "sample_rate"),
+        (dict(min_sources=3, max_sources=2), "min_sources"),
+        (dict(min_sources=0), "min_sources"),
+        (dict(num_classes=11), "num_classes"),
+        (dict(num_classes=2, max_sources=2, offscreen_prob=0.5), "num_classes"),
+        (dict(offscreen_prob=1.5), "offscreen_prob"),
+        (dict(difficulty="insane"), "difficulty"),
+        (dict(horizontal_fov_deg=170.0), "horizontal_fov_deg"),
+        (dict(horizontal_fov_deg=5.0), "horizontal_fov_deg"),
+        (dict(rt60_range_s=(0.5, 0.2)), "rt60_range_s"),
+        (dict(distance_range_m=(0.0, 2.0)), "distance_range_m"),
+        (dict(max_events_per_source=0), "max_events_per_source"),
+        (dict(image_size=4), "image_size"),
+    ],
+)
 def test_config_rejects_nonsense(kw, field):
     with pytest.raises(ValueError, match=f"SceneConfig.{field}"):
         scenes.SceneConfig(**kw)
@@ -92,8 +106,7 @@ def test_config_defaults_and_sizes():
     config = scenes.SceneConfig()
     assert (config.num_frames, config.samples_per_frame, config.num_samples) == (200, 640, 128000)
     assert config.num_slots == 3 and config.max_sources == 2
-    assert scenes.clip_shapes(config) == {"num_frames": 200, "num_samples": 128000, "num_sources": 3,
-                                          "max_events": 8}
+    assert scenes.clip_shapes(config) == {"num_frames": 200, "num_samples": 128000, "num_sources": 3, "max_events": 8}
     np.testing.assert_allclose(config.focal_px, 32.0)
     assert _config().num_slots == 1  # no off-screen slot when offscreen_prob == 0
 
@@ -101,22 +114,30 @@ def test_config_defaults_and_sizes():
 # ---------------------------------------------------------------------------------------------- shapes
 
 
-@pytest.mark.parametrize("duration, fps, size, sr, difficulty", [
-    (1.0, 25.0, 64, 16000, "medium"),
-    (0.4, 10.0, 224, 16000, "hard"),
-    (1.5, 20.0, 32, 8000, "easy"),
-])
+@pytest.mark.parametrize(
+    "duration, fps, size, sr, difficulty",
+    [
+        (1.0, 25.0, 64, 16000, "medium"),
+        (0.4, 10.0, 224, 16000, "hard"),
+        (1.5, 20.0, 32, 8000, "easy"),
+    ],
+)
 def test_shapes_and_dtypes(duration, fps, size, sr, difficulty, hrtf):
-    config = scenes.SceneConfig(duration_s=duration, fps=fps, image_size=size, sample_rate=sr,
-                                difficulty=difficulty, offscreen_prob=0.5)
+    config = scenes.SceneConfig(
+        duration_s=duration, fps=fps, image_size=size, sample_rate=sr, difficulty=difficulty, offscreen_prob=0.5
+    )
     h = hrtf if sr == SR else hrtf_lib.SphericalHeadHRTF(sample_rate=sr)
     clip = scenes.render_clip(3, config, h)
     t, n, s, e = int(round(duration * fps)), int(round(duration * sr)), 3, 8
     assert scenes.clip_shapes(config) == {"num_frames": t, "num_samples": n, "num_sources": s, "max_events": e}
     expected = {
-        "video": ((t, size, size, 3), np.uint8), "audio": ((2, n), np.float32),
-        "class_id": ((s,), np.int32), "source_present": ((s,), np.bool_), "onscreen_source": ((s,), np.bool_),
-        "camera_yaw_deg": ((t,), np.float32), "onset_s": ((s, e), np.float32),
+        "video": ((t, size, size, 3), np.uint8),
+        "audio": ((2, n), np.float32),
+        "class_id": ((s,), np.int32),
+        "source_present": ((s,), np.bool_),
+        "onscreen_source": ((s,), np.bool_),
+        "camera_yaw_deg": ((t,), np.float32),
+        "onset_s": ((s, e), np.float32),
         **{k: ((t, s), np.bool_ if k in ("visible", "sounding") else np.float32) for k in KEYS_T_S},
     }
     assert set(clip) == set(expected) | {"caption"}
@@ -150,7 +171,7 @@ def test_sources_have_distinct_classes_and_sorted_padded_onsets(hrtf):
         for s in np.flatnonzero(scene.class_id >= 0):
             on, off = scene.onset_s[s], scene.offset_s[s]
             valid = on >= 0
-            assert valid[0] and np.all(valid[:valid.sum()])  # at least one event, padding at the end only
+            assert valid[0] and np.all(valid[: valid.sum()])  # at least one event, padding at the end only
             assert np.all(off[valid] - on[valid] >= scenes.MIN_EVENT_S - 1e-3)
             assert np.all(on[valid][1:] >= off[valid][:-1] + scenes.MIN_GAP_S - 1e-4)
             assert np.all(off[valid] <= 2.0 + 1e-6)
@@ -183,7 +204,7 @@ def test_drawn_source_is_centred_on_screen_xy(hrtf):
             # Full-brightness frames whose whole shape is in view (radius from the 1/distance law).
             r = f * scenes.OBJECT_RADIUS_M / clip["distance_m"][t, 0] * 1.3
             x, y = clip["screen_x"][t, 0], clip["screen_y"][t, 0]
-            if not (snd[max(t - 2, 0):t + 3].all() and r < x < size - r and r < y < size - r and r > 3):
+            if not (snd[max(t - 2, 0) : t + 3].all() and r < x < size - r and r < y < size - r and r > 3):
                 continue
             mask = _class_pixels(clip["video"][t], colour)
             rows, cols = np.nonzero(mask)
@@ -243,8 +264,9 @@ def test_source_brightens_and_audio_is_louder_while_sounding(hrtf):
         scene = scenes.sample_scene(rng, config)
         clip = scenes.render_scene(scene, config, hrtf, rng)
         np.testing.assert_array_equal(clip["video"], scenes.render_clip(seed, config, hrtf)["video"])
-        background = raster.render_background(scene.panorama, clip["camera_yaw_deg"], config.focal_px,
-                                              config.image_size, config.image_size)
+        background = raster.render_background(
+            scene.panorama, clip["camera_yaw_deg"], config.focal_px, config.image_size, config.image_size
+        )
         energy = np.sum(clip["audio"].astype(np.float64).reshape(2, -1, spf) ** 2, axis=(0, 2))  # [T]
         snd = clip["sounding"][:, 0]
         for t in range(config.num_frames):
@@ -291,7 +313,7 @@ def test_camera_yaw_moves_a_static_source_the_other_way(hrtf):
     x = clip["screen_x"][:, 0]
     assert np.all(np.diff(x[np.isfinite(x)]) > 0) and np.isfinite(x).sum() > 30
     half = config.num_samples // 2
-    assert _ild_db(clip["audio"][:, :half // 2]) > 1.0 and _ild_db(clip["audio"][:, -half // 2:]) < -0.5
+    assert _ild_db(clip["audio"][:, : half // 2]) > 1.0 and _ild_db(clip["audio"][:, -half // 2 :]) < -0.5
 
 
 def test_relative_azimuth_is_world_minus_camera_yaw(hrtf):

@@ -21,8 +21,14 @@ def test_one_row_per_run_and_setting_labelled_from_the_config(tmp_path, monkeypa
         rows = {"generated": {"stft": settings.sampler.cfg_strength, "left_right_agreement": 0.5}}
         if label["layout"] != "mono":
             rows["flipped"] = {"left_right_agreement": 0.75}
-        return {"rows": rows, "label": label, "label_text": evaluator.label_text(label), "step": 9,
-                "settings": {"num_steps": settings.sampler.num_steps}, "num_clips": 3}
+        return {
+            "rows": rows,
+            "label": label,
+            "label_text": evaluator.label_text(label),
+            "step": 9,
+            "settings": {"num_steps": settings.sampler.num_steps},
+            "num_clips": 3,
+        }
 
     monkeypatch.setattr(evaluator, "evaluate_checkpoint", fake_evaluate)
     (tmp_path / "sweep.txt").write_text(f"# runs\n{workdirs[1]}\n\n")
@@ -31,7 +37,11 @@ def test_one_row_per_run_and_setting_labelled_from_the_config(tmp_path, monkeypa
     entries = ablations.run_ablations(runs, heun, [2, 4], [1.0, 4.5], tmp_path / "out")
     assert len(entries) == len(calls) == 8
     assert {(s.sampler.num_steps, s.sampler.cfg_strength, s.sampler.method) for _, _, s in calls[:4]} == {
-        (2, 1.0, "heun"), (2, 4.5, "heun"), (4, 1.0, "heun"), (4, 4.5, "heun")}
+        (2, 1.0, "heun"),
+        (2, 4.5, "heun"),
+        (4, 1.0, "heun"),
+        (4, 4.5, "heun"),
+    }
     assert len({str(out) for _, out, _ in calls}) == 8  # every evaluation keeps its own directory and cache
     assert entries[0]["metrics"]["flipped_left_right_agreement"] == 0.75
     assert "flipped_left_right_agreement" not in entries[-1]["metrics"]

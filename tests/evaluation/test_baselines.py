@@ -33,8 +33,7 @@ def test_two_stage_renders_each_frame_at_the_localised_azimuth():
 
 def test_per_sample_holds_each_frame_value():
     values = np.array([[1.0, 2.0, 3.0]])
-    np.testing.assert_array_equal(baselines.per_sample(values, 7, fps=2.0, sample_rate=4),
-                                  [[1, 1, 2, 2, 3, 3, 3]])
+    np.testing.assert_array_equal(baselines.per_sample(values, 7, fps=2.0, sample_rate=4), [[1, 1, 2, 2, 3, 3, 3]])
 
 
 def test_random_azimuths_are_seeded_per_clip_and_uniform_in_range():

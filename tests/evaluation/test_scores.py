@@ -18,8 +18,13 @@ def truth():
     frames = 25
     onsets = np.full((2, 1, 4), -1.0, np.float32)
     onsets[:, 0] = [0.0, 0.25, 0.5, 0.75]
-    return scores.Truth(audio, np.broadcast_to(azimuth[:, None, None], (2, frames, 1)).copy(),
-                        np.zeros((2, frames, 1)), np.ones((2, frames, 1), bool), onsets)
+    return scores.Truth(
+        audio,
+        np.broadcast_to(azimuth[:, None, None], (2, frames, 1)).copy(),
+        np.zeros((2, frames, 1)),
+        np.ones((2, frames, 1), bool),
+        onsets,
+    )
 
 
 def test_truth_scores_zero_distance_and_its_own_direction(truth):
@@ -46,7 +51,7 @@ class _LevelEmbedding:
     multi_label = True
 
     def embed(self, audio):
-        rms, peak = np.sqrt(np.mean(audio ** 2, axis=1)), np.abs(audio).max(axis=1)
+        rms, peak = np.sqrt(np.mean(audio**2, axis=1)), np.abs(audio).max(axis=1)
         return np.stack([rms, peak], axis=1), np.stack([np.clip(10 * rms, 0, 1), np.clip(peak, 0, 1)], axis=1)
 
 

@@ -10,10 +10,29 @@ import pytest
 from v2a_jax.evaluation import ablations, evaluator, report, runner, scores
 
 ROWS = ("generated", "flipped", "recording", "autoencoder", "mono_copy", "two_stage", "random_direction")
-REFERENCE_METRICS = ("stft", "env", "mag", "phs", "snr_db", "lsd_db", "delta_ild_db", "delta_iacc",
-                     "stft_peak_norm", "env_peak_norm", "mag_peak_norm", "snr_peak_norm_db")
-TRUTH_METRICS = ("direction_error_deg", "left_right_agreement", "lateral_r", "direction_error_ild_deg",
-                 "left_right_agreement_ild", "lateral_r_ild", "av_sync_offset_s")
+REFERENCE_METRICS = (
+    "stft",
+    "env",
+    "mag",
+    "phs",
+    "snr_db",
+    "lsd_db",
+    "delta_ild_db",
+    "delta_iacc",
+    "stft_peak_norm",
+    "env_peak_norm",
+    "mag_peak_norm",
+    "snr_peak_norm_db",
+)
+TRUTH_METRICS = (
+    "direction_error_deg",
+    "left_right_agreement",
+    "lateral_r",
+    "direction_error_ild_deg",
+    "left_right_agreement_ild",
+    "lateral_r_ild",
+    "av_sync_offset_s",
+)
 
 pytestmark = pytest.mark.xdist_group("recorded_run")
 
@@ -56,8 +75,9 @@ def test_report_has_the_reference_rows_and_no_truth_columns(evaluated):
 
 def test_ablation_table_uses_the_recording_agreement(evaluated, tiny_recorded_run, tmp_path):
     result, _, base = evaluated
-    entries = ablations.run_ablations([str(tiny_recorded_run)], SETTINGS, [2], [SETTINGS.sampler.cfg_strength], base,
-                                      progress=lambda _: None)
+    entries = ablations.run_ablations(
+        [str(tiny_recorded_run)], SETTINGS, [2], [SETTINGS.sampler.cfg_strength], base, progress=lambda _: None
+    )
     metrics = entries[0]["metrics"]
     assert "flipped_left_right_agreement" not in metrics
     assert metrics["flipped_ref_left_right_agreement"] == result["rows"]["flipped"]["ref_left_right_agreement"]

@@ -13,11 +13,16 @@ def test_every_ablation_run_builds_a_distinct_valid_model():
         assert argv[5:] == [f"--config.{k}={v}" for k, v in overrides.items()]
         config = generator.get_config(f"{base}-tiny")
         config.update_from_flattened_dict(overrides)
-        models[name] = ModelConfig.from_config(config.model, latent_dim=8, semantic_frames_per_video_frame=0.25,
-                                               dtype="float32")
-        trainings[name] = (models[name], config.model.spatialisation.aux_weight,
-                           config.model.video.localisation_weight, config.flow.interaural_weight,
-                           config.data.mirror_prob)
+        models[name] = ModelConfig.from_config(
+            config.model, latent_dim=8, semantic_frames_per_video_frame=0.25, dtype="float32"
+        )
+        trainings[name] = (
+            models[name],
+            config.model.spatialisation.aux_weight,
+            config.model.video.localisation_weight,
+            config.flow.interaural_weight,
+            config.data.mirror_prob,
+        )
     assert len(set(trainings.values())) == len(runs)  # no two runs train the same model the same way
     assert models["dual"].spacetime is False and models["visaudio"].spacetime is True
     assert models["dual_shared"].branch_weights == "shared"

@@ -35,10 +35,12 @@ TEST_SIZES = {
 def tiny_config(model: str, data_dir: str = "", **overrides: Any) -> ml_collections.ConfigDict:
     """`experiments/generator.py:{model}-tiny` at test sizes; `overrides` use "__" for "." in dotted names."""
     config = generator.get_config(f"{model}-tiny")
-    config.update_from_flattened_dict({
-        **TEST_SIZES,
-        "data.data_dir": data_dir,
-        "data.name": "binaural_synth/test_tiny",
-        **{name.replace("__", "."): value for name, value in overrides.items()},
-    })
+    config.update_from_flattened_dict(
+        {
+            **TEST_SIZES,
+            "data.data_dir": data_dir,
+            "data.name": "binaural_synth/test_tiny",
+            **{name.replace("__", "."): value for name, value in overrides.items()},
+        }
+    )
     return config

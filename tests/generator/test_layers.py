@@ -68,8 +68,14 @@ def test_blocks_start_as_the_identity():
     c_f = jax.random.normal(keys[4], (b, 2, t, d))
     mask = jnp.ones((b, tt), bool)
     block = transformer.JointBlock(d, 2, 32)
-    args = ((audio, video, text), c_g, c_f, mask, jnp.arange(t, dtype=jnp.float32),
-            layers.aligned_positions(tv, t, True))
+    args = (
+        (audio, video, text),
+        c_g,
+        c_f,
+        mask,
+        jnp.arange(t, dtype=jnp.float32),
+        layers.aligned_positions(tv, t, True),
+    )
     params = jax.jit(block.init)(jax.random.PRNGKey(1), *args)
     apply = jax.jit(block.apply)
     (a_out, v_out, t_out), _ = apply(params, *args)

@@ -27,15 +27,18 @@ VARIANTS = {
     "joint_stereo": dict(layout="stereo", branch_weights="shared", spacetime=False),
     "mono": dict(layout="mono", branch_weights="shared", spacetime=False),
     "visaudio_no_text_unaligned": dict(layout="dual", spacetime=True, text=OFF, aligned_rope=False),
-    "spatialv2a_precomputed": dict(layout="dual", spacetime=False, spatialisation=ON,
-                                   video=dict(features="precomputed", patch_grid=(3, 5))),
+    "spatialv2a_precomputed": dict(
+        layout="dual", spacetime=False, spatialisation=ON, video=dict(features="precomputed", patch_grid=(3, 5))
+    ),
 }
 
 
 def _replace(config: ModelConfig, **changes) -> ModelConfig:
     """`config` with fields replaced; a dict replaces fields of that nested section (video, text, ...)."""
-    return dataclasses.replace(config, **{
-        k: dataclasses.replace(getattr(config, k), **v) if isinstance(v, dict) else v for k, v in changes.items()})
+    return dataclasses.replace(
+        config,
+        **{k: dataclasses.replace(getattr(config, k), **v) if isinstance(v, dict) else v for k, v in changes.items()},
+    )
 
 
 def _inputs(config: ModelConfig, key=jax.random.PRNGKey(0)) -> dict:
@@ -82,7 +85,8 @@ def test_shapes_of_every_variant(name):
         assert cond.text_tokens.shape == (B, config.text.max_len, config.hidden)
     p = config.grid[0] * config.grid[1]
     assert (None if cond.heatmap_logits is None else cond.heatmap_logits.shape) == (
-        (B, T_SEM, p) if config.spatialisation.enabled else None)
+        (B, T_SEM, p) if config.spatialisation.enabled else None
+    )
     assert ("spacetime" in params["params"]) == config.spacetime
     assert ("heatmap" in params["params"]) == config.spatialisation.enabled
     branch = params["params"]["branches"]["branch"]["final"]["out"]["kernel"].value
@@ -106,8 +110,11 @@ def test_config_rejects_spacetime_without_branches():
 
 
 def test_config_errors_name_the_nested_field():
-    with pytest.raises(cli.ConfigError, match=r"^config\.model\.video\.image_size=18: must be a multiple of "
-                                              r"video\.patch_size=4$"):
+    with pytest.raises(
+        cli.ConfigError,
+        match=r"^config\.model\.video\.image_size=18: must be a multiple of "
+        r"video\.patch_size=4$",
+    ):
         _replace(BASE, video=dict(image_size=18))
 
 
@@ -168,8 +175,14 @@ def test_precomputed_features_are_all_read_and_dropped_together():
 def test_baseline_layouts_ears(layout):
     """Mono reads only the left-ear slot and writes the same velocity to both ears; joint stereo reads and writes
     both ears (a change in one ear's input reaches both ears' outputs through the shared stream)."""
-    config = _replace(BASE, layout=layout, branch_weights="shared", spacetime=False, text=OFF,
-                      video=dict(features="precomputed", patch_grid=(2, 2)))
+    config = _replace(
+        BASE,
+        layout=layout,
+        branch_weights="shared",
+        spacetime=False,
+        text=OFF,
+        video=dict(features="precomputed", patch_grid=(2, 2)),
+    )
     model = Generator(config)
     x, t, inputs, no, _ = _args(config)
     params = _perturbed(jax.jit(model.init)(jax.random.PRNGKey(1), x, t, inputs, no, no))
@@ -194,12 +207,14 @@ def test_remat_changes_memory_not_results():
     keys = jax.random.split(jax.random.PRNGKey(2), len(leaves))
     params = jax.tree.unflatten(treedef, [x + 0.05 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys)])
     assert jax.tree.structure(params) == jax.tree.structure(
-        jax.eval_shape(Generator(remat).init, jax.random.PRNGKey(0), *_args(remat)))
+        jax.eval_shape(Generator(remat).init, jax.random.PRNGKey(0), *_args(remat))
+    )
 
     def loss_and_grads(config):
         def loss(p):
             velocity, _ = Generator(config).apply(p, *_args(config, jax.random.PRNGKey(1)))
-            return jnp.mean(velocity ** 2 + velocity)
+            return jnp.mean(velocity**2 + velocity)
+
         return jax.jit(jax.value_and_grad(loss))(params)
 
     (l0, g0), (l1, g1) = loss_and_grads(plain), loss_and_grads(remat)
@@ -225,11 +240,13 @@ def test_tuned_encoder_saliency_steers_the_spacetime_module_and_only_with_the_vi
     rng = np.random.default_rng(4)
     louder = jax.tree.map(lambda p: p, params)
     louder["params"]["patch_localiser_head"]["kernel"] = head.replace_boxed(
-        head.value + 3.0 * rng.standard_normal(head.value.shape).astype(np.float32))
+        head.value + 3.0 * rng.standard_normal(head.value.shape).astype(np.float32)
+    )
     kept, kept_louder = encode(params, no), encode(louder, no)
     side = lambda cond: np.asarray(cond.frame_cond[:, 0] - cond.frame_cond[:, 1])  # noqa: E731
     assert np.abs(side(kept_louder) - side(kept)).max() > 1e-2
     embedding = np.asarray(params["params"]["branch_embedding"].value)
     for p in (params, louder):
-        np.testing.assert_allclose(side(encode(p, ~no)), np.broadcast_to(embedding[0] - embedding[1],
-                                                                          (B, T_LAT, config.hidden)), atol=1e-5)
+        np.testing.assert_allclose(
+            side(encode(p, ~no)), np.broadcast_to(embedding[0] - embedding[1], (B, T_LAT, config.hidden)), atol=1e-5
+        )

@@ -12,8 +12,9 @@ X0 = jnp.array([[1.0, -2.0, 0.5]])
 
 
 def _run(field, steps, method, shift=1.0):
-    return np.asarray(jax.jit(lambda x: samplers.sample(field, x, num_steps=steps, method=method, shift=shift))(X0),
-                      np.float64)
+    return np.asarray(
+        jax.jit(lambda x: samplers.sample(field, x, num_steps=steps, method=method, shift=shift))(X0), np.float64
+    )
 
 
 @pytest.mark.parametrize("method", samplers.METHODS)
@@ -47,7 +48,7 @@ def test_error_order_euler_1_others_2(shift):
 
     for method, order in (("euler", 1), ("heun", 2), ("midpoint", 2), ("ab2", 2)):
         ratio = error(32, method) / error(64, method)
-        np.testing.assert_allclose(ratio, 2.0 ** order, rtol=0.15)
+        np.testing.assert_allclose(ratio, 2.0**order, rtol=0.15)
         if order == 2:
             assert error(16, method) < error(16, "euler") / 5
 
@@ -81,8 +82,9 @@ def test_guidance_combines_conditional_and_unconditional_fields():
     t = jnp.zeros((1,))
     np.testing.assert_allclose(samplers.guided_velocity(field, cond, uncond, 1.0)(X0, t), cond["bias"])
     np.testing.assert_allclose(samplers.guided_velocity(field, cond, uncond, 0.0)(X0, t), uncond["bias"])
-    np.testing.assert_allclose(samplers.guided_velocity(field, cond, uncond, 4.5)(X0, t),
-                               4.5 * cond["bias"] - 3.5 * uncond["bias"], rtol=1e-6)
+    np.testing.assert_allclose(
+        samplers.guided_velocity(field, cond, uncond, 4.5)(X0, t), 4.5 * cond["bias"] - 3.5 * uncond["bias"], rtol=1e-6
+    )
 
 
 @pytest.mark.parametrize("method", samplers.METHODS)

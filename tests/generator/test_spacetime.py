@@ -14,7 +14,7 @@ B, TP, T, DP, D = 2, 3, 5, 12, 32
 def _mirror(x: np.ndarray, axis: int) -> np.ndarray:
     """Reflects the row-major patch axis of a GRID left-right, written out by (row, column)."""
     gh, gw = GRID
-    shape = x.shape[:axis] + (gh, gw) + x.shape[axis + 1:]
+    shape = x.shape[:axis] + (gh, gw) + x.shape[axis + 1 :]
     return np.flip(x.reshape(shape), axis=axis + 1).reshape(x.shape)
 
 

@@ -21,8 +21,9 @@ def _numpy_statistics(prob: np.ndarray, grid) -> np.ndarray:
     s_h, m_y = (w * x).sum(), (w * y).sum()
     left, right = prob[x < 0].sum(), prob[x > 0].sum()
     entropy = -(w * np.log(w + 1e-6)).sum() / np.log(prob.size)
-    return np.array([s_h, prob.mean(), (w * ((x - s_h) ** 2 + (y - m_y) ** 2)).sum(), (left - right) / (mass + 1e-6),
-                     entropy])
+    return np.array(
+        [s_h, prob.mean(), (w * ((x - s_h) ** 2 + (y - m_y) ** 2)).sum(), (left - right) / (mass + 1e-6), entropy]
+    )
 
 
 def test_statistics_match_their_definitions():

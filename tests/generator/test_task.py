@@ -50,8 +50,9 @@ class Run:
         else:
             self.state = jax.device_put(initial_state, state.shardings_of(self.abstract))
         self.initial_state = jax.device_get(self.state)
-        self.train_step = steps.make_train_step(self.task, self.tx, schedule, config, self.abstract,
-                                                self.batch_sharding, self.rules)
+        self.train_step = steps.make_train_step(
+            self.task, self.tx, schedule, config, self.abstract, self.batch_sharding, self.rules
+        )
         self.metrics = []
         for batch in batches:
             self.state, metrics = self.train_step(self.state, self.batch(batch))
@@ -62,14 +63,16 @@ class Run:
 
 
 def _batches(config, count):
-    data = GeneratorTask(config).make_dataset("train", seed=0, shard_options=grain.sharding.NoSharding(),
-                                              batch_size=config.batch_size)
+    data = GeneratorTask(config).make_dataset(
+        "train", seed=0, shard_options=grain.sharding.NoSharding(), batch_size=config.batch_size
+    )
     return [b for b, _ in zip(data, range(count))]
 
 
 def _max_change(run):
-    return jax.tree.map(lambda a, b: float(np.abs(a - b).max()), jax.device_get(run.state.params),
-                        run.initial_state.params)
+    return jax.tree.map(
+        lambda a, b: float(np.abs(a - b).max()), jax.device_get(run.state.params), run.initial_state.params
+    )
 
 
 def test_visaudio_step_on_a_2x2x2_mesh_matches_one_device(tiny_synth):
@@ -86,14 +89,19 @@ def test_visaudio_step_on_a_2x2x2_mesh_matches_one_device(tiny_synth):
         m = run.metrics[0]
         assert np.isfinite(m["loss"]) and m["grad_norm"] > 0
         # ViSAudio's loss: the per-ear flow losses + its tuned encoder's localisation BCE.
-        np.testing.assert_allclose(m["loss"], m["loss_left"] + m["loss_right"]
-                                   + config.model.video.localisation_weight * m["patch_bce"], rtol=1e-5)
+        np.testing.assert_allclose(
+            m["loss"],
+            m["loss_left"] + m["loss_right"] + config.model.video.localisation_weight * m["patch_bce"],
+            rtol=1e-5,
+        )
     assert config.model.video.localisation_weight > 0
-    np.testing.assert_allclose([m["loss"] for m in sharded.metrics], [m["loss"] for m in single.metrics],
-                               rtol=0, atol=ATOL)
+    np.testing.assert_allclose(
+        [m["loss"] for m in sharded.metrics], [m["loss"] for m in single.metrics], rtol=0, atol=ATOL
+    )
     lr = config.optimizer.learning_rate
-    chex.assert_trees_all_close(jax.device_get(sharded.state.params), jax.device_get(single.state.params),
-                                rtol=0, atol=PARAM_RTOL_OF_LR * lr)
+    chex.assert_trees_all_close(
+        jax.device_get(sharded.state.params), jax.device_get(single.state.params), rtol=0, atol=PARAM_RTOL_OF_LR * lr
+    )
     moved = _max_change(single)
     assert max(jax.tree.leaves(moved)) > 1.5 * lr  # two steps: far beyond the tolerance
     # Every module learns from the first steps, the spacetime module and both ears' branches included.
@@ -103,16 +111,24 @@ def test_visaudio_step_on_a_2x2x2_mesh_matches_one_device(tiny_synth):
 
 @pytest.fixture(scope="module")
 def spatial_run(tiny_synth):
-    config = helpers.tiny_config("spatialv2a", tiny_synth[2], model__spatialisation__aux_weight=1.0,
-                                 model__video__localisation_weight=0.5, flow__interaural_weight=2.0)
+    config = helpers.tiny_config(
+        "spatialv2a",
+        tiny_synth[2],
+        model__spatialisation__aux_weight=1.0,
+        model__video__localisation_weight=0.5,
+        flow__interaural_weight=2.0,
+    )
     return Run(config, jax.devices()[:1], _batches(config, 1))
 
 
 def test_spatialv2a_step_with_every_auxiliary_loss(spatial_run):
     m = spatial_run.metrics[0]
     assert np.isfinite(m["loss"])
-    np.testing.assert_allclose(m["loss"], m["flow_loss"] + 2 * 2.0 * m["interaural_loss"] + 1.0 * m["heatmap_bce"]
-                               + 0.5 * m["patch_bce"], rtol=1e-5)
+    np.testing.assert_allclose(
+        m["loss"],
+        m["flow_loss"] + 2 * 2.0 * m["interaural_loss"] + 1.0 * m["heatmap_bce"] + 0.5 * m["patch_bce"],
+        rtol=1e-5,
+    )
     assert 0 < m["interaural_loss"] < m["flow_loss"]
     for name in ("heatmap", "patch"):
         assert 0.0 <= m[f"{name}_hit_rate"] <= 1.0 and m[f"{name}_bce"] > 0
@@ -138,25 +154,28 @@ def test_guidance_at_strength_one_is_the_conditional_model(spatial_run):
     task = run.task
     # Noise on the params opens the zero-initialised gates, so the conditions steer the velocity strongly.
     rng = np.random.default_rng(0)
-    params = jax.tree.map(lambda p: p + 0.05 * rng.standard_normal(p.shape).astype(np.float32),
-                          jax.device_get(run.state.params))
+    params = jax.tree.map(
+        lambda p: p + 0.05 * rng.standard_normal(p.shape).astype(np.float32), jax.device_get(run.state.params)
+    )
     inputs = task.model_inputs(run.batch(_batches(run.config, 1)[0]))
     key = jax.random.PRNGKey(5)
     heun = samplers.Sampler(method="heun", num_steps=3, cfg_strength=1.0, shift=1.0)
 
     def conditional(p, i, k):
         b = i["video"].shape[0]
-        cond = task.model.apply({"params": p}, i, jnp.zeros((b,), bool), jnp.zeros((b,), bool), 40,
-                                method=Generator.encode)
+        cond = task.model.apply(
+            {"params": p}, i, jnp.zeros((b,), bool), jnp.zeros((b,), bool), 40, method=Generator.encode
+        )
         field = lambda x, t: task.model.apply({"params": p}, x, t, cond, method=Generator.velocity)  # noqa: E731
         x0 = jax.random.normal(k, (b, 2, 40, task.codec.latent_dim))
         return samplers.sample(field, x0, num_steps=3, method="heun")
 
     def all_three(p, i, k):  # one compilation for the three samplers
-        return (sampling.sample_latents(task.model, p, i, k, num_latent_frames=40, sampler=heun),
-                conditional(p, i, k),
-                sampling.sample_latents(task.model, p, i, k, num_latent_frames=40,
-                                        sampler=heun.replace(cfg_strength=0.0)))
+        return (
+            sampling.sample_latents(task.model, p, i, k, num_latent_frames=40, sampler=heun),
+            conditional(p, i, k),
+            sampling.sample_latents(task.model, p, i, k, num_latent_frames=40, sampler=heun.replace(cfg_strength=0.0)),
+        )
 
     guided, expected, unconditional = jax.jit(all_three)(params, inputs, key)
     np.testing.assert_allclose(guided, expected, rtol=0, atol=1e-5)
@@ -170,8 +189,9 @@ def test_summaries_render_audio_and_cue_images(spatial_run):
     with jax.set_mesh(run.mesh), nn.logical_axis_rules(run.rules):
         media = run.task.summaries(run.state.params, batch, jax.random.PRNGKey(0), 1)
         again = run.task.summaries(run.state.params, batch, jax.random.PRNGKey(0), 1)
-    assert sorted(media) == sorted(f"clip{i}/{k}" for i in range(2) for k in ("generated", "reference",
-                                                                             "binaural_cues"))
+    assert sorted(media) == sorted(
+        f"clip{i}/{k}" for i in range(2) for k in ("generated", "reference", "binaural_cues")
+    )
     generated = media["clip0/generated"]
     assert isinstance(generated, Audio) and generated.waveform.shape == (2, 20480)
     np.testing.assert_array_equal(generated.waveform, again["clip0/generated"].waveform)  # deterministic

@@ -40,28 +40,41 @@ def test_batches_carry_no_truth_and_spatialv2a_takes_a_step(tiny_recorded):
     task = GeneratorTask(_config("spatialv2a", tiny_recorded))
     batch = _first_batch(task)
     # No stored truth; the localisation targets are the recording's own (audio_targets.LocalisationTargets).
-    assert set(batch) == {"audio", "video", "caption_ids", "screen_x", "screen_y", "visible", "sounding",
-                          "target_confident"}
+    assert set(batch) == {
+        "audio",
+        "video",
+        "caption_ids",
+        "screen_x",
+        "screen_y",
+        "visible",
+        "sounding",
+        "target_confident",
+    }
     assert np.all(np.isnan(batch["screen_y"])) and batch["screen_x"].shape == (4, 16, 1)
     assert batch["video"].shape == (4, 16, 24, 32, 3)  # non-square frames straight from the dataset
     np.testing.assert_array_equal(batch["caption_ids"][:, 1:], 0)  # empty captions: BOS, then padding
     params = jax.jit(task.init)(jax.random.PRNGKey(0), batch)
     (loss, metrics), grads = jax.jit(jax.value_and_grad(task.loss, has_aux=True))(
-        params, batch, jax.random.PRNGKey(1), 0)
+        params, batch, jax.random.PRNGKey(1), 0
+    )
     assert np.isfinite(loss) and np.isfinite(metrics["heatmap_bce"])
     assert sum(float(np.abs(g).sum()) for g in jax.tree.leaves(grads)) > 0
 
 
-@pytest.mark.parametrize("model, field", [("visaudio", "model.video.localisation_weight"),
-                                          ("spatialv2a", "model.spatialisation.aux_weight")])
+@pytest.mark.parametrize(
+    "model, field", [("visaudio", "model.video.localisation_weight"), ("spatialv2a", "model.spatialisation.aux_weight")]
+)
 def test_ground_truth_supervision_without_truth_is_a_one_line_error(tiny_recorded, model, field):
-    task = GeneratorTask(_config(model, tiny_recorded, data__localisation_targets="ground_truth",
-                                 **{field.replace(".", "__"): 0.1}))
+    task = GeneratorTask(
+        _config(model, tiny_recorded, data__localisation_targets="ground_truth", **{field.replace(".", "__"): 0.1})
+    )
     with pytest.raises(ValueError) as error:
         _first_batch(task)
-    assert str(error.value) == (f"config.{field}=0.1 asks for ground-truth localisation supervision, but recorded_tiny "
-                                f"stores no ground-truth source positions: set --config.{field}=0 or "
-                                f"--config.data.localisation_targets=audio")
+    assert str(error.value) == (
+        f"config.{field}=0.1 asks for ground-truth localisation supervision, but recorded_tiny "
+        f"stores no ground-truth source positions: set --config.{field}=0 or "
+        f"--config.data.localisation_targets=audio"
+    )
 
 
 def test_supervision_without_truth_takes_its_targets_from_the_audio(tiny_recorded):
@@ -85,10 +98,14 @@ def test_supervision_without_truth_takes_its_targets_from_the_audio(tiny_recorde
 def test_text_condition_without_a_caption_feature_is_a_one_line_error():
     task = GeneratorTask(_config("visaudio", "", model__video__localisation_weight=0.0))
     no_captions = loader.ClipFormat(1.28, 16000, 25.0, 1 / 32767, features=("audio", "video"))
-    with pytest.raises(ValueError, match=r"^config.model.text.enabled=True, but recorded_tiny stores no 'caption' "
-                                         r"feature: set --config.model.text.enabled=false$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^config.model.text.enabled=True, but recorded_tiny stores no 'caption' "
+        r"feature: set --config.model.text.enabled=false$",
+    ):
         task.check_dataset(no_captions)
-    task_without_text = GeneratorTask(_config("visaudio", "", model__video__localisation_weight=0.0,
-                                              model__text__enabled=False))
+    task_without_text = GeneratorTask(
+        _config("visaudio", "", model__video__localisation_weight=0.0, model__text__enabled=False)
+    )
     task_without_text.check_dataset(no_captions)
     assert task_without_text.batch_keys(no_captions) == ("audio", "video")

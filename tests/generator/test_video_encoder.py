@@ -18,8 +18,15 @@ def test_area_weights_are_block_means_or_pixel_overlaps():
 
 
 def test_non_square_frames_encode_as_their_area_resampled_square():
-    encoder = PixelVideoEncoder(image_size=16, patch_size=4, tubelet_frames=3, width=32, depth=1, num_heads=2,
-                                semantic_frames_per_video_frame=0.25)
+    encoder = PixelVideoEncoder(
+        image_size=16,
+        patch_size=4,
+        tubelet_frames=3,
+        width=32,
+        depth=1,
+        num_heads=2,
+        semantic_frames_per_video_frame=0.25,
+    )
     video = np.random.default_rng(1).uniform(-1, 1, size=(2, 8, 32, 48, 3)).astype(np.float32)  # H 32, W 48
     square = video.reshape(2, 8, 16, 2, 16, 3, 3).mean(axis=(3, 5))  # block means: factors 2 (rows), 3 (columns)
     params = jax.jit(encoder.init)(jax.random.PRNGKey(0), square)

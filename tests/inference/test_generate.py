@@ -12,8 +12,6 @@ from tests.video import helpers as video_helpers
 from v2a_jax.inference import generate
 from v2a_jax.train import checkpointing
 
-
-
 pytestmark = pytest.mark.xdist_group("generator_run")
 
 
@@ -58,8 +56,7 @@ def test_seeds_reproduce_and_vary_and_captions_condition(gen, fast):
     a = generate.generate_audio(gen, frames, 25.0, options=fast)
     b = generate.generate_audio(gen, frames, 25.0, options=fast)
     c = generate.generate_audio(gen, frames, 25.0, options=dataclasses.replace(fast, seed=1))
-    d = generate.generate_audio(gen, frames, 25.0, caption="Visible sound: bell. Invisible sound: none.",
-                                 options=fast)
+    d = generate.generate_audio(gen, frames, 25.0, caption="Visible sound: bell. Invisible sound: none.", options=fast)
     np.testing.assert_array_equal(a, b)
     assert np.abs(a - c).mean() > 0.1 * np.abs(a).mean()
     # Two training steps leave the caption's path nearly at its zero initialisation: its effect is tiny, but a

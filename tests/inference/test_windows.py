@@ -7,13 +7,14 @@ import pytest
 from v2a_jax.inference import windows
 
 
-@pytest.mark.parametrize("num_frames,window,overlap", [(62, 32, 8), (33, 32, 8), (200, 32, 16), (64, 32, 0),
-                                                        (100, 7, 3)])
+@pytest.mark.parametrize(
+    "num_frames,window,overlap", [(62, 32, 8), (33, 32, 8), (200, 32, 16), (64, 32, 0), (100, 7, 3)]
+)
 def test_window_starts_cover_the_clip_with_the_overlap(num_frames, window, overlap):
     starts = windows.window_starts(num_frames, window, overlap)
     covered = np.zeros(num_frames, int)
     for s in starts:
-        covered[s:s + window] += 1
+        covered[s : s + window] += 1
     assert starts[0] == 0 and covered.min() >= 1 and covered.max() <= 2
     assert np.all(np.diff(starts) == window - overlap)  # neighbours share exactly `overlap` frames
     assert starts[-1] + window >= num_frames > starts[-1]  # the last window is needed and reaches the end
@@ -30,7 +31,7 @@ def test_overlap_beyond_half_a_window_is_refused():
 
 
 def _cut(signal, starts, length):
-    return np.stack([signal[:, s:s + length] for s in starts])
+    return np.stack([signal[:, s : s + length] for s in starts])
 
 
 def test_linear_crossfade_of_identical_windows_reproduces_the_signal():
@@ -47,9 +48,9 @@ def test_equal_power_crossfade_keeps_the_loudness_of_independent_windows():
     parts = rng.standard_normal((2, 2, length)).astype(np.float32)  # two independent unit-power windows
     joined = windows.crossfade(parts, starts, 6000, "equal_power")
     seam = joined[:, 2000:4000]
-    assert abs(np.mean(seam ** 2) - 1.0) < 0.05
+    assert abs(np.mean(seam**2) - 1.0) < 0.05
     linear_seam = windows.crossfade(parts, starts, 6000, "linear")[:, 2000:4000]
-    assert np.mean(linear_seam ** 2) < 0.75  # the 3 dB dip that equal power avoids (expected 2/3)
+    assert np.mean(linear_seam**2) < 0.75  # the 3 dB dip that equal power avoids (expected 2/3)
 
 
 @pytest.mark.parametrize("fade", windows.FADES)

@@ -30,7 +30,7 @@ def make_example(split: str, index: int) -> dict:
     side = side_of(split, index)
     video = rng.integers(10, 40, size=(NUM_FRAMES, HEIGHT, WIDTH, 3), dtype=np.uint8)
     x0 = 4 if side > 0 else WIDTH - 10
-    video[:, 9:15, x0:x0 + 6] = 255
+    video[:, 9:15, x0 : x0 + 6] = 255
     mono = rng.normal(0.0, 0.1, NUM_SAMPLES + DELAY_SAMPLES) * (np.arange(NUM_SAMPLES + DELAY_SAMPLES) % 8000 < 5000)
     lead, lag = mono[DELAY_SAMPLES:], mono[:NUM_SAMPLES]  # `lag` is `lead` delayed by DELAY_SAMPLES
     audio = np.stack([lead, lag] if side > 0 else [lag, lead])
@@ -53,24 +53,35 @@ class RecordedTiny(tfds.core.GeneratorBasedBuilder):
     def _info(self) -> tfds.core.DatasetInfo:
         return tfds.core.DatasetInfo(
             builder=self,
-            features=tfds.features.FeaturesDict({
-                "video": tfds.features.Tensor(shape=(NUM_FRAMES, HEIGHT, WIDTH, 3), dtype=np.uint8,
-                                              encoding=tfds.features.Encoding.ZLIB),
-                "audio": tfds.features.Tensor(shape=(2, NUM_SAMPLES), dtype=np.int16),
-                "caption": tfds.features.Text(),
-                "clip_id": tfds.features.Text(),
-                "start_s": np.float32,
-                "gain_db": np.float32,
-            }),
+            features=tfds.features.FeaturesDict(
+                {
+                    "video": tfds.features.Tensor(
+                        shape=(NUM_FRAMES, HEIGHT, WIDTH, 3), dtype=np.uint8, encoding=tfds.features.Encoding.ZLIB
+                    ),
+                    "audio": tfds.features.Tensor(shape=(2, NUM_SAMPLES), dtype=np.int16),
+                    "caption": tfds.features.Text(),
+                    "clip_id": tfds.features.Text(),
+                    "start_s": np.float32,
+                    "gain_db": np.float32,
+                }
+            ),
             disable_shuffling=True,
-            metadata=tfds.core.MetadataDict({
-                "clip": {"duration_s": DURATION_S, "sample_rate": SAMPLE_RATE, "fps": FPS, "height": HEIGHT,
-                         "width": WIDTH, "resize_mode": "crop"},
-                "audio_scale": 1.0 / 32767.0,
-                "field_of_view_deg": 90.0,
-                "ground_truth": False,
-                "builder": {"layout": "test"},
-            }),
+            metadata=tfds.core.MetadataDict(
+                {
+                    "clip": {
+                        "duration_s": DURATION_S,
+                        "sample_rate": SAMPLE_RATE,
+                        "fps": FPS,
+                        "height": HEIGHT,
+                        "width": WIDTH,
+                        "resize_mode": "crop",
+                    },
+                    "audio_scale": 1.0 / 32767.0,
+                    "field_of_view_deg": 90.0,
+                    "ground_truth": False,
+                    "builder": {"layout": "test"},
+                }
+            ),
         )
 
     def _split_generators(self, dl_manager):

@@ -76,13 +76,13 @@ def test_crop_keeps_video_audio_and_onsets_aligned(split):
     for b in range(6):
         full = by_seed[int(batch["seed"][b])]
         yaw = full["camera_yaw_deg"]
-        f0 = [f for f in range(len(yaw) - 23) if np.array_equal(yaw[f:f + 24], batch["camera_yaw_deg"][b])]
+        f0 = [f for f in range(len(yaw) - 23) if np.array_equal(yaw[f : f + 24], batch["camera_yaw_deg"][b])]
         assert len(f0) >= 1
         f0 = f0[0]
         starts.add(f0)
         s0 = f0 * 640
-        np.testing.assert_array_equal(batch["audio"][b], full["audio"][:, s0:s0 + 15360] * np.float32(1 / 32767))
-        expect_video = full["video"][f0:f0 + 24].astype(np.float32) * np.float32(2 / 255) - 1
+        np.testing.assert_array_equal(batch["audio"][b], full["audio"][:, s0 : s0 + 15360] * np.float32(1 / 32767))
+        expect_video = full["video"][f0 : f0 + 24].astype(np.float32) * np.float32(2 / 255) - 1
         np.testing.assert_array_equal(batch["video"][b], expect_video)
         onsets, full_onsets = batch["onset_s"][b], full["onset_s"]
         t0 = f0 / 25.0
@@ -130,8 +130,9 @@ def test_process_shards_are_disjoint_and_complete(split):
     seen = []
     for index in range(2):
         shard = grain.sharding.ShardOptions(shard_index=index, shard_count=2, drop_remainder=True)
-        ds = loader.make_dataset(source, clip, SEQ, train=False, batch_size=1, seed=0, keys=["seed"],
-                                 shard_options=shard)
+        ds = loader.make_dataset(
+            source, clip, SEQ, train=False, batch_size=1, seed=0, keys=["seed"], shard_options=shard
+        )
         seen.append({int(b["seed"][0]) for b in ds})
     assert not seen[0] & seen[1]
     assert len(seen[0] | seen[1]) == len(source)
@@ -140,18 +141,27 @@ def test_process_shards_are_disjoint_and_complete(split):
 def test_rate_mismatch_is_refused(split):
     source, clip = split
     with pytest.raises(ValueError, match="does not match"):
-        loader.make_dataset(source, clip, SequenceConfig(duration_s=0.96, video_fps=12.5, semantic_fps=6.25),
-                            train=True, batch_size=2, seed=0)
+        loader.make_dataset(
+            source,
+            clip,
+            SequenceConfig(duration_s=0.96, video_fps=12.5, semantic_fps=6.25),
+            train=True,
+            batch_size=2,
+            seed=0,
+        )
     with pytest.raises(ValueError, match="shorter"):
-        loader.make_dataset(source, clip, SequenceConfig(duration_s=1.6, semantic_fps=6.25),
-                            train=True, batch_size=2, seed=0)
+        loader.make_dataset(
+            source, clip, SequenceConfig(duration_s=1.6, semantic_fps=6.25), train=True, batch_size=2, seed=0
+        )
 
 
 def test_crop_helper_shifts_everything_by_the_same_time():
-    ex = {"video": np.arange(10)[:, None, None, None] * np.ones((10, 1, 1, 3), np.uint8),
-          "audio": np.tile(np.arange(6400, dtype=np.int16), (2, 1)),
-          "camera_yaw_deg": np.arange(10, dtype=np.float32),
-          "onset_s": np.array([[0.05, 0.2, -1.0]], np.float32)}
+    ex = {
+        "video": np.arange(10)[:, None, None, None] * np.ones((10, 1, 1, 3), np.uint8),
+        "audio": np.tile(np.arange(6400, dtype=np.int16), (2, 1)),
+        "camera_yaw_deg": np.arange(10, dtype=np.float32),
+        "onset_s": np.array([[0.05, 0.2, -1.0]], np.float32),
+    }
     seq = SequenceConfig(duration_s=0.16, latent_fps=25.0, semantic_fps=6.25)
     out = loader.crop(ex, seq, Fraction(4, 25))
     assert out["camera_yaw_deg"].tolist() == [4, 5, 6, 7]
@@ -162,7 +172,8 @@ def test_crop_helper_shifts_everything_by_the_same_time():
 def test_worker_processes_give_the_same_batches(split):
     source, clip = split
     make = lambda workers: loader.make_dataset(  # noqa: E731
-        source, clip, SEQ, train=True, batch_size=2, seed=4, keys=["audio", "seed"], num_workers=workers)
+        source, clip, SEQ, train=True, batch_size=2, seed=4, keys=["audio", "seed"], num_workers=workers
+    )
     serial, parallel = iter(make(0)), iter(make(2))
     try:
         for _ in range(3):
@@ -202,8 +213,18 @@ def test_mirror_reflects_picture_ears_and_angles(split):
 def test_random_mirror_changes_nothing_but_the_side(split):
     source, clip = split
     keys = ["audio", "video", "seed", "relative_azimuth_deg"]
-    make = lambda p: iter(loader.make_dataset(source, clip, SEQ, train=True, batch_size=6, seed=2, keys=keys,  # noqa: E731
-                                              mirror_prob=p))
+    make = lambda p: iter(
+        loader.make_dataset(
+            source,
+            clip,
+            SEQ,
+            train=True,
+            batch_size=6,
+            seed=2,
+            keys=keys,  # noqa: E731
+            mirror_prob=p,
+        )
+    )
     plain, always, half = make(0.0), make(1.0), make(0.5)
     mirrored_share = []
     for _ in range(4):
@@ -211,8 +232,10 @@ def test_random_mirror_changes_nothing_but_the_side(split):
         np.testing.assert_array_equal(b["seed"], a["seed"])  # same clips and crops: mirroring has its own stream
         np.testing.assert_array_equal(b["audio"], a["audio"][:, ::-1])
         np.testing.assert_array_equal(b["video"], a["video"][:, :, :, ::-1])
-        flipped = [np.array_equal(c["audio"][k], b["audio"][k]) and not np.array_equal(c["audio"][k], a["audio"][k])
-                   for k in range(6)]
+        flipped = [
+            np.array_equal(c["audio"][k], b["audio"][k]) and not np.array_equal(c["audio"][k], a["audio"][k])
+            for k in range(6)
+        ]
         kept = [np.array_equal(c["audio"][k], a["audio"][k]) for k in range(6)]
         assert all(f or k for f, k in zip(flipped, kept))
         mirrored_share += flipped

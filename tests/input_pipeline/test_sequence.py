@@ -23,11 +23,14 @@ def test_streams_cover_the_same_time():
     assert seq.num_video_frames * seq.samples_per_video_frame == seq.num_samples
 
 
-@pytest.mark.parametrize("kwargs, stream", [
-    (dict(duration_s=2.0), "latent frames"),  # 62.5 latent frames
-    (dict(duration_s=1.28), "semantic frames"),  # 10.24 semantic frames at 8 fps
-    (dict(duration_s=1.0, video_fps=30.0, latent_fps=25.0, semantic_fps=5.0), "samples per frame"),
-])
+@pytest.mark.parametrize(
+    "kwargs, stream",
+    [
+        (dict(duration_s=2.0), "latent frames"),  # 62.5 latent frames
+        (dict(duration_s=1.28), "semantic frames"),  # 10.24 semantic frames at 8 fps
+        (dict(duration_s=1.0, video_fps=30.0, latent_fps=25.0, semantic_fps=5.0), "samples per frame"),
+    ],
+)
 def test_misaligned_configs_are_refused(kwargs, stream):
     with pytest.raises(ValueError, match=stream.split()[0]):
         SequenceConfig(**kwargs)

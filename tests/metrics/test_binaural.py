@@ -1,4 +1,5 @@
 """Known-answer tests of v2a_jax.metrics.binaural on independently constructed signals."""
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -13,7 +14,7 @@ def frac_delay(x, d, taps=129, beta=8.0):
     n = np.arange(taps)
     centre, half = taps // 2 + d, taps // 2
     window = np.i0(beta * np.sqrt(np.clip(1.0 - ((n - centre) / half) ** 2, 0.0, None))) / np.i0(beta)
-    return np.convolve(x, np.sinc(n - centre) * window)[half:half + len(x)]
+    return np.convolve(x, np.sinc(n - centre) * window)[half : half + len(x)]
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +31,9 @@ def test_stft_matches_scipy_with_even_extension(noise):
     window = np.zeros(512)
     window[56:456] = scipy.signal.get_window("hann", 400)
     # scipy's "even" boundary is numpy's "reflect" padding; its "spectrum" scaling divides by sum(window).
-    _, _, ref = scipy.signal.stft(noise, window=window, nperseg=512, noverlap=512 - 160, nfft=512,
-                                  boundary="even", padded=False)
+    _, _, ref = scipy.signal.stft(
+        noise, window=window, nperseg=512, noverlap=512 - 160, nfft=512, boundary="even", padded=False
+    )
     ours = bm.stft(noise)
     assert ours.shape == (257, 1 + len(noise) // 160)
     np.testing.assert_allclose(ours, ref * window.sum(), atol=1e-9)
@@ -39,8 +41,16 @@ def test_stft_matches_scipy_with_even_extension(noise):
 
 def test_identical_inputs_give_zero_distances(stereo_noise):
     x = stereo_noise
-    for fn in (bm.stft_distance, bm.env_distance, bm.mag_distance, bm.phs_distance, bm.delta_ild_db,
-               bm.delta_band_ild_db, bm.delta_iacc, bm.multires_log_spectral_distance):
+    for fn in (
+        bm.stft_distance,
+        bm.env_distance,
+        bm.mag_distance,
+        bm.phs_distance,
+        bm.delta_ild_db,
+        bm.delta_band_ild_db,
+        bm.delta_iacc,
+        bm.multires_log_spectral_distance,
+    ):
         out = fn(x, x)
         assert out.shape == (3,)
         np.testing.assert_allclose(out, 0.0, atol=1e-9, err_msg=fn.__name__)
@@ -173,8 +183,19 @@ def test_silence_gives_no_nan(stereo_noise):
 def test_binaural_metrics_averages_per_clip_values(stereo_noise):
     pred, gt = stereo_noise, 0.7 * stereo_noise[::-1]
     out = bm.binaural_metrics(pred, gt, SR)
-    assert set(out) == {"stft", "env", "mag", "phs", "snr_db", "lsd_db", "delta_ild_db", "delta_band_ild_db",
-                        "delta_iacc", "delta_itd_us", "itd_valid_frames"}
+    assert set(out) == {
+        "stft",
+        "env",
+        "mag",
+        "phs",
+        "snr_db",
+        "lsd_db",
+        "delta_ild_db",
+        "delta_band_ild_db",
+        "delta_iacc",
+        "delta_itd_us",
+        "itd_valid_frames",
+    }
     np.testing.assert_allclose(out["mag"], 2 * out["stft"], rtol=1e-12)
     np.testing.assert_allclose(out["env"], np.mean(bm.env_distance(pred, gt)), rtol=1e-12)
     delta, count = bm.delta_itd_us(pred, gt, SR)
@@ -200,11 +221,12 @@ def test_peak_normalised_metrics_use_each_clips_own_peak():
     assert batch == pytest.approx(bm.peak_normalised_metrics(no_right, gt), rel=1e-9)
 
 
-@pytest.mark.parametrize("pred_shape, gt_shape", [((2, 100), (2, 101)), ((3, 2, 100), (2, 2, 100)),
-                                                  ((100,), (100,)), ((1, 100), (1, 100)), ((3, 100), (3, 100))])
+@pytest.mark.parametrize(
+    "pred_shape, gt_shape",
+    [((2, 100), (2, 101)), ((3, 2, 100), (2, 2, 100)), ((100,), (100,)), ((1, 100), (1, 100)), ((3, 100), (3, 100))],
+)
 def test_bad_shapes_raise(pred_shape, gt_shape):
     with pytest.raises(ValueError):
         bm.binaural_metrics(np.zeros(pred_shape), np.zeros(gt_shape))
     with pytest.raises(ValueError):
         bm.stft_distance(np.zeros(pred_shape), np.zeros(gt_shape))
-

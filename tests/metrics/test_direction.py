@@ -1,4 +1,5 @@
 """Known-answer tests of v2a_jax.metrics.direction: Woodworth inversion, direction error, onsets, sync."""
+
 import numpy as np
 import pytest
 
@@ -20,7 +21,7 @@ def frac_delay(x, d, taps=129, beta=8.0):
     n = np.arange(taps)
     centre, half = taps // 2 + d, taps // 2
     window = np.i0(beta * np.sqrt(np.clip(1.0 - ((n - centre) / half) ** 2, 0.0, None))) / np.i0(beta)
-    return np.convolve(x, np.sinc(n - centre) * window)[half:half + len(x)]
+    return np.convolve(x, np.sinc(n - centre) * window)[half : half + len(x)]
 
 
 def render_itd(mono, itd_s):
@@ -56,7 +57,7 @@ def scene():
     audio = np.zeros((len(azimuths), 2, n))
     for i, az in enumerate(azimuths):
         audio[i] = render_itd(0.2 * rng.standard_normal(n), woodworth_itd_s(az))
-    audio[:, :, :int(3 * SR / FPS)] = 0.0
+    audio[:, :, : int(3 * SR / FPS)] = 0.0
     true_az = np.zeros((len(azimuths), num_frames, 2))
     true_az[:, :, 0] = azimuths[:, None]
     true_az[:, :, 1] = -45.0
@@ -115,7 +116,7 @@ def burst_train(onsets_s, duration_s, kind, seed=0):
     for i, onset in enumerate(onsets_s):
         start = int(round(onset * SR))
         burst = 0.5 * np.sin(2 * np.pi * (300 + 450 * i) * t) if kind == "tone" else 0.3 * rng.standard_normal(length)
-        x[start:start + length] += burst
+        x[start : start + length] += burst
     return np.stack([x, 0.7 * x])
 
 
@@ -138,8 +139,12 @@ def test_detect_onsets_pads_batch_and_silence():
 
 def test_av_sync_offset_of_shifted_burst_train():
     true = np.array([0.25, 0.85, 1.45, 2.05])
-    audio = np.stack([burst_train(true + shift, 2.8, kind, seed=i)
-                      for i, (shift, kind) in enumerate([(0.1, "noise"), (0.1, "tone")])])
+    audio = np.stack(
+        [
+            burst_train(true + shift, 2.8, kind, seed=i)
+            for i, (shift, kind) in enumerate([(0.1, "noise"), (0.1, "tone")])
+        ]
+    )
     onsets = np.full((2, 2, 4), -1.0)  # two source slots, the second one unused (-1 padding)
     onsets[:, 0] = true
     shifted = dm.av_sync_offset(audio, onsets, SR)
@@ -166,8 +171,9 @@ def test_ild_cue_follows_the_louder_ear(scene):
     expected = np.degrees(np.arcsin(6.0 / dm.ILD_90_DB))
     truth = dm.lateral_angle_deg(true_az[:, :, 0])
     evaluated = np.isfinite(error.per_frame_deg)
-    np.testing.assert_allclose(error.per_frame_deg[evaluated],
-                               np.abs(np.sign(truth) * expected - truth)[evaluated], atol=1.0)  # ITD edge effects
+    np.testing.assert_allclose(
+        error.per_frame_deg[evaluated], np.abs(np.sign(truth) * expected - truth)[evaluated], atol=1.0
+    )  # ITD edge effects
     # ITDs with equal levels have no ILD: no side (the ITD cue finds it).
     assert dm.left_right_agreement(audio, true_az, sounding, FPS, SR, cue="ild").fraction == 0.0
     with pytest.raises(ValueError, match="cue"):
@@ -203,7 +209,7 @@ def test_reference_direction_against_independent_woodworth_angles():
 
     def clip(delay):
         mono = 0.1 * rng.standard_normal(n + 16)
-        lead, lag = mono[16:], mono[16 - abs(delay):16 - abs(delay) + n]  # `lag` = `lead` delayed by |delay|
+        lead, lag = mono[16:], mono[16 - abs(delay) : 16 - abs(delay) + n]  # `lag` = `lead` delayed by |delay|
         return np.stack([lead, lag] if delay > 0 else [lag, lead])
 
     pred = np.stack([clip(6), clip(-6), clip(-8)])

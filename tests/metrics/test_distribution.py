@@ -6,6 +6,7 @@ from v2a_jax.metrics import distribution
 
 # ---- Frechet distance.
 
+
 def test_fd_of_diagonal_gaussians_matches_closed_form():
     rng = np.random.default_rng(0)
     mu1, mu2 = rng.normal(size=5), rng.normal(size=5)
@@ -64,13 +65,13 @@ def test_fd_of_constant_embeddings_is_finite():
 
 # ---- KL divergence.
 
+
 def test_kl_categorical_known_value_and_direction():
     ref = np.array([[0.5, 0.5], [1.0, 0.0]])
     gen = np.array([[0.9, 0.1], [0.5, 0.5]])
     clip0 = 0.5 * np.log(0.5 / 0.9) + 0.5 * np.log(0.5 / 0.1)
     clip1 = np.log(1.0 / 0.5)  # the 0 * log(0 / 0.5) term vanishes (up to the 1e-6 clipping)
-    np.testing.assert_allclose(distribution.kl_divergence(ref, gen, multi_label=False), (clip0 + clip1) / 2,
-                               rtol=1e-4)
+    np.testing.assert_allclose(distribution.kl_divergence(ref, gen, multi_label=False), (clip0 + clip1) / 2, rtol=1e-4)
     assert distribution.kl_divergence(gen, ref, multi_label=False) != pytest.approx((clip0 + clip1) / 2, rel=1e-2)
 
 
@@ -104,6 +105,7 @@ def test_kl_errors():
 
 # ---- Inception score.
 
+
 def test_is_of_uniform_predictions_is_one():
     np.testing.assert_allclose(distribution.inception_score(np.full((8, 5), 0.2)), 1.0)
 
@@ -123,6 +125,7 @@ def test_is_lies_between_one_and_num_classes():
 
 # ---- Metrics through an embedding.
 
+
 class BandEnergyEmbedding:
     """Embedding = log energies of 4 FFT bands; class probs = softmax of the same (single-label), or sigmoid
     (multi-label). Records what it was given."""
@@ -136,7 +139,7 @@ class BandEnergyEmbedding:
         self.calls.append(np.array(audio))
         power = np.abs(np.fft.rfft(audio, axis=-1)) ** 2
         emb = np.log(np.stack([b.sum(-1) for b in np.array_split(power, 4, axis=-1)], -1) + 1e-8)
-        logits = emb[:, :self.num_classes] / 10.0
+        logits = emb[:, : self.num_classes] / 10.0
         if self.multi_label:
             probs = 1.0 / (1.0 + np.exp(-logits))
         else:
@@ -170,7 +173,7 @@ def test_channels_are_left_right_and_mid():
     assert abs(out["fd_left"]) < 1e-6 and out["kl_left"] == 0.0
     assert out["fd_right"] > 1e-3 and out["kl_right"] > 0.0 and out["fd_mid"] > 1e-3
     # Calls go (pred, ref) per channel in batches of 4: 6 clips -> 2 calls each.
-    seen = [np.concatenate(embedding.calls[i:i + 2]) for i in range(0, 12, 2)]
+    seen = [np.concatenate(embedding.calls[i : i + 2]) for i in range(0, 12, 2)]
     np.testing.assert_array_equal(seen[0], pred[:, 0])
     np.testing.assert_array_equal(seen[3], ref[:, 1])
     np.testing.assert_allclose(seen[4], (pred[:, 0] + pred[:, 1]) / 2, rtol=1e-6)

@@ -19,8 +19,7 @@ PARAMETRIC_ITD_TOL_S = 15e-6
 def closed_form_sn3d(s, az_deg, el_deg):
     """ACN/SN3D plane wave written out: W = s, Y = s sin(az) cos(el), Z = s sin(el), X = s cos(az) cos(el)."""
     az, el = np.radians(az_deg), np.radians(el_deg)
-    return np.stack([s, s * np.sin(az) * np.cos(el), s * np.sin(el) * np.ones_like(s),
-                     s * np.cos(az) * np.cos(el)])
+    return np.stack([s, s * np.sin(az) * np.cos(el), s * np.sin(el) * np.ones_like(s), s * np.cos(az) * np.cos(el)])
 
 
 @pytest.fixture(scope="module")
@@ -50,8 +49,9 @@ def test_encode_matches_closed_form(noise):
 def test_fuma_and_n3d_plane_waves_convert_to_acn_sn3d(noise):
     az, el = np.radians(-70.0), np.radians(25.0)
     # FuMa: W, X, Y, Z with W 3 dB down.
-    fuma = np.stack([noise / np.sqrt(2), noise * np.cos(az) * np.cos(el), noise * np.sin(az) * np.cos(el),
-                     noise * np.sin(el)])
+    fuma = np.stack(
+        [noise / np.sqrt(2), noise * np.cos(az) * np.cos(el), noise * np.sin(az) * np.cos(el), noise * np.sin(el)]
+    )
     expected = closed_form_sn3d(noise, -70.0, 25.0)
     np.testing.assert_allclose(ambisonics.to_acn_sn3d(fuma, "fuma"), expected, atol=1e-12)
     n3d = expected * np.array([1.0, np.sqrt(3), np.sqrt(3), np.sqrt(3)])[:, None]
@@ -78,11 +78,13 @@ def test_source_on_the_camera_axis_is_straight_ahead_for_any_roll(noise):
     yaw, pitch = 75.0, 30.0
     field = ambisonics.encode(noise, yaw, pitch)  # where the camera looks
     for roll in (0.0, 40.0, -90.0):
-        np.testing.assert_allclose(ambisonics.phi_max(ambisonics.rotate(field, yaw, pitch, roll)), [0.0, 0.0],
-                                   atol=1e-6)
+        np.testing.assert_allclose(
+            ambisonics.phi_max(ambisonics.rotate(field, yaw, pitch, roll)), [0.0, 0.0], atol=1e-6
+        )
     # Pitched up by 30 degrees, a source on the horizon straight ahead is 30 degrees below the view.
-    np.testing.assert_allclose(ambisonics.phi_max(ambisonics.rotate(ambisonics.encode(noise, 0.0, 0.0), 0.0, 30.0)),
-                               [0.0, -30.0], atol=1e-6)
+    np.testing.assert_allclose(
+        ambisonics.phi_max(ambisonics.rotate(ambisonics.encode(noise, 0.0, 0.0), 0.0, 30.0)), [0.0, -30.0], atol=1e-6
+    )
     # Rolled by +90 degrees (its left side up, head on the right shoulder), the camera's left ear points at the sky.
     up = ambisonics.rotate(ambisonics.encode(noise, 0.0, 90.0), 0.0, 0.0, 90.0)
     np.testing.assert_allclose(ambisonics.phi_max(up), [90.0, 0.0], atol=1e-6)
@@ -113,7 +115,7 @@ def test_energy_direction_is_power_weighted_resultant():
     rng = np.random.default_rng(3)
     a, b = rng.standard_normal(FS), rng.standard_normal(FS)
     field = ambisonics.encode(np.sqrt(3.0) * a, 0.0) + ambisonics.encode(b, 90.0)
-    expected = np.degrees(np.arctan2(np.mean(b ** 2), 3 * np.mean(a ** 2)))  # ~18.4 deg
+    expected = np.degrees(np.arctan2(np.mean(b**2), 3 * np.mean(a**2)))  # ~18.4 deg
     assert ambisonics.phi_max(field)[0] == pytest.approx(expected, abs=0.5)
 
 
@@ -173,14 +175,15 @@ def test_turning_camera_decodes_without_clicks(head, method):
     n = 2 * FS
     tone = np.sin(2 * np.pi * 1000 * np.arange(n) / FS)
     y = ambisonics.BinauralDecoder(head, method=method)(
-        ambisonics.rotate(ambisonics.encode(tone, 0.0), np.linspace(90.0, -90.0, n)))
-    seg = y[:, FS // 4:-FS // 4]
+        ambisonics.rotate(ambisonics.encode(tone, 0.0), np.linspace(90.0, -90.0, n))
+    )
+    seg = y[:, FS // 4 : -FS // 4]
     spec = np.abs(np.fft.rfft(seg * blackmanharris(seg.shape[1]), axis=-1)) ** 2
     far = np.abs(np.fft.rfftfreq(seg.shape[1], 1 / FS) - 1000) > 500
     assert np.all(10 * np.log10(spec[:, far].sum(-1) / spec.sum(-1)) < -80)
     # And the sound did move: heard at -yaw, from the right (right ear louder) to the left.
-    assert np.mean(y[1, :FS // 8] ** 2) > 2 * np.mean(y[0, :FS // 8] ** 2)
-    assert np.mean(y[0, -FS // 8:] ** 2) > 2 * np.mean(y[1, -FS // 8:] ** 2)
+    assert np.mean(y[1, : FS // 8] ** 2) > 2 * np.mean(y[0, : FS // 8] ** 2)
+    assert np.mean(y[0, -FS // 8 :] ** 2) > 2 * np.mean(y[1, -FS // 8 :] ** 2)
 
 
 def test_diffuse_ambience_decodes_to_weakly_correlated_ears(parametric):

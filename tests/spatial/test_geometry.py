@@ -4,11 +4,19 @@ import pytest
 from v2a_jax.spatial import geometry
 
 
-@pytest.mark.parametrize("az, el, expected_deg", [
-    (0, 0, 0), (90, 0, 90), (-90, 0, -90), (30, 0, 30), (150, 0, 30), (-120, 0, -60),
-    (90, 60, 30),  # elevating a lateral source moves it towards the median plane
-    (45, 90, 0),  # straight up is in the median plane whatever the azimuth
-])
+@pytest.mark.parametrize(
+    "az, el, expected_deg",
+    [
+        (0, 0, 0),
+        (90, 0, 90),
+        (-90, 0, -90),
+        (30, 0, 30),
+        (150, 0, 30),
+        (-120, 0, -60),
+        (90, 60, 30),  # elevating a lateral source moves it towards the median plane
+        (45, 90, 0),  # straight up is in the median plane whatever the azimuth
+    ],
+)
 def test_lateral_angle(az, el, expected_deg):
     np.testing.assert_allclose(geometry.lateral_angle(az, el), np.deg2rad(expected_deg), atol=1e-12)
 

@@ -15,7 +15,7 @@ MAX_LAG = itd.HEAD_MAX_LAG_S * SR
 
 def _render(signal: np.ndarray, azimuth_deg: float) -> np.ndarray:
     out = renderer.render_moving_source(signal, azimuth_deg, 0.0, 1.0, hrtf.make_hrtf("spherical", SR))
-    return out[:, :signal.size].astype(np.float32)
+    return out[:, : signal.size].astype(np.float32)
 
 
 @pytest.mark.parametrize("azimuth", [-60.0, 0.0, 30.0, 90.0])
@@ -55,7 +55,7 @@ def test_context_averages_out_a_reverberant_tail():
     n = 4 * SR
     t = np.arange(n) / SR
     source = sum(np.sin(2 * np.pi * 330.0 * h * t + rng.uniform(0, 6)) / h for h in range(1, 8))
-    source *= (np.sin(2 * np.pi * 3.0 * t) > 0)  # 3 Hz bursts
+    source *= np.sin(2 * np.pi * 3.0 * t) > 0  # 3 Hz bursts
     audio = _render(source * 0.1, 40.0) + renderer.diffuse_reverb(source * 0.1, SR, 0.5, rng, wet_gain=0.5)
     truth = geometry.woodworth_itd(40.0) * SR
     on = np.mean(audio.reshape(2, -1, FRAME) ** 2, axis=-1).min(axis=0) > 1e-4

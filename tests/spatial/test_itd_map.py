@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from v2a_jax.metrics import direction
-from v2a_jax.spatial import geometry, hrtf as hrtf_lib
+from v2a_jax.spatial import geometry
+from v2a_jax.spatial import hrtf as hrtf_lib
 from v2a_jax.spatial.itd_map import ItdMap
 
 

@@ -19,12 +19,11 @@ def panorama_with_dot(az_deg, el_deg, height=90, width=180):
 
 def bright_centroid(view):
     w = view[0, ..., 0].astype(np.float64)
-    ys, xs = np.mgrid[:w.shape[0], :w.shape[1]] + 0.5
+    ys, xs = np.mgrid[: w.shape[0], : w.shape[1]] + 0.5
     return (w * xs).sum() / w.sum(), (w * ys).sum() / w.sum()
 
 
-@pytest.mark.parametrize("az, el, yaw, pitch", [(0, 0, 0, 0), (20, 10, 0, 0), (170, -15, -160, 0),
-                                                (50, 40, 30, 25)])
+@pytest.mark.parametrize("az, el, yaw, pitch", [(0, 0, 0, 0), (20, 10, 0, 0), (170, -15, -160, 0), (50, 40, 30, 25)])
 def test_a_dot_lands_where_the_pinhole_formula_puts_it(az, el, yaw, pitch):
     frame, az_c, el_c = panorama_with_dot(az, el)
     view = projection.equirect_to_perspective(frame, yaw, pitch, 0.0, SIZE, SIZE)

@@ -19,7 +19,7 @@ def measure_itd(left, right, sample_rate, *, upsample=16, max_lag_s=1e-3):
     cross = np.fft.rfft(left, n_fft) * np.conj(np.fft.rfft(right, n_fft))
     cc = np.fft.irfft(cross, n_fft * upsample)  # cc[k] = sum_t left[t + k / upsample] right[t]
     m = int(max_lag_s * sample_rate * upsample)
-    cc = np.concatenate([cc[-m:], cc[:m + 1]])
+    cc = np.concatenate([cc[-m:], cc[: m + 1]])
     k = int(np.argmax(cc))
     y0, y1, y2 = cc[k - 1], cc[k], cc[k + 1]
     lag = (k - m + 0.5 * (y0 - y2) / (y0 - 2 * y1 + y2)) / (sample_rate * upsample)
@@ -88,7 +88,7 @@ def test_sweep_itd_is_monotonic_and_follows_woodworth():
     y = renderer.render_moving_source(x, az, 0.0, 1.0, hrtf.SphericalHeadHRTF())
     frame, hop = 1024, 512
     starts = range(0, n - frame + 1, hop)
-    itd = np.array([measure_itd(y[0, s:s + frame], y[1, s:s + frame], FS) for s in starts])
+    itd = np.array([measure_itd(y[0, s : s + frame], y[1, s : s + frame], FS) for s in starts])
     expected = geometry.woodworth_itd(az[[s + frame // 2 for s in starts]])
     assert np.all(np.diff(itd) > -3e-6), np.diff(itd).min()
     assert itd[0] < -600e-6 and itd[-1] > 600e-6
@@ -97,7 +97,7 @@ def test_sweep_itd_is_monotonic_and_follows_woodworth():
 
 def _far_from_tone_energy_db(y, tone_hz, min_offset_hz):
     """Energy more than min_offset_hz away from the tone, relative to the total, per channel (dB)."""
-    seg = y[:, FS // 4:-FS // 4]  # skip the start/end transients of the tone itself
+    seg = y[:, FS // 4 : -FS // 4]  # skip the start/end transients of the tone itself
     spec = np.abs(np.fft.rfft(seg * blackmanharris(seg.shape[1]), axis=-1)) ** 2
     far = np.abs(np.fft.rfftfreq(seg.shape[1], 1 / FS) - tone_hz) > min_offset_hz
     return 10 * np.log10(spec[:, far].sum(-1) / spec.sum(-1))
@@ -111,8 +111,10 @@ def test_moving_tone_has_no_clicks():
     head = hrtf.SphericalHeadHRTF()
     moving = renderer.render_moving_source(tone, np.linspace(-90.0, 90.0, n), 0.0, 1.0, head)
     assert np.all(_far_from_tone_energy_db(moving, 1000, 500) < -80)
-    static_jumps = [np.abs(np.diff(renderer.render_moving_source(tone, a, 0.0, 1.0, head), axis=-1)).max()
-                    for a in np.linspace(-90, 90, 19)]
+    static_jumps = [
+        np.abs(np.diff(renderer.render_moving_source(tone, a, 0.0, 1.0, head), axis=-1)).max()
+        for a in np.linspace(-90, 90, 19)
+    ]
     assert np.abs(np.diff(moving, axis=-1)).max() <= max(static_jumps) * 1.001
 
 
@@ -122,7 +124,7 @@ def test_static_source_equals_plain_convolution(noise):
     h = head.hrir(45.0, 10.0)[0].astype(np.float64)
     lat = head.latency_samples
     for ear in range(2):
-        ref = np.convolve(noise[:3000], h[ear])[lat:lat + 3000]
+        ref = np.convolve(noise[:3000], h[ear])[lat : lat + 3000]
         np.testing.assert_allclose(y[ear], ref, atol=1e-5)
 
 
@@ -183,10 +185,12 @@ def test_reverb_decays_at_rt60_and_is_decorrelated(rt60):
     burst[:1600] = rng.standard_normal(1600)
     wet = renderer.diffuse_reverb(burst, FS, rt60, rng).astype(np.float64)[:, 1600:]
     left, right = wet
-    norm = np.sqrt(np.sum(left ** 2) * np.sum(right ** 2))
+    norm = np.sqrt(np.sum(left**2) * np.sum(right**2))
     max_lag = FS // 1000
-    ncc = [np.sum(left[max(0, k):left.size + min(0, k)] * right[max(0, -k):right.size - max(0, k)]) / norm
-           for k in range(-max_lag, max_lag + 1)]
+    ncc = [
+        np.sum(left[max(0, k) : left.size + min(0, k)] * right[max(0, -k) : right.size - max(0, k)]) / norm
+        for k in range(-max_lag, max_lag + 1)
+    ]
     assert np.max(np.abs(ncc)) < 0.2
 
 

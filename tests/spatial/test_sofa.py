@@ -69,7 +69,7 @@ def test_measured_direction_returns_its_resampled_hrir(loaded):
         expected = 3 * sps.resample_poly(synthetic_ir(az, el), 1, 3, axis=-1)
         got = loaded.hrir(az, el)
         assert got.shape == (1, 2, loaded.n_taps) and got.dtype == np.float32
-        np.testing.assert_allclose(got[0, :, :expected.shape[-1]], expected, atol=1e-5)
+        np.testing.assert_allclose(got[0, :, : expected.shape[-1]], expected, atol=1e-5)
     # The SOFA convention's azimuth wraps: -60 is the measured 300.
     np.testing.assert_allclose(loaded.hrir(-60.0, 0.0), loaded.hrir(300.0, 0.0), atol=1e-6)
 
@@ -87,7 +87,7 @@ def test_rendered_delays_match_the_file(loaded):
             ear_delay = -measure_itd(y[ear], x, FS)
             assert ear_delay == pytest.approx((delays[ear] - BULK) / FILE_RATE, abs=2e-6)
         # Pure gains at 48 kHz: each ear's level is the file's gain (less the resampler's band edge near 8 kHz).
-        levels_db = 10 * np.log10(np.mean(y.astype(np.float64) ** 2, axis=-1) / np.mean(x ** 2))
+        levels_db = 10 * np.log10(np.mean(y.astype(np.float64) ** 2, axis=-1) / np.mean(x**2))
         np.testing.assert_allclose(levels_db, 20 * np.log10(gains), atol=0.3)
         assert levels_db[0] - levels_db[1] == pytest.approx(20 * np.log10(gains[0] / gains[1]), abs=0.05)
 
@@ -95,8 +95,11 @@ def test_rendered_delays_match_the_file(loaded):
 @pytest.mark.parametrize("grid", ["sphere", "ring"])
 def test_interpolation_lies_between_neighbours(grid, loaded, tmp_path):
     # "sphere": barycentric in the triangulated grid; "ring": the inverse-angle fallback.
-    head = loaded if grid == "sphere" else hrtf.SofaHRTF.from_file(
-        write_sofa(tmp_path / "ring.sofa", grid=RING), sample_rate=FS)
+    head = (
+        loaded
+        if grid == "sphere"
+        else hrtf.SofaHRTF.from_file(write_sofa(tmp_path / "ring.sofa", grid=RING), sample_rate=FS)
+    )
     x = np.random.default_rng(1).standard_normal(FS // 2)
 
     def itd_ild(az):
@@ -140,7 +143,7 @@ def test_cartesian_positions_and_data_delay_give_the_same_hrtf(tmp_path, loaded)
     np.testing.assert_allclose(cart.hrir(az, el), reference, atol=1e-5)
     delayed = hrtf.make_hrtf("sofa", FS, path=write_sofa(tmp_path / "delay.sofa", shift_into_data_delay=30))
     assert isinstance(delayed, hrtf.SofaHRTF)
-    np.testing.assert_allclose(delayed.hrir(az, el)[..., :reference.shape[-1]], reference, atol=1e-4)
+    np.testing.assert_allclose(delayed.hrir(az, el)[..., : reference.shape[-1]], reference, atol=1e-4)
 
 
 def test_file_at_native_rate_is_not_resampled(sofa_path):

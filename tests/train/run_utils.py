@@ -37,23 +37,32 @@ def toy_config(variant: str = "local", **overrides: Any) -> ml_collections.Confi
     """The toy config with FAST and then `overrides` applied; dotted names use "__" for ".", e.g.
     toy_config(model__nan_at_step=3)."""
     config = toy_regression.get_config(variant)
-    config.update_from_flattened_dict(
-        {**FAST, **{name.replace("__", "."): value for name, value in overrides.items()}}
-    )
+    config.update_from_flattened_dict({**FAST, **{name.replace("__", "."): value for name, value in overrides.items()}})
     return config
 
 
-def load_params(config: ml_collections.ConfigDict, workdir, *, step: int | None = None, mesh=None,
-                use_ema: bool = False) -> tuple[Any, int]:
+def load_params(
+    config: ml_collections.ConfigDict, workdir, *, step: int | None = None, mesh=None, use_ema: bool = False
+) -> tuple[Any, int]:
     """(params, step) of the toy run of `config` in `workdir` through checkpointing.load_params (the raw params
     by default: the toy tests compare them with the trainer's final state), on `mesh` (default: the config's)."""
     task = load_task(config)
-    batch = next(iter(task.make_dataset("train", seed=0, shard_options=grain.sharding.NoSharding(),
-                                        batch_size=config.batch_size)))
+    batch = next(
+        iter(
+            task.make_dataset("train", seed=0, shard_options=grain.sharding.NoSharding(), batch_size=config.batch_size)
+        )
+    )
     example = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), batch)
     mesh = partitioning.make_mesh(config.mesh) if mesh is None else mesh
-    return checkpointing.load_params(workdir, task.init, example, mesh=mesh,
-                                     rules=partitioning.logical_axis_rules(config), step=step, use_ema=use_ema)
+    return checkpointing.load_params(
+        workdir,
+        task.init,
+        example,
+        mesh=mesh,
+        rules=partitioning.logical_axis_rules(config),
+        step=step,
+        use_ema=use_ema,
+    )
 
 
 def main_command(workdir: pathlib.Path, variant: str = "local", **overrides: Any) -> list[str]:

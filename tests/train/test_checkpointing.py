@@ -58,9 +58,12 @@ def test_a_failed_background_write_is_named_by_its_os_error_code():
     brackets) between the OS message and the code; the reason is read from the code."""
     from v2a_jax.train import checkpointing as ckpt
 
-    spec = "[tensorstore_spec='{\"context\":{\"a\":{}},\"create\":true}']"
-    for text in (f"RESOURCE_EXHAUSTED: Failed to write 203 bytes to file 29: No space left on device {spec} "
-                 f"[os_error_code='28']", "Failed to write: No space left on device [os_error_code=28]"):
+    spec = '[tensorstore_spec=\'{"context":{"a":{}},"create":true}\']'
+    for text in (
+        f"RESOURCE_EXHAUSTED: Failed to write 203 bytes to file 29: No space left on device {spec} "
+        f"[os_error_code='28']",
+        "Failed to write: No space left on device [os_error_code=28]",
+    ):
         assert ckpt._write_failure(ValueError(text)) == "No space left on device"
     assert ckpt._write_failure(ValueError("some other failure")) is None
     assert ckpt._write_failure(OSError(28, "No space left on device")) == "No space left on device"

@@ -16,9 +16,9 @@ import pytest
 from grain._src.python.checkpoint import handler as grain_handler
 
 from tests.train import run_utils
-from v2a_jax.train.toy_task import ToyRegressionTask
 from v2a_jax import cli
 from v2a_jax.train import checkpointing, run_config
+from v2a_jax.train.toy_task import ToyRegressionTask
 from v2a_jax.train.trainer import NonFiniteError, train_and_evaluate
 
 
@@ -86,8 +86,10 @@ def test_a_full_disk_during_a_save_keeps_the_previous_checkpoint(tmp_path, monke
     monkeypatch.setattr(grain_handler.CheckpointHandler, "save", disk_full_at_step_8)
     with pytest.raises(checkpointing.CheckpointError) as error:
         train_and_evaluate(config, tmp_path)
-    assert str(error.value) == (f"{tmp_path / 'checkpoints'}: cannot save the checkpoint of step 8 (No space left "
-                                f"on device); the checkpoint of step 4 is intact")
+    assert str(error.value) == (
+        f"{tmp_path / 'checkpoints'}: cannot save the checkpoint of step 8 (No space left "
+        f"on device); the checkpoint of step 4 is intact"
+    )
     monkeypatch.undo()
 
     assert run_utils.load_params(config, tmp_path)[1] == 4
@@ -105,7 +107,7 @@ def test_a_nan_input_names_the_step_and_the_clip(tmp_path):
     batches = ToyRegressionTask(config).make_dataset(
         "train", seed=config.seed, shard_options=grain.sharding.NoSharding(), batch_size=config.batch_size
     )
-    for step, batch in enumerate(batches, start=1):
+    for step, batch in enumerate(batches, start=1):  # noqa: B007 -- step is read after the loop
         rows = np.flatnonzero(np.isnan(batch["x"]).any(axis=1))
         if rows.size:
             break
@@ -131,8 +133,11 @@ def tiny_disk(tmp_path):
 
 def test_a_really_full_disk_keeps_the_previous_checkpoint(tiny_disk):
     config = run_utils.toy_config(num_train_steps=40, keep_checkpoints=20)  # a checkpoint every 4 steps
-    with pytest.raises(checkpointing.CheckpointError, match=r"cannot save the checkpoint of step (\d+) \(No space "
-                                                            r"left on device\); the checkpoint of step \d+ is intact"):
+    with pytest.raises(
+        checkpointing.CheckpointError,
+        match=r"cannot save the checkpoint of step (\d+) \(No space "
+        r"left on device\); the checkpoint of step \d+ is intact",
+    ):
         train_and_evaluate(config, tiny_disk / "run")
     restored, step = run_utils.load_params(config, tiny_disk / "run")  # the previous one is usable
     assert step >= 4 and all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(jax.device_get(restored)))

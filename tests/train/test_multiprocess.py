@@ -48,9 +48,7 @@ def test_two_processes_match_one(tmp_path, launch):
         two = {r["step"]: r["loss"] for r in run_utils.read_metrics(workdir, split)}
         one = {r["step"]: r["loss"] for r in run_utils.read_metrics(tmp_path / "one_process", split)}
         assert sorted(two) == sorted(one) and len(one) >= 2
-        np.testing.assert_allclose(
-            [two[s] for s in sorted(one)], [one[s] for s in sorted(one)], rtol=0, atol=ATOL
-        )
+        np.testing.assert_allclose([two[s] for s in sorted(one)], [one[s] for s in sorted(one)], rtol=0, atol=ATOL)
 
 
 def test_sigterm_to_one_process_saves_the_same_step_on_both_and_resumes(tmp_path, launch):
@@ -61,14 +59,24 @@ def test_sigterm_to_one_process_saves_the_same_step_on_both_and_resumes(tmp_path
     def start_both(name):
         port = portpicker.pick_unused_port()
         logs = [tmp_path / f"{name}_{i}.log" for i in range(2)]
-        runs = [launch(command, logs[i], xla_device_count=4, extra_args=(
-            f"--coordinator_address=localhost:{port}", "--num_processes=2", f"--process_id={i}")) for i in range(2)]
+        runs = [
+            launch(
+                command,
+                logs[i],
+                xla_device_count=4,
+                extra_args=(f"--coordinator_address=localhost:{port}", "--num_processes=2", f"--process_id={i}"),
+            )
+            for i in range(2)
+        ]
         return runs, logs
 
     runs, logs = start_both("stopped")
     deadline = time.monotonic() + TIMEOUT_S
-    while not ((workdir / "metrics.jsonl").exists() and run_utils.read_metrics(workdir, "train")
-               and run_utils.read_metrics(workdir, "train")[-1]["step"] >= 3):
+    while not (
+        (workdir / "metrics.jsonl").exists()
+        and run_utils.read_metrics(workdir, "train")
+        and run_utils.read_metrics(workdir, "train")[-1]["step"] >= 3
+    ):
         assert all(r.poll() is None for r in runs) and time.monotonic() < deadline, logs[0].read_text()[-3000:]
         time.sleep(0.02)
     runs[1].send_signal(signal.SIGTERM)  # the preemption notice reaches one host only
@@ -93,6 +101,4 @@ def test_sigterm_to_one_process_saves_the_same_step_on_both_and_resumes(tmp_path
         two = {r["step"]: r["loss"] for r in run_utils.read_metrics(workdir, split)}
         one = {r["step"]: r["loss"] for r in run_utils.read_metrics(tmp_path / "one_process", split)}
         assert sorted(two) == sorted(one)
-        np.testing.assert_allclose(
-            [two[s] for s in sorted(one)], [one[s] for s in sorted(one)], rtol=0, atol=ATOL
-        )
+        np.testing.assert_allclose([two[s] for s in sorted(one)], [one[s] for s in sorted(one)], rtol=0, atol=ATOL)

@@ -29,9 +29,7 @@ def test_step_schedule_decays_tenfold_at_each_boundary_after_warmup():
     # MMAudio's recipe scaled down: x0.1 at 240K and 270K -> here at 240 and 270.
     schedule = optim.make_schedule(_opt(schedule="step", decay_boundaries=(240, 270)), 300)
     lr = {c: float(schedule(c)) for c in (0, 5, 10, 239, 240, 269, 270, 299)}
-    np.testing.assert_allclose(
-        [lr[c] for c in sorted(lr)], [0.0, 5e-5, 1e-4, 1e-4, 1e-5, 1e-5, 1e-6, 1e-6], rtol=1e-5
-    )
+    np.testing.assert_allclose([lr[c] for c in sorted(lr)], [0.0, 5e-5, 1e-4, 1e-4, 1e-5, 1e-5, 1e-6, 1e-6], rtol=1e-5)
 
 
 def test_cosine_schedule_peaks_after_warmup_and_ends_at_zero():

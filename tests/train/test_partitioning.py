@@ -31,9 +31,7 @@ def test_bad_mesh_raises(mesh, message):
 def test_default_rules_map_logical_names_to_mesh_axes():
     rules = partitioning.logical_axis_rules(ml_collections.ConfigDict({"logical_axis_rules": ()}))
     assert nn.logical_to_mesh_axes(("embed", "mlp"), rules) == jax.P("fsdp", "tensor")
-    assert nn.logical_to_mesh_axes(("layers", "embed", "heads", "kv"), rules) == jax.P(
-        None, "fsdp", "tensor", None
-    )
+    assert nn.logical_to_mesh_axes(("layers", "embed", "heads", "kv"), rules) == jax.P(None, "fsdp", "tensor", None)
     # An activation's 'embed' stays unsharded because 'batch' already uses 'fsdp'.
     assert nn.logical_to_mesh_axes(("batch", "length", "embed"), rules) == jax.P(("data", "fsdp"), None, None)
 

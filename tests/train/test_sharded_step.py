@@ -6,8 +6,8 @@ import jax
 import numpy as np
 
 from tests.train import run_utils
-from v2a_jax.train.toy_task import ToyRegressionTask
 from v2a_jax.train import optim, partitioning, state, steps
+from v2a_jax.train.toy_task import ToyRegressionTask
 
 NUM_STEPS = 3
 # Sharding only reorders float32 reductions (the batch mean, the fsdp/tensor matmul sums): after

@@ -6,8 +6,8 @@ import numpy as np
 import optax
 
 from tests.train import run_utils
-from v2a_jax.train.toy_task import ToyRegressionTask
 from v2a_jax.train import optim, partitioning, state, steps
+from v2a_jax.train.toy_task import ToyRegressionTask
 
 
 def test_ema_grad_norm_and_step_rng():
@@ -24,9 +24,7 @@ def test_ema_grad_norm_and_step_rng():
     rules = partitioning.logical_axis_rules(config)
     sharding = partitioning.batch_sharding(mesh, rules)
     tx, schedule = optim.make_optimizer(config.optimizer, config.num_train_steps)
-    data = task.make_dataset(
-        "train", seed=0, shard_options=grain.sharding.NoSharding(), batch_size=config.batch_size
-    )
+    data = task.make_dataset("train", seed=0, shard_options=grain.sharding.NoSharding(), batch_size=config.batch_size)
     batches = [partitioning.global_batch(b, sharding) for b, _ in zip(data, range(2))]
     spec = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), batches[0])
     init_fn = state.make_init_fn(task, tx, spec)

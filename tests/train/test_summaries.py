@@ -20,9 +20,7 @@ def test_scalars_images_and_audio_reach_tensorboard_and_jsonl(tmp_path):
     writer.media(5, {"img": image, "wave": Audio(np.stack([left, right]), 16000)})
     writer.close()
 
-    assert run_utils.read_metrics(tmp_path, "train") == [
-        {"step": 5, "split": "train", "loss": 0.25, "grad_norm": 2.0}
-    ]
+    assert run_utils.read_metrics(tmp_path, "train") == [{"step": 5, "split": "train", "loss": 0.25, "grad_norm": 2.0}]
     assert run_utils.read_metrics(tmp_path, "val")[0]["loss"] == 0.5
     values = {v.tag: v for e in run_utils.read_events(tmp_path) for v in e.summary.value}
     assert values["train/loss"].simple_value == 0.25

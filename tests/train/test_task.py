@@ -3,9 +3,9 @@
 import ml_collections
 import pytest
 
-from v2a_jax.train.toy_task import ToyRegressionTask
 from tests.train import run_utils
 from v2a_jax.train.task import load_task
+from v2a_jax.train.toy_task import ToyRegressionTask
 
 
 def test_loads_the_named_class_with_the_config():

@@ -29,11 +29,7 @@ def test_training_reduces_validation_loss_and_writes_summaries(tmp_path):
     assert {"loss", "grad_norm", "learning_rate", "steps_per_sec", "pred_std"} <= set(train[0])
     np.testing.assert_allclose(train[0]["learning_rate"], 1e-2)
 
-    tags = {
-        (e.step, v.tag, v.WhichOneof("value"))
-        for e in run_utils.read_events(tmp_path)
-        for v in e.summary.value
-    }
+    tags = {(e.step, v.tag, v.WhichOneof("value")) for e in run_utils.read_events(tmp_path) for v in e.summary.value}
     assert (60, "train/loss", "simple_value") in tags
     assert (60, "val/loss", "simple_value") in tags
     for step in (30, 60):

@@ -11,7 +11,7 @@ def moving_square_frames(num_frames: int, size: int) -> np.ndarray:
     frames = np.zeros((num_frames, size, size, 3), np.uint8)
     for i in range(num_frames):
         x = int(i * (size - SQUARE) / max(num_frames - 1, 1))
-        frames[i, size // 2 - SQUARE // 2:size // 2 + SQUARE // 2, x:x + SQUARE] = (255, 160, 40)
+        frames[i, size // 2 - SQUARE // 2 : size // 2 + SQUARE // 2, x : x + SQUARE] = (255, 160, 40)
     return frames
 
 

@@ -57,9 +57,17 @@ def test_resize_frames_matches_reading_at_that_size(clip30):
     assert np.abs(resized.astype(int) - small.astype(int)).mean() < 3  # same resampler, colour conversion order
 
 
-@pytest.mark.parametrize("kind,message", [("missing", "no such file"), ("text", "not a readable video"),
-                                          ("empty", "not a readable video"), ("truncated", "not a readable video"),
-                                          ("audio_only", "no video stream"), ("folder", "is a directory")])
+@pytest.mark.parametrize(
+    "kind,message",
+    [
+        ("missing", "no such file"),
+        ("text", "not a readable video"),
+        ("empty", "not a readable video"),
+        ("truncated", "not a readable video"),
+        ("audio_only", "no video stream"),
+        ("folder", "is a directory"),
+    ],
+)
 def test_bad_files_raise_one_line_naming_the_file(kind, message, clip30, tmp_path):
     path = tmp_path / f"{kind}.mp4"
     if kind == "text":

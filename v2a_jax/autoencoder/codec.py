@@ -57,16 +57,19 @@ class AutoencoderCodec:
     through the same encoder and decoder independently. encode/decode are jitted (one compilation per shape).
     """
 
-    def __init__(self, model: BinauralAutoencoder, params, latent_mean: np.ndarray, latent_std: np.ndarray,
-                 sample_rate: int):
+    def __init__(
+        self, model: BinauralAutoencoder, params, latent_mean: np.ndarray, latent_std: np.ndarray, sample_rate: int
+    ):
         self.model = model
         self.params = params
         self.sample_rate = int(sample_rate)
         self.samples_per_latent = model.config.samples_per_latent
         self.latent_dim = model.config.latent_dim
         if np.shape(latent_mean) != (self.latent_dim,) or np.shape(latent_std) != (self.latent_dim,):
-            raise ValueError(f"AutoencoderCodec: latent_mean/std must be [{self.latent_dim}], "
-                             f"got {np.shape(latent_mean)} and {np.shape(latent_std)}")
+            raise ValueError(
+                f"AutoencoderCodec: latent_mean/std must be [{self.latent_dim}], "
+                f"got {np.shape(latent_mean)} and {np.shape(latent_std)}"
+            )
         if not np.all(np.asarray(latent_std) > 0):
             raise ValueError("AutoencoderCodec: latent_std must be positive")
         self.latent_mean = jnp.asarray(latent_mean, jnp.float32)
@@ -104,23 +107,32 @@ def read_latent_stats(workdir: str) -> dict:
     """`workdir/latent_stats.json` as {"mean": [C], "std": [C], "step": int, "config": ConfigDict, ...}."""
     path = os.path.join(workdir, STATS_FILE)
     if not os.path.isfile(path):
-        raise cli.NotFoundError(f"{path}: no latent statistics; export them first "
-                                f"(python -m v2a_jax.autoencoder.latent_stats --config=... --workdir={workdir})")
+        raise cli.NotFoundError(
+            f"{path}: no latent statistics; export them first "
+            f"(python -m v2a_jax.autoencoder.latent_stats --config=... --workdir={workdir})"
+        )
     with open(path) as f:
         stats = json.load(f)
     stats["config"] = ml_collections.ConfigDict(stats["config"])
     return stats
 
 
-def load_autoencoder(workdir: str, config: ml_collections.ConfigDict, step: int | None = None, *,
-                     use_ema: bool = True) -> tuple[BinauralAutoencoder, object, int]:
+def load_autoencoder(
+    workdir: str, config: ml_collections.ConfigDict, step: int | None = None, *, use_ema: bool = True
+) -> tuple[BinauralAutoencoder, object, int]:
     """(model, params, step) of the autoencoder run of `config` in `workdir` at `step` (default: the newest),
     on the config's mesh (train/checkpointing.load_params: no dataset needed)."""
     model = BinauralAutoencoder(model_config(config))
     audio = jax.ShapeDtypeStruct((1, 2, 2 * model.config.samples_per_latent), jnp.float32)
     params, step = checkpointing.load_params(
-        workdir, lambda key, x: model.init(key, x)["params"], audio, mesh=partitioning.make_mesh(config.mesh),
-        rules=partitioning.logical_axis_rules(config), step=step, use_ema=use_ema)
+        workdir,
+        lambda key, x: model.init(key, x)["params"],
+        audio,
+        mesh=partitioning.make_mesh(config.mesh),
+        rules=partitioning.logical_axis_rules(config),
+        step=step,
+        use_ema=use_ema,
+    )
     return model, params, step
 
 
@@ -140,12 +152,13 @@ def load_codec(workdir: str, step: int | None = None, *, use_ema: bool = True) -
     """
     stats = read_latent_stats(workdir)
     if step is not None and step != stats["step"]:
-        raise cli.ConfigError(f"load_codec: step={step}, but {workdir}/{STATS_FILE} holds the statistics "
-                              f"of step {stats['step']}; export them for step {step} first")
+        raise cli.ConfigError(
+            f"load_codec: step={step}, but {workdir}/{STATS_FILE} holds the statistics "
+            f"of step {stats['step']}; export them for step {step} first"
+        )
     config = stats["config"]
     model, params, _ = load_autoencoder(workdir, config, stats["step"], use_ema=use_ema)
-    return AutoencoderCodec(model, params, np.asarray(stats["mean"]), np.asarray(stats["std"]),
-                            config.data.sample_rate)
+    return AutoencoderCodec(model, params, np.asarray(stats["mean"]), np.asarray(stats["std"]), config.data.sample_rate)
 
 
 def _median_seconds(fn, arg, repeats: int) -> float:

@@ -13,8 +13,14 @@ import numpy as np
 
 
 class FrameCodec:
-    def __init__(self, latent_dim: int = 8, samples_per_latent: int = 512, sample_rate: int = 16000,
-                 scale: float = 0.05, seed: int = 0):
+    def __init__(
+        self,
+        latent_dim: int = 8,
+        samples_per_latent: int = 512,
+        sample_rate: int = 16000,
+        scale: float = 0.05,
+        seed: int = 0,
+    ):
         self.latent_dim = latent_dim
         self.samples_per_latent = samples_per_latent
         self.sample_rate = sample_rate
@@ -33,7 +39,6 @@ class FrameCodec:
         b, ears, t, _ = latents.shape
         frames = jnp.einsum("betc,sc->bets", latents * self.scale, self.basis)
         return frames.reshape(b, ears, t * self.samples_per_latent)
-
 
 
 def load_codec(workdir: str) -> FrameCodec:

@@ -30,8 +30,9 @@ from v2a_jax.input_pipeline import loader
 STD_FLOOR = 1e-6  # a channel the encoder never uses (std ~ 0) is left unscaled rather than blown up
 
 
-def split_batches(data_dir: str, name: str, split: str, samples_per_latent: int,
-                  batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def split_batches(
+    data_dir: str, name: str, split: str, samples_per_latent: int, batch_size: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(audio [b, 2, N'] float32, seeds [b]) of every clip of `split` in order, N' = the clip length cut to a
     multiple of `samples_per_latent`; the last batch may be smaller. Seeds are the benchmark's (-1 for datasets
     that store none, e.g. recordings)."""
@@ -43,24 +44,33 @@ def split_batches(data_dir: str, name: str, split: str, samples_per_latent: int,
         yield audio[..., :usable], np.asarray([e.get("seed", -1) for e in examples], np.int64)
 
 
-def export_latent_stats(config: ml_collections.ConfigDict, workdir: str, *, step: int | None = None,
-                        batch_size: int = 16) -> dict:
+def export_latent_stats(
+    config: ml_collections.ConfigDict, workdir: str, *, step: int | None = None, batch_size: int = 16
+) -> dict:
     """Encodes config.data's training split with the checkpoint of `step` (default: newest) in `workdir` and
     writes the per-channel mean/std of the posterior means to `workdir/latent_stats.json`; returns its content."""
     model, params, step = codec_lib.load_autoencoder(workdir, config, step)
     # Identity statistics: encode_unnormalised does not use them.
-    codec = codec_lib.AutoencoderCodec(model, params, np.zeros(model.config.latent_dim),
-                                       np.ones(model.config.latent_dim), config.data.sample_rate)
+    codec = codec_lib.AutoencoderCodec(
+        model, params, np.zeros(model.config.latent_dim), np.ones(model.config.latent_dim), config.data.sample_rate
+    )
     total, total_sq, count = 0.0, 0.0, 0
-    for audio, _ in split_batches(config.data.data_dir, config.data.name, "train", codec.samples_per_latent,
-                                  batch_size):
+    for audio, _ in split_batches(
+        config.data.data_dir, config.data.name, "train", codec.samples_per_latent, batch_size
+    ):
         mean = np.asarray(codec.encode_unnormalised(audio), np.float64).reshape(-1, codec.latent_dim)
-        total, total_sq, count = total + mean.sum(0), total_sq + (mean ** 2).sum(0), count + mean.shape[0]
+        total, total_sq, count = total + mean.sum(0), total_sq + (mean**2).sum(0), count + mean.shape[0]
     mean = total / count
-    std = np.sqrt(np.maximum(total_sq / count - mean ** 2, 0.0))
-    stats = {"mean": mean.tolist(), "std": np.maximum(std, STD_FLOOR).tolist(), "step": int(step),
-             "num_frames": int(count), "split": "train", "dataset": config.data.name,
-             "config": json.loads(config.to_json())}
+    std = np.sqrt(np.maximum(total_sq / count - mean**2, 0.0))
+    stats = {
+        "mean": mean.tolist(),
+        "std": np.maximum(std, STD_FLOOR).tolist(),
+        "step": int(step),
+        "num_frames": int(count),
+        "split": "train",
+        "dataset": config.data.name,
+        "config": json.loads(config.to_json()),
+    }
     with open(os.path.join(workdir, codec_lib.STATS_FILE), "w") as f:
         json.dump(stats, f, indent=1)
     return stats
@@ -74,8 +84,10 @@ def main(argv):
         if f[name].value is None:
             raise app.UsageError(f"--{name} is required")
     stats = export_latent_stats(f.config, f.workdir, step=f.step, batch_size=f.batch_size)
-    print(f"step {stats['step']}: {stats['num_frames']} frames; mean {np.round(stats['mean'], 3).tolist()}; "
-          f"std {np.round(stats['std'], 3).tolist()}")
+    print(
+        f"step {stats['step']}: {stats['num_frames']} frames; mean {np.round(stats['mean'], 3).tolist()}; "
+        f"std {np.round(stats['std'], 3).tolist()}"
+    )
 
 
 if __name__ == "__main__":

@@ -38,11 +38,12 @@ ILD_FLOOR = 1e-9  # band power floor (mean square, -90 dBFS) of the ILD
 def _power(spec: jax.Array, n_fft: int) -> jax.Array:
     """|S|^2 in mean-square units (a white noise of variance s^2 gives s^2 in every bin)."""
     window_energy = float(np.sum(stft_lib.hann_window(n_fft).astype(np.float64) ** 2))
-    return (spec.real ** 2 + spec.imag ** 2) / window_energy
+    return (spec.real**2 + spec.imag**2) / window_energy
 
 
-def multi_resolution_stft_loss(pred: jax.Array, target: jax.Array, resolutions: Sequence[tuple[int, int]],
-                               log_floor: float) -> tuple[jax.Array, jax.Array]:
+def multi_resolution_stft_loss(
+    pred: jax.Array, target: jax.Array, resolutions: Sequence[tuple[int, int]], log_floor: float
+) -> tuple[jax.Array, jax.Array]:
     """(mean squared log-magnitude difference in nepers^2, spectral convergence pooled over all signals), each
     averaged over the resolutions.
 
@@ -67,7 +68,7 @@ def multi_resolution_stft_loss(pred: jax.Array, target: jax.Array, resolutions: 
 
 
 def _compress(spec: jax.Array) -> jax.Array:
-    power = spec.real ** 2 + spec.imag ** 2
+    power = spec.real**2 + spec.imag**2
     return spec * (power + COMPLEX_FLOOR) ** (0.5 * (COMPLEX_POWER - 1.0))
 
 
@@ -77,7 +78,7 @@ def complex_stft_loss(pred: jax.Array, target: jax.Array, resolutions: Sequence[
     terms = []
     for n_fft, hop in resolutions:
         diff = _compress(stft_lib.stft(pred, n_fft, hop)) - _compress(stft_lib.stft(target, n_fft, hop))
-        terms.append(jnp.mean(diff.real ** 2 + diff.imag ** 2))
+        terms.append(jnp.mean(diff.real**2 + diff.imag**2))
     return jnp.mean(jnp.stack(terms))
 
 
@@ -94,8 +95,16 @@ def _check_binaural(x: jax.Array, name: str) -> None:
         raise ValueError(f"interaural loss: {name} must be [..., 2, N], got shape {x.shape}")
 
 
-def interaural_phase_loss(pred: jax.Array, target: jax.Array, *, n_fft: int, hop: int, sample_rate: int,
-                          band_hz: tuple[float, float], weight_power: float) -> jax.Array:
+def interaural_phase_loss(
+    pred: jax.Array,
+    target: jax.Array,
+    *,
+    n_fft: int,
+    hop: int,
+    sample_rate: int,
+    band_hz: tuple[float, float],
+    weight_power: float,
+) -> jax.Array:
     """Weighted mean over bins of |c_pred - c_target|^2, c = L conj(R) / |L conj(R)| (in [0, 4]; 0 iff the
     IPDs agree wherever the target has energy).
 
@@ -111,14 +120,14 @@ def interaural_phase_loss(pred: jax.Array, target: jax.Array, *, n_fft: int, hop
     def unit_cross(x):
         spec = stft_lib.stft(x, n_fft, hop)[..., mask]  # [..., 2, T, F_band]
         cross = spec[..., 0, :, :] * jnp.conj(spec[..., 1, :, :])
-        magnitude_sq = cross.real ** 2 + cross.imag ** 2
+        magnitude_sq = cross.real**2 + cross.imag**2
         return cross * jax.lax.rsqrt(magnitude_sq + CROSS_FLOOR), magnitude_sq
 
     unit_p, _ = unit_cross(pred)
     unit_t, magnitude_sq_t = unit_cross(target)
     weight = jax.lax.stop_gradient(magnitude_sq_t ** (0.5 * weight_power))
     diff = unit_p - unit_t
-    return jnp.sum(weight * (diff.real ** 2 + diff.imag ** 2)) / (jnp.sum(weight) + 1e-20)
+    return jnp.sum(weight * (diff.real**2 + diff.imag**2)) / (jnp.sum(weight) + 1e-20)
 
 
 def band_edges(sample_rate: int, num_bands: int, low_hz: float = 50.0) -> np.ndarray:
@@ -126,8 +135,9 @@ def band_edges(sample_rate: int, num_bands: int, low_hz: float = 50.0) -> np.nda
     return np.geomspace(low_hz, sample_rate / 2.0, num_bands + 1)
 
 
-def interaural_level_loss(pred: jax.Array, target: jax.Array, *, n_fft: int, hop: int, sample_rate: int,
-                          num_bands: int) -> jax.Array:
+def interaural_level_loss(
+    pred: jax.Array, target: jax.Array, *, n_fft: int, hop: int, sample_rate: int, num_bands: int
+) -> jax.Array:
     """Energy-weighted mean over frames and log-spaced bands of |ILD_pred - ILD_target| in dB.
 
     ILD = 10 log10((P_L + 1e-9) / (P_R + 1e-9)) with P the band's mean-square power; the weight of a
@@ -158,4 +168,4 @@ def interaural_level_loss(pred: jax.Array, target: jax.Array, *, n_fft: int, hop
 
 def kl_divergence(mean: jax.Array, log_var: jax.Array) -> jax.Array:
     """KL(N(mean, exp(log_var)) || N(0, 1)) per latent element, averaged. Any shape -> scalar."""
-    return 0.5 * jnp.mean(mean ** 2 + jnp.exp(log_var) - 1.0 - log_var)
+    return 0.5 * jnp.mean(mean**2 + jnp.exp(log_var) - 1.0 - log_var)

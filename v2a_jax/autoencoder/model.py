@@ -101,8 +101,10 @@ class AutoencoderConfig:
 
     def __post_init__(self):
         if self.samples_per_latent % self.stft_frames_per_latent:
-            raise ValueError(f"AutoencoderConfig: stft_frames_per_latent={self.stft_frames_per_latent} must divide "
-                             f"samples_per_latent={self.samples_per_latent}")
+            raise ValueError(
+                f"AutoencoderConfig: stft_frames_per_latent={self.stft_frames_per_latent} must divide "
+                f"samples_per_latent={self.samples_per_latent}"
+            )
         if (self.n_fft // 2) % self.hop or self.n_fft % 2:
             raise ValueError(f"AutoencoderConfig: the hop {self.hop} must divide n_fft / 2 (n_fft={self.n_fft})")
 
@@ -123,21 +125,29 @@ class AutoencoderConfig:
 def model_config(config: ml_collections.ConfigDict) -> AutoencoderConfig:
     """The AutoencoderConfig of a training config's `config.model` (run_config.parse_section: fields it lacks keep
     their defaults, unknown ones are refused)."""
-    return run_config.parse_section(AutoencoderConfig, config.model, "config.model",
-                                    sample_rate=config.data.sample_rate)
+    return run_config.parse_section(
+        AutoencoderConfig, config.model, "config.model", sample_rate=config.data.sample_rate
+    )
 
 
 def _dense(features: int, names: tuple[str, str], dtype, name: str | None = None, zero: bool = False) -> nn.Dense:
     kernel_init = nn.initializers.zeros_init() if zero else nn.initializers.lecun_normal()
-    return nn.Dense(features, dtype=dtype, name=name,
-                    kernel_init=nn.with_logical_partitioning(kernel_init, names),
-                    bias_init=nn.with_logical_partitioning(nn.initializers.zeros_init(), names[1:]))
+    return nn.Dense(
+        features,
+        dtype=dtype,
+        name=name,
+        kernel_init=nn.with_logical_partitioning(kernel_init, names),
+        bias_init=nn.with_logical_partitioning(nn.initializers.zeros_init(), names[1:]),
+    )
 
 
 def _layer_norm(dtype, name: str | None = None) -> nn.LayerNorm:
-    return nn.LayerNorm(dtype=dtype, name=name,
-                        scale_init=nn.with_logical_partitioning(nn.initializers.ones_init(), ("embed",)),
-                        bias_init=nn.with_logical_partitioning(nn.initializers.zeros_init(), ("embed",)))
+    return nn.LayerNorm(
+        dtype=dtype,
+        name=name,
+        scale_init=nn.with_logical_partitioning(nn.initializers.ones_init(), ("embed",)),
+        bias_init=nn.with_logical_partitioning(nn.initializers.zeros_init(), ("embed",)),
+    )
 
 
 class ConvNeXtBlock(nn.Module):
@@ -154,18 +164,29 @@ class ConvNeXtBlock(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         dim, length, k = x.shape[-1], x.shape[-2], self.kernel_size
-        kernel = self.param("depthwise_kernel", nn.with_logical_partitioning(
-            nn.initializers.variance_scaling(1.0, "fan_in", "truncated_normal", in_axis=0, out_axis=1),
-            ("conv_kernel", "embed")), (k, dim), jnp.float32).astype(self.dtype)
-        bias = self.param("depthwise_bias", nn.with_logical_partitioning(nn.initializers.zeros_init(), ("embed",)),
-                          (dim,), jnp.float32).astype(self.dtype)
+        kernel = self.param(
+            "depthwise_kernel",
+            nn.with_logical_partitioning(
+                nn.initializers.variance_scaling(1.0, "fan_in", "truncated_normal", in_axis=0, out_axis=1),
+                ("conv_kernel", "embed"),
+            ),
+            (k, dim),
+            jnp.float32,
+        ).astype(self.dtype)
+        bias = self.param(
+            "depthwise_bias",
+            nn.with_logical_partitioning(nn.initializers.zeros_init(), ("embed",)),
+            (dim,),
+            jnp.float32,
+        ).astype(self.dtype)
         padded = jnp.pad(x.astype(self.dtype), [(0, 0)] * (x.ndim - 2) + [((k - 1) // 2, k // 2), (0, 0)])
-        h = sum(padded[..., i:i + length, :] * kernel[i] for i in range(k)) + bias
+        h = sum(padded[..., i : i + length, :] * kernel[i] for i in range(k)) + bias
         h = _layer_norm(self.dtype)(h)
         h = nn.gelu(_dense(self.mlp_ratio * dim, ("embed", "mlp"), self.dtype)(h))
         h = _dense(dim, ("mlp", "embed"), self.dtype)(h)
-        scale = self.param("layer_scale", nn.with_logical_partitioning(nn.initializers.constant(0.1), ("embed",)),
-                           (dim,), jnp.float32)
+        scale = self.param(
+            "layer_scale", nn.with_logical_partitioning(nn.initializers.constant(0.1), ("embed",)), (dim,), jnp.float32
+        )
         return x + scale.astype(h.dtype) * h
 
 
@@ -198,8 +219,7 @@ class Encoder(nn.Module):
         magnitude = jnp.abs(spec)
         # |S|^p e^{i phase} = S |S|^(p - 1); silent bins (|S| = 0) stay 0 instead of 0 * inf.
         compressed = spec * jnp.where(magnitude > 0, magnitude, 1.0) ** (FEATURE_POWER - 1.0)
-        features = jnp.concatenate(
-            [jnp.log(magnitude + FEATURE_LOG_FLOOR), compressed.real, compressed.imag], axis=-1)
+        features = jnp.concatenate([jnp.log(magnitude + FEATURE_LOG_FLOOR), compressed.real, compressed.imag], axis=-1)
         h = _dense(cfg.stft_dim, ("channels", "embed"), self.dtype, "stft_in")(features.astype(self.dtype))
         h = _stack(h, cfg.encoder_stft_blocks, cfg, self.dtype, "stft_block")
         h = _layer_norm(self.dtype, "merge_norm")(h)
@@ -227,7 +247,7 @@ class Decoder(nn.Module):
     def __call__(self, latents: jax.Array) -> tuple[jax.Array, jax.Array]:
         cfg = self.config
         k, bins = cfg.stft_frames_per_latent, cfg.num_bins
-        learned = latents[..., :cfg.learned_dim]
+        learned = latents[..., : cfg.learned_dim]
         h = _dense(cfg.latent_rate_dim, ("channels", "embed"), self.dtype, "latent_in")(learned.astype(self.dtype))
         h = _stack(h, cfg.decoder_latent_blocks, cfg, self.dtype, "latent_block")
         h = _layer_norm(self.dtype, "split_norm")(h)
@@ -255,8 +275,9 @@ class Decoder(nn.Module):
         residual = residual.astype(jnp.float32)
         spec = jnp.exp(log_mag) * jnp.exp(1j * (angle + residual))
         if cfg.interaural_delay:
-            spec = delay_lib.apply_delay(spec, latents[..., -1].astype(jnp.float32), cfg.samples_per_latent,
-                                         cfg.hop, cfg.n_fft)
+            spec = delay_lib.apply_delay(
+                spec, latents[..., -1].astype(jnp.float32), cfg.samples_per_latent, cfg.hop, cfg.n_fft
+            )
         num_samples = latents.shape[-2] * cfg.samples_per_latent
         waveform = stft_lib.istft(spec, cfg.n_fft, cfg.hop, num_samples)
         return jnp.clip(waveform, -1.0, 1.0), log_mag
@@ -282,19 +303,23 @@ class BinauralAutoencoder(nn.Module):
 
     def _check_audio(self, audio: jax.Array) -> None:
         if audio.ndim != 3 or audio.shape[1] != 2 or audio.shape[2] % self.config.samples_per_latent:
-            raise ValueError(f"BinauralAutoencoder: expected audio [B, 2, N] with N a multiple of "
-                             f"{self.config.samples_per_latent}, got shape {audio.shape}")
+            raise ValueError(
+                f"BinauralAutoencoder: expected audio [B, 2, N] with N a multiple of "
+                f"{self.config.samples_per_latent}, got shape {audio.shape}"
+            )
 
     def encode(self, audio: jax.Array) -> tuple[jax.Array, jax.Array]:
         self._check_audio(audio)
         b, cfg = audio.shape[0], self.config
         delays = None
         if cfg.interaural_delay:
-            itd = itd_lib.frame_itd(audio, cfg.samples_per_latent, cfg.max_delay_samples, cfg.sample_rate,
-                                    n_fft=cfg.n_fft, hop=cfg.hop)
+            itd = itd_lib.frame_itd(
+                audio, cfg.samples_per_latent, cfg.max_delay_samples, cfg.sample_rate, n_fft=cfg.n_fft, hop=cfg.hop
+            )
             delays = delay_lib.ear_delays(itd)  # [B, 2, T]
-        mean, log_var = self.encoder(audio.reshape(b * 2, audio.shape[-1]),
-                                     None if delays is None else delays.reshape(b * 2, -1))
+        mean, log_var = self.encoder(
+            audio.reshape(b * 2, audio.shape[-1]), None if delays is None else delays.reshape(b * 2, -1)
+        )
         mean, log_var = mean.reshape(b, 2, *mean.shape[1:]), log_var.reshape(b, 2, *log_var.shape[1:])
         if cfg.interaural_delay:
             mean = jnp.concatenate([mean, delays[..., None]], axis=-1)
@@ -304,8 +329,9 @@ class BinauralAutoencoder(nn.Module):
 
     def decode_with_spectrum(self, latents: jax.Array) -> tuple[jax.Array, jax.Array]:
         if latents.ndim != 4 or latents.shape[1] != 2 or latents.shape[3] != self.config.latent_dim:
-            raise ValueError(f"BinauralAutoencoder: expected latents [B, 2, T, {self.config.latent_dim}], "
-                             f"got shape {latents.shape}")
+            raise ValueError(
+                f"BinauralAutoencoder: expected latents [B, 2, T, {self.config.latent_dim}], got shape {latents.shape}"
+            )
         b = latents.shape[0]
         waveform, log_mag = self.decoder(latents.reshape(b * 2, *latents.shape[2:]))
         return waveform.reshape(b, 2, -1), log_mag.reshape(b, 2, *log_mag.shape[1:])
@@ -319,5 +345,10 @@ class BinauralAutoencoder(nn.Module):
         if rng is not None:
             latents = mean + jnp.exp(0.5 * log_var) * jax.random.normal(rng, mean.shape, mean.dtype)
         reconstruction, log_mag = self.decode_with_spectrum(latents)
-        return {"mean": mean, "log_var": log_var, "latents": latents, "reconstruction": reconstruction,
-                "log_magnitude": log_mag}
+        return {
+            "mean": mean,
+            "log_var": log_var,
+            "latents": latents,
+            "reconstruction": reconstruction,
+            "log_magnitude": log_mag,
+        }

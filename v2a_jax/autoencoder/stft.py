@@ -34,8 +34,7 @@ def _check(n_fft: int, hop: int) -> None:
         raise ValueError(f"stft: need an even n_fft and a hop dividing n_fft / 2, got n_fft={n_fft}, hop={hop}")
 
 
-def stft(x: jax.Array, n_fft: int, hop: int, *, num_frames: int | None = None,
-         pad_mode: str = "reflect") -> jax.Array:
+def stft(x: jax.Array, n_fft: int, hop: int, *, num_frames: int | None = None, pad_mode: str = "reflect") -> jax.Array:
     """Centred STFT with a periodic Hann window (no normalisation).
 
     Args:
@@ -88,11 +87,13 @@ def istft(spec: jax.Array, n_fft: int, hop: int, length: int) -> jax.Array:
     # The envelope is a constant of the shapes: computed in numpy, it costs nothing at run time.
     envelope = np.zeros((num_frames + overlap - 1) * hop, np.float64)
     for t in range(num_frames):
-        envelope[t * hop:t * hop + n_fft] += window.astype(np.float64) ** 2
+        envelope[t * hop : t * hop + n_fft] += window.astype(np.float64) ** 2
     start = n_fft // 2
-    envelope = envelope[start:start + length]
+    envelope = envelope[start : start + length]
     if envelope.min() < MIN_ENVELOPE * envelope.max():
-        raise ValueError(f"istft: {num_frames} frames of hop {hop} cover the last of {length} samples only with the "
-                         f"edge of a window (dividing by it would amplify rounding errors); use more frames or a "
-                         f"smaller hop")
-    return signal[..., start:start + length] / envelope.astype(np.float32)
+        raise ValueError(
+            f"istft: {num_frames} frames of hop {hop} cover the last of {length} samples only with the "
+            f"edge of a window (dividing by it would amplify rounding errors); use more frames or a "
+            f"smaller hop"
+        )
+    return signal[..., start : start + length] / envelope.astype(np.float32)

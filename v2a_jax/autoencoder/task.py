@@ -21,9 +21,9 @@ from matplotlib import colormaps
 from v2a_jax.autoencoder import losses
 from v2a_jax.autoencoder import stft as stft_lib
 from v2a_jax.autoencoder.model import BinauralAutoencoder, model_config
-from v2a_jax.metrics import binaural as binaural_metrics
 from v2a_jax.input_pipeline import loader
 from v2a_jax.input_pipeline.sequence import SequenceConfig
+from v2a_jax.metrics import binaural as binaural_metrics
 from v2a_jax.train.summaries import Audio
 
 SPLITS = {"train": "train", "val": "validation"}
@@ -33,8 +33,13 @@ SPECTROGRAM_FLOOR_DB = -100.0  # dBFS (mean square per bin) at the bottom of the
 def sequence_config(duration_s: float, sample_rate: int, fps: float, samples_per_latent: int) -> SequenceConfig:
     """Lengths of an audio crop: the semantic rate is irrelevant to the autoencoder and is set to the video rate,
     so any multiple of lcm(1 / fps, samples_per_latent / sample_rate) is a valid duration."""
-    return SequenceConfig(duration_s=duration_s, sample_rate=sample_rate, video_fps=fps, semantic_fps=fps,
-                          latent_fps=sample_rate / samples_per_latent)
+    return SequenceConfig(
+        duration_s=duration_s,
+        sample_rate=sample_rate,
+        video_fps=fps,
+        semantic_fps=fps,
+        latent_fps=sample_rate / samples_per_latent,
+    )
 
 
 def log_spectrogram_db(x: np.ndarray, n_fft: int = 512, hop: int = 128) -> np.ndarray:
@@ -53,25 +58,35 @@ class AutoencoderTask:
         self.model_config = model_config(config)
         self.model = BinauralAutoencoder(self.model_config, jnp.dtype(config.compute_dtype))
         # summaries() runs outside the trainer's jitted steps, and eager op-by-op apply is much slower.
-        self._reconstruct = jax.jit(
-            lambda params, audio: self.model.apply({"params": params}, audio)["reconstruction"])
+        self._reconstruct = jax.jit(lambda params, audio: self.model.apply({"params": params}, audio)["reconstruction"])
 
     # ---- data
 
-    def make_dataset(self, split: str, *, seed: int, shard_options: grain.sharding.ShardOptions,
-                     batch_size: int) -> grain.IterDataset:
+    def make_dataset(
+        self, split: str, *, seed: int, shard_options: grain.sharding.ShardOptions, batch_size: int
+    ) -> grain.IterDataset:
         if split not in SPLITS:
             raise ValueError(f"split={split!r}: expected one of {sorted(SPLITS)}")
         data = self.config.data
         source, clip = loader.open_split(data.data_dir, data.name, SPLITS[split])
         if clip.sample_rate != data.sample_rate:
-            raise ValueError(f"config.data.sample_rate={data.sample_rate}: the clips of {data.name} are at "
-                             f"{clip.sample_rate} Hz")
+            raise ValueError(
+                f"config.data.sample_rate={data.sample_rate}: the clips of {data.name} are at {clip.sample_rate} Hz"
+            )
         train = split == "train"
-        seq = sequence_config(data.crop_s if train else data.val_crop_s, clip.sample_rate, clip.fps,
-                              self.model_config.samples_per_latent)
-        return loader.make_dataset(source, clip, seq, train=train, batch_size=batch_size, seed=seed,
-                                   shard_options=shard_options, keys=("audio",))
+        seq = sequence_config(
+            data.crop_s if train else data.val_crop_s, clip.sample_rate, clip.fps, self.model_config.samples_per_latent
+        )
+        return loader.make_dataset(
+            source,
+            clip,
+            seq,
+            train=train,
+            batch_size=batch_size,
+            seed=seed,
+            shard_options=shard_options,
+            keys=("audio",),
+        )
 
     # ---- model
 
@@ -82,34 +97,48 @@ class AutoencoderTask:
         cfg, sr = self.config.loss, self.config.data.sample_rate
         learned = self.model_config.learned_dim
         pred = out["reconstruction"].astype(jnp.float32)
-        log_mag, spectral_convergence = losses.multi_resolution_stft_loss(
-            pred, audio, cfg.resolutions, cfg.log_floor)
+        log_mag, spectral_convergence = losses.multi_resolution_stft_loss(pred, audio, cfg.resolutions, cfg.log_floor)
         return {
             "log_magnitude": log_mag,
             "spectral_convergence": spectral_convergence,
             "complex": losses.complex_stft_loss(pred, audio, cfg.complex_resolutions),
-            "ipd": losses.interaural_phase_loss(pred, audio, n_fft=cfg.interaural_n_fft,
-                                                hop=cfg.interaural_hop, sample_rate=sr,
-                                                band_hz=tuple(cfg.ipd_band_hz), weight_power=cfg.ipd_weight_power),
-            "ild_db": losses.interaural_level_loss(pred, audio, n_fft=cfg.interaural_n_fft,
-                                                   hop=cfg.interaural_hop, sample_rate=sr,
-                                                   num_bands=cfg.ild_num_bands),
+            "ipd": losses.interaural_phase_loss(
+                pred,
+                audio,
+                n_fft=cfg.interaural_n_fft,
+                hop=cfg.interaural_hop,
+                sample_rate=sr,
+                band_hz=tuple(cfg.ipd_band_hz),
+                weight_power=cfg.ipd_weight_power,
+            ),
+            "ild_db": losses.interaural_level_loss(
+                pred,
+                audio,
+                n_fft=cfg.interaural_n_fft,
+                hop=cfg.interaural_hop,
+                sample_rate=sr,
+                num_bands=cfg.ild_num_bands,
+            ),
             # The measured delay channel (model.py) is not a posterior: only the learned channels have a KL.
             "kl": losses.kl_divergence(out["mean"][..., :learned], out["log_var"][..., :learned]),
         }
 
     def _total(self, terms: dict[str, jax.Array]) -> jax.Array:
         w = self.config.loss
-        return (w.mrstft_weight * (terms["log_magnitude"] + terms["spectral_convergence"])
-                + w.complex_weight * terms["complex"] + w.ipd_weight * terms["ipd"]
-                + w.ild_weight * terms["ild_db"] + w.kl_weight * terms["kl"])
+        return (
+            w.mrstft_weight * (terms["log_magnitude"] + terms["spectral_convergence"])
+            + w.complex_weight * terms["complex"]
+            + w.ipd_weight * terms["ipd"]
+            + w.ild_weight * terms["ild_db"]
+            + w.kl_weight * terms["kl"]
+        )
 
     def loss(self, params, batch, rng, step):
         del step
         audio = batch["audio"]
         out = self.model.apply({"params": params}, audio, rng)
         terms = self._losses(out, audio)
-        terms["posterior_std"] = jnp.mean(jnp.exp(0.5 * out["log_var"][..., :self.model_config.learned_dim]))
+        terms["posterior_std"] = jnp.mean(jnp.exp(0.5 * out["log_var"][..., : self.model_config.learned_dim]))
         return self._total(terms), terms
 
     def eval_step(self, params, batch, rng):
@@ -119,8 +148,10 @@ class AutoencoderTask:
         terms = self._losses(out, audio)
         pred = out["reconstruction"].astype(jnp.float32)
         terms["loss"] = self._total(terms)
-        terms["waveform_snr_db"] = jnp.mean(10.0 * jnp.log10(
-            (jnp.mean(audio ** 2, axis=(1, 2)) + 1e-4) / (jnp.mean((pred - audio) ** 2, axis=(1, 2)) + 1e-4)))
+        terms["waveform_snr_db"] = jnp.mean(
+            10.0
+            * jnp.log10((jnp.mean(audio**2, axis=(1, 2)) + 1e-4) / (jnp.mean((pred - audio) ** 2, axis=(1, 2)) + 1e-4))
+        )
         return terms
 
     def summaries(self, params, batch, rng, step):
@@ -135,6 +166,8 @@ class AutoencoderTask:
         image = np.clip((image - SPECTROGRAM_FLOOR_DB) / -SPECTROGRAM_FLOOR_DB, 0.0, 1.0)
         image = (255 * colormaps["magma"](image)[..., :3]).astype(np.uint8)
         sr = self.config.data.sample_rate
-        return {"spectrograms": image, "input": Audio(np.clip(audio, -1, 1), sr),
-                "reconstruction": Audio(np.clip(pred, -1, 1), sr)}
-
+        return {
+            "spectrograms": image,
+            "input": Audio(np.clip(audio, -1, 1), sr),
+            "reconstruction": Audio(np.clip(pred, -1, 1), sr),
+        }

@@ -57,8 +57,14 @@ class ClassifierEmbedding:
 
     multi_label = True
 
-    def __init__(self, config: ml_collections.ConfigDict, workdir: epath.PathLike, *, step: int | None = None,
-                 use_ema: bool = True):
+    def __init__(
+        self,
+        config: ml_collections.ConfigDict,
+        workdir: epath.PathLike,
+        *,
+        step: int | None = None,
+        use_ema: bool = True,
+    ):
         """Restores the checkpoint of `step` (default: the newest) of the run of `config` in `workdir`; uses the
         EMA params unless `use_ema` is False."""
         mesh = partitioning.make_mesh({"data": 1, "fsdp": 1, "tensor": 1}, devices=jax.local_devices()[:1])
@@ -66,8 +72,14 @@ class ClassifierEmbedding:
         # Any clip length gives the same params: the model pools over time.
         audio = jax.ShapeDtypeStruct((1, int(config.data.crop_s * model.frontend.sample_rate)), jnp.float32)
         self.params, self.step = checkpointing.load_params(
-            workdir, lambda key, x: model.init(key, x)["params"], audio, mesh=mesh,
-            rules=partitioning.logical_axis_rules(config), step=step, use_ema=use_ema)
+            workdir,
+            lambda key, x: model.init(key, x)["params"],
+            audio,
+            mesh=mesh,
+            rules=partitioning.logical_axis_rules(config),
+            step=step,
+            use_ema=use_ema,
+        )
         self.model = model.clone(dtype=jnp.float32)
         self.sample_rate = self.model.frontend.sample_rate
 

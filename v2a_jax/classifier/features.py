@@ -45,8 +45,10 @@ class LogMelConfig:
         if not 0 < self.win_length <= self.n_fft:
             raise ValueError(f"LogMelConfig: win_length {self.win_length} must be in 1..n_fft ({self.n_fft})")
         if not 0 <= self.fmin < self.fmax <= self.sample_rate / 2:
-            raise ValueError(f"LogMelConfig: need 0 <= fmin < fmax <= sample_rate / 2, got fmin {self.fmin}, "
-                             f"fmax {self.fmax}, sample_rate {self.sample_rate}")
+            raise ValueError(
+                f"LogMelConfig: need 0 <= fmin < fmax <= sample_rate / 2, got fmin {self.fmin}, "
+                f"fmax {self.fmax}, sample_rate {self.sample_rate}"
+            )
         if self.hop < 1 or self.n_mels < 1 or self.log_offset <= 0:
             raise ValueError(f"LogMelConfig: hop, n_mels and log_offset must be positive, got {self}")
 
@@ -54,8 +56,10 @@ class LogMelConfig:
         """T for a waveform of `num_samples` samples (ValueError if it is shorter than one frame)."""
         if self.center:
             if num_samples <= self.n_fft // 2:  # reflect padding needs more samples than it pads
-                raise ValueError(f"log_mel: {num_samples} samples are too short for centred {self.n_fft}-point "
-                                 f"frames (need more than {self.n_fft // 2})")
+                raise ValueError(
+                    f"log_mel: {num_samples} samples are too short for centred {self.n_fft}-point "
+                    f"frames (need more than {self.n_fft // 2})"
+                )
             return 1 + num_samples // self.hop
         if num_samples < self.win_length:
             raise ValueError(f"log_mel: {num_samples} samples are shorter than one {self.win_length}-sample frame")
@@ -86,7 +90,7 @@ def _window(cfg: LogMelConfig) -> np.ndarray:
         return hann.astype(np.float32)
     window = np.zeros(cfg.n_fft)
     start = (cfg.n_fft - cfg.win_length) // 2
-    window[start:start + cfg.win_length] = hann
+    window[start : start + cfg.win_length] = hann
     return window.astype(np.float32)
 
 
@@ -102,7 +106,7 @@ def log_mel(audio: jax.Array, cfg: LogMelConfig) -> jax.Array:
     frames = audio[..., index] * window  # [..., T, L]
     spec = jnp.fft.rfft(frames, n=cfg.n_fft, axis=-1)
     # |X|^2 directly: no square root whose gradient is infinite at zero.
-    power = spec.real ** 2 + spec.imag ** 2
+    power = spec.real**2 + spec.imag**2
     spectrum = power if cfg.power == 2 else jnp.abs(spec) ** cfg.power
     mel = spectrum @ mel_filterbank(cfg.n_fft, cfg.sample_rate, cfg.n_mels, cfg.fmin, cfg.fmax)
     return jnp.log(mel + cfg.log_offset)

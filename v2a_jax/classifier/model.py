@@ -52,26 +52,39 @@ class AudioClassifier(nn.Module):
         x = x[..., None].astype(self.dtype)  # [B, T, M, 1]
         for i, features in enumerate(self.channels):
             x = nn.Conv(
-                features, (3, 3), padding="SAME", dtype=self.dtype, name=f"conv{i}",
+                features,
+                (3, 3),
+                padding="SAME",
+                dtype=self.dtype,
+                name=f"conv{i}",
                 kernel_init=nn.with_logical_partitioning(
-                    nn.initializers.lecun_normal(), ("conv_kernel", None, None, "channels")),
+                    nn.initializers.lecun_normal(), ("conv_kernel", None, None, "channels")
+                ),
                 bias_init=nn.with_logical_partitioning(nn.initializers.zeros_init(), ("channels",)),
             )(x)
             x = nn.GroupNorm(
-                num_groups=min(8, features), dtype=self.dtype, name=f"norm{i}",
+                num_groups=min(8, features),
+                dtype=self.dtype,
+                name=f"norm{i}",
                 scale_init=nn.with_logical_partitioning(nn.initializers.ones_init(), ("channels",)),
                 bias_init=nn.with_logical_partitioning(nn.initializers.zeros_init(), ("channels",)),
             )(x)
             x = nn.avg_pool(nn.relu(x), (2, 2), strides=(2, 2), padding="SAME")
         x = jnp.mean(x, axis=2)  # [B, T', C]
         x = jnp.mean(x, axis=1) + jnp.max(x, axis=1)  # [B, C]
-        embedding = nn.relu(nn.Dense(
-            self.embed_dim, dtype=self.dtype, name="embedding",
-            kernel_init=nn.with_logical_partitioning(nn.initializers.lecun_normal(), ("channels", "embed")),
-            bias_init=nn.with_logical_partitioning(nn.initializers.zeros_init(), ("embed",)),
-        )(x))
+        embedding = nn.relu(
+            nn.Dense(
+                self.embed_dim,
+                dtype=self.dtype,
+                name="embedding",
+                kernel_init=nn.with_logical_partitioning(nn.initializers.lecun_normal(), ("channels", "embed")),
+                bias_init=nn.with_logical_partitioning(nn.initializers.zeros_init(), ("embed",)),
+            )(x)
+        )
         logits = nn.Dense(
-            self.num_classes, dtype=self.dtype, name="logits",
+            self.num_classes,
+            dtype=self.dtype,
+            name="logits",
             kernel_init=nn.with_logical_partitioning(nn.initializers.lecun_normal(), ("embed", "vocab")),
             bias_init=nn.with_logical_partitioning(nn.initializers.zeros_init(), ("vocab",)),
         )(embedding)

@@ -101,8 +101,10 @@ class ArchitectureSpec:
         if self.head not in HEADS:
             raise ValueError(f"ArchitectureSpec {self.name!r}: head {self.head!r} is not one of {HEADS}")
         if not -len(self.layers) <= self.embedding_index < len(self.layers):
-            raise ValueError(f"ArchitectureSpec {self.name!r}: embedding_index {self.embedding_index} outside "
-                             f"its {len(self.layers)} layers")
+            raise ValueError(
+                f"ArchitectureSpec {self.name!r}: embedding_index {self.embedding_index} outside "
+                f"its {len(self.layers)} layers"
+            )
 
     def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
         """Name -> shape of every tensor the weights file must hold (by shape inference through the layers)."""
@@ -139,12 +141,42 @@ class ArchitectureSpec:
 
 
 def _vggish() -> ArchitectureSpec:
-    frontend = LogMelConfig(sample_rate=16000, n_fft=512, win_length=400, hop=160, n_mels=64, fmin=125.0,
-                            fmax=7500.0, power=1.0, center=False, log_offset=0.01)
-    layers = (conv("conv1", 64), RELU, maxpool(), conv("conv2", 128), RELU, maxpool(),
-              conv("conv3/conv3_1", 256), RELU, conv("conv3/conv3_2", 256), RELU, maxpool(),
-              conv("conv4/conv4_1", 512), RELU, conv("conv4/conv4_2", 512), RELU, maxpool(), FLATTEN,
-              dense("fc1/fc1_1", 4096), RELU, dense("fc1/fc1_2", 4096), RELU, dense("fc2", 128))
+    frontend = LogMelConfig(
+        sample_rate=16000,
+        n_fft=512,
+        win_length=400,
+        hop=160,
+        n_mels=64,
+        fmin=125.0,
+        fmax=7500.0,
+        power=1.0,
+        center=False,
+        log_offset=0.01,
+    )
+    layers = (
+        conv("conv1", 64),
+        RELU,
+        maxpool(),
+        conv("conv2", 128),
+        RELU,
+        maxpool(),
+        conv("conv3/conv3_1", 256),
+        RELU,
+        conv("conv3/conv3_2", 256),
+        RELU,
+        maxpool(),
+        conv("conv4/conv4_1", 512),
+        RELU,
+        conv("conv4/conv4_2", 512),
+        RELU,
+        maxpool(),
+        FLATTEN,
+        dense("fc1/fc1_1", 4096),
+        RELU,
+        dense("fc1/fc1_2", 4096),
+        RELU,
+        dense("fc2", 128),
+    )
     return ArchitectureSpec("vggish", frontend, layers, embedding_index=-1, head="none", patch_frames=96)
 
 
@@ -170,8 +202,9 @@ def load_weights(path: str | os.PathLike, spec: ArchitectureSpec) -> dict[str, n
                 raise ValueError(f"{path}: tensor {name!r} missing (architecture {spec.name!r} needs shape {shape})")
             tensor = archive[name]
             if tensor.shape != shape:
-                raise ValueError(f"{path}: tensor {name!r} has shape {tensor.shape}, architecture {spec.name!r} "
-                                 f"expects {shape}")
+                raise ValueError(
+                    f"{path}: tensor {name!r} has shape {tensor.shape}, architecture {spec.name!r} expects {shape}"
+                )
             if not np.issubdtype(tensor.dtype, np.floating) or not np.all(np.isfinite(tensor)):
                 raise ValueError(f"{path}: tensor {name!r} must hold finite floats, got dtype {tensor.dtype}")
             weights[name] = tensor.astype(np.float32)
@@ -184,9 +217,16 @@ def apply_layers(spec: ArchitectureSpec, weights: dict[str, jax.Array], x: jax.A
     outputs = []
     for layer in spec.layers:
         if layer.kind == "conv":
-            x = jax.lax.conv_general_dilated(
-                x, weights[f"{layer.name}/kernel"], window_strides=(1, 1), padding="SAME",
-                dimension_numbers=("NHWC", "HWIO", "NHWC")) + weights[f"{layer.name}/bias"]
+            x = (
+                jax.lax.conv_general_dilated(
+                    x,
+                    weights[f"{layer.name}/kernel"],
+                    window_strides=(1, 1),
+                    padding="SAME",
+                    dimension_numbers=("NHWC", "HWIO", "NHWC"),
+                )
+                + weights[f"{layer.name}/bias"]
+            )
         elif layer.kind == "relu":
             x = jax.nn.relu(x)
         elif layer.kind in ("maxpool", "avgpool"):
@@ -235,7 +275,7 @@ class PretrainedEmbedding:
         patch = self.spec.patch_frames
         if patch:
             num_patches = frames // patch
-            mel = mel[:, :num_patches * patch].reshape(batch * num_patches, patch, mel.shape[-1])
+            mel = mel[:, : num_patches * patch].reshape(batch * num_patches, patch, mel.shape[-1])
         embeddings, out = apply_layers(self.spec, weights, mel)
         if self.spec.head == "sigmoid":
             probs = jax.nn.sigmoid(out)
@@ -261,7 +301,9 @@ class PretrainedEmbedding:
         frontend = self.spec.frontend
         frames = frontend.num_frames(audio.shape[1])
         if self.spec.patch_frames and frames < self.spec.patch_frames:
-            raise ValueError(f"audio: {audio.shape[1]} samples at {frontend.sample_rate} Hz give {frames} frames, "
-                             f"fewer than one {self.spec.patch_frames}-frame patch of {self.spec.name!r}")
+            raise ValueError(
+                f"audio: {audio.shape[1]} samples at {frontend.sample_rate} Hz give {frames} frames, "
+                f"fewer than one {self.spec.patch_frames}-frame patch of {self.spec.name!r}"
+            )
         embeddings, probs = self._forward(self.weights, audio)
         return np.asarray(embeddings), np.asarray(probs)

@@ -97,8 +97,11 @@ class ClassifierTask:
     def __init__(self, config: ml_collections.ConfigDict):
         self.config = config
         self.model = make_model(config)
-        self.seq = SequenceConfig(duration_s=config.data.crop_s, sample_rate=self.model.frontend.sample_rate,
-                                  semantic_fps=config.data.semantic_fps)
+        self.seq = SequenceConfig(
+            duration_s=config.data.crop_s,
+            sample_rate=self.model.frontend.sample_rate,
+            semantic_fps=config.data.semantic_fps,
+        )
 
     def make_dataset(
         self, split: str, *, seed: int, shard_options: grain.sharding.ShardOptions, batch_size: int
@@ -106,8 +109,16 @@ class ClassifierTask:
         if split not in SPLITS:
             raise ValueError(f"split={split!r}: expected one of {sorted(SPLITS)}")
         source, clip = loader.open_split(self.config.data.data_dir, self.config.data.name, SPLITS[split])
-        return loader.make_dataset(source, clip, self.seq, train=split == "train", batch_size=batch_size, seed=seed,
-                                   shard_options=shard_options, keys=KEYS)
+        return loader.make_dataset(
+            source,
+            clip,
+            self.seq,
+            train=split == "train",
+            batch_size=batch_size,
+            seed=seed,
+            shard_options=shard_options,
+            keys=KEYS,
+        )
 
     def init(self, rng, batch):
         return self.model.init(rng, batch["audio"][:, 0])["params"]

@@ -20,17 +20,19 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from absl import app, flags
 from etils import epath
 
 from v2a_jax import cli
 from v2a_jax.classifier.embedding import AudioEmbedding
-from v2a_jax.evaluation import evaluator, cli_flags, report, runner
+from v2a_jax.evaluation import cli_flags, evaluator, report, runner
 
-COLUMNS = report.COLUMNS + (("flipped_left_right_agreement", "flipped L/R agree"),
-                             ("flipped_ref_left_right_agreement", "flipped L/R agree vs rec"))
+COLUMNS = report.COLUMNS + (
+    ("flipped_left_right_agreement", "flipped L/R agree"),
+    ("flipped_ref_left_right_agreement", "flipped L/R agree vs rec"),
+)
 
 
 def read_sweep(path: epath.PathLike) -> list[str]:
@@ -47,9 +49,17 @@ def setting_name(settings: runner.Settings) -> str:
     return f"{sampler.method}_steps{sampler.num_steps}_cfg{sampler.cfg_strength:g}"
 
 
-def run_ablations(workdirs: Sequence[str], base: runner.Settings, num_steps: Sequence[int],
-                  cfg_strengths: Sequence[float], out_dir: epath.PathLike, *, num_wavs: int = 0,
-                  embedding: AudioEmbedding | None = None, progress: Callable[[str], None] = print) -> list[dict]:
+def run_ablations(
+    workdirs: Sequence[str],
+    base: runner.Settings,
+    num_steps: Sequence[int],
+    cfg_strengths: Sequence[float],
+    out_dir: epath.PathLike,
+    *,
+    num_wavs: int = 0,
+    embedding: AudioEmbedding | None = None,
+    progress: Callable[[str], None] = print,
+) -> list[dict]:
     """One entry per (workdir, num_steps, cfg_strength): {"workdir", "label", "label_text", "setting",
     "settings", "step", "num_clips", "report_dir", "metrics"} with the generated row's metrics and the flipped
     row's flipped_left_right_agreement (absent without a flipped row or without ground truth) and
@@ -60,17 +70,27 @@ def run_ablations(workdirs: Sequence[str], base: runner.Settings, num_steps: Seq
             for cfg in cfg_strengths:
                 settings = dataclasses.replace(base, sampler=base.sampler.replace(num_steps=steps, cfg_strength=cfg))
                 directory = epath.Path(out_dir) / f"{i:02d}_{epath.Path(workdir).name}" / setting_name(settings)
-                result = evaluator.evaluate_checkpoint(workdir, directory, settings, num_wavs=num_wavs,
-                                                        embedding=embedding, progress=progress)
+                result = evaluator.evaluate_checkpoint(
+                    workdir, directory, settings, num_wavs=num_wavs, embedding=embedding, progress=progress
+                )
                 metrics = dict(result["rows"]["generated"])
                 flipped = result["rows"].get("flipped", {})
                 for key in ("left_right_agreement", "ref_left_right_agreement"):  # the first needs ground truth
                     if key in flipped:
                         metrics[f"flipped_{key}"] = flipped[key]
-                entries.append({"workdir": str(workdir), "label": result["label"], "label_text": result["label_text"],
-                                "setting": setting_name(settings), "settings": result["settings"],
-                                "step": result["step"], "num_clips": result["num_clips"],
-                                "report_dir": os.fspath(directory), "metrics": metrics})
+                entries.append(
+                    {
+                        "workdir": str(workdir),
+                        "label": result["label"],
+                        "label_text": result["label_text"],
+                        "setting": setting_name(settings),
+                        "settings": result["settings"],
+                        "step": result["step"],
+                        "num_clips": result["num_clips"],
+                        "report_dir": os.fspath(directory),
+                        "metrics": metrics,
+                    }
+                )
     return entries
 
 
@@ -78,8 +98,10 @@ def write_table(entries: Sequence[dict], out: epath.PathLike) -> None:
     """The markdown table to `out` and the entries as JSON to `out` with suffix .json."""
     out = epath.Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    rows = {f"{e['label_text']} ({epath.Path(e['workdir']).name} @ {e['step']}), {e['setting']}": e["metrics"]
-            for e in entries}
+    rows = {
+        f"{e['label_text']} ({epath.Path(e['workdir']).name} @ {e['step']}), {e['setting']}": e["metrics"]
+        for e in entries
+    }
     out.write_text(report.markdown_table(rows, first_header="run", columns=COLUMNS))
     report.write_json(out.with_suffix(".json"), {"entries": list(entries)})
 
@@ -96,11 +118,13 @@ class Flags:
 @functools.cache
 def define_flags() -> Flags:
     """Defines this CLI's flags (once; see cli_flags for why not at import)."""
-    return Flags(cli_flags.define(),
-                 flags.DEFINE_list("workdirs", [], "Generator run directories."),
-                 flags.DEFINE_string("sweep", None, "Text file with more workdirs, one per line."),
-                 flags.DEFINE_string("out", None, "Markdown table to write (and its .json sibling)."),
-                 flags.DEFINE_list("cfg_strengths", ["4.5"], "Guidance strengths."))
+    return Flags(
+        cli_flags.define(),
+        flags.DEFINE_list("workdirs", [], "Generator run directories."),
+        flags.DEFINE_string("sweep", None, "Text file with more workdirs, one per line."),
+        flags.DEFINE_string("out", None, "Markdown table to write (and its .json sibling)."),
+        flags.DEFINE_list("cfg_strengths", ["4.5"], "Guidance strengths."),
+    )
 
 
 def main(argv):
@@ -120,8 +144,15 @@ def main(argv):
     cli.check_output_dir(out_dir, "out_dir" if f.shared.out_dir.value else "out")
     cli.check_output_dir(os.path.dirname(os.path.abspath(f.out.value)), "out")
     # num_steps and cfg_strength of the base settings are replaced per evaluation.
-    entries = run_ablations(workdirs, f.shared.settings(num_steps[0], cfg_strengths[0]), num_steps,
-                            cfg_strengths, out_dir, num_wavs=f.shared.num_wavs.value, embedding=f.shared.embedding())
+    entries = run_ablations(
+        workdirs,
+        f.shared.settings(num_steps[0], cfg_strengths[0]),
+        num_steps,
+        cfg_strengths,
+        out_dir,
+        num_wavs=f.shared.num_wavs.value,
+        embedding=f.shared.embedding(),
+    )
     write_table(entries, f.out.value)
     print(epath.Path(f.out.value).read_text())
 

@@ -36,10 +36,17 @@ class SharedFlags:
 
     def settings(self, num_steps: int, cfg_strength: float) -> runner.Settings:
         """The Settings these flags give, with the sampler steps and guidance strength of one evaluation."""
-        sampler = samplers.Sampler(method=self.sampler.value, num_steps=num_steps, cfg_strength=cfg_strength,
-                                   shift=self.shift.value)
-        return runner.Settings(split=self.split.value, step=parse_step(self.step.value), ema=self.ema.value,
-                               sampler=sampler, seed=self.seed.value, max_clips=self.max_clips.value)
+        sampler = samplers.Sampler(
+            method=self.sampler.value, num_steps=num_steps, cfg_strength=cfg_strength, shift=self.shift.value
+        )
+        return runner.Settings(
+            split=self.split.value,
+            step=parse_step(self.step.value),
+            ema=self.ema.value,
+            sampler=sampler,
+            seed=self.seed.value,
+            max_clips=self.max_clips.value,
+        )
 
     def embedding(self) -> ClassifierEmbedding | None:
         """The --classifier_workdir run as an audio embedding (None without the flag). Raises FileNotFoundError
@@ -61,8 +68,9 @@ def define() -> SharedFlags:
         max_clips=flags.DEFINE_integer("max_clips", 0, "Evaluate only the split's first N clips (0: all)."),
         num_wavs=flags.DEFINE_integer("num_wavs", 4, "Clips written as WAV and PNG per evaluation."),
         out_dir=flags.DEFINE_string("out_dir", None, "Directory for the report, audio, plots and generation cache."),
-        classifier_workdir=flags.DEFINE_string("classifier_workdir", None,
-                                               "Classifier run whose embeddings give FD/KL/IS."),
+        classifier_workdir=flags.DEFINE_string(
+            "classifier_workdir", None, "Classifier run whose embeddings give FD/KL/IS."
+        ),
     )
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import ml_collections
 from etils import epath
@@ -33,8 +33,12 @@ TOO_FEW_CLIPS = "fewer than 2 clips: FD/KL/IS omitted (a Frechet distance needs 
 def run_label(config: ml_collections.ConfigDict) -> dict[str, object]:
     """The ablation axes of a generator config: layout, spacetime, spatialisation, aligned_rope."""
     model = config.model
-    return {"layout": model.layout, "spacetime": bool(model.spacetime),
-            "spatialisation": bool(model.spatialisation.enabled), "aligned_rope": bool(model.aligned_rope)}
+    return {
+        "layout": model.layout,
+        "spacetime": bool(model.spacetime),
+        "spatialisation": bool(model.spatialisation.enabled),
+        "aligned_rope": bool(model.aligned_rope),
+    }
 
 
 def label_text(label: dict[str, object]) -> str:
@@ -42,9 +46,15 @@ def label_text(label: dict[str, object]) -> str:
     return "+".join([str(label["layout"])] + [k for k, v in label.items() if v is True])
 
 
-def evaluate_checkpoint(workdir: epath.PathLike, out_dir: epath.PathLike, settings: runner.Settings, *,
-                        num_wavs: int = 4, embedding: AudioEmbedding | None = None,
-                        progress: Callable[[str], None] = print) -> dict:
+def evaluate_checkpoint(
+    workdir: epath.PathLike,
+    out_dir: epath.PathLike,
+    settings: runner.Settings,
+    *,
+    num_wavs: int = 4,
+    embedding: AudioEmbedding | None = None,
+    progress: Callable[[str], None] = print,
+) -> dict:
     """Evaluates the checkpoint of `settings` in `workdir`, writes out_dir/report.{json,md}, wav/ and png/
     (report.py) and returns the report: {"workdir", "step", "params", "settings", "label", "num_clips", "rows":
     {row: {metric: value}}, "omitted", "localiser": {"azimuth_error_deg", "frames"} (the two-stage baseline's
@@ -62,13 +72,15 @@ def evaluate_checkpoint(workdir: epath.PathLike, out_dir: epath.PathLike, settin
     systems = {"generated": (generated, truth)}
     if "flipped" in clips.rows:
         systems["flipped"] = (clips.rows["flipped"], truth.mirrored())
-    systems.update({
-        report.reference_row(truth): (truth.audio, truth),
-        "autoencoder": (clips.rows["autoencoder"], truth),
-        "mono_copy": (baselines.mono_copy(generated), truth),
-        "two_stage": (baselines.two_stage(generated, clips.localised_azimuth_deg, fps, rate), truth),
-        "random_direction": (baselines.random_direction(generated, clips.clip_index, settings.seed, rate), truth),
-    })
+    systems.update(
+        {
+            report.reference_row(truth): (truth.audio, truth),
+            "autoencoder": (clips.rows["autoencoder"], truth),
+            "mono_copy": (baselines.mono_copy(generated), truth),
+            "two_stage": (baselines.two_stage(generated, clips.localised_azimuth_deg, fps, rate), truth),
+            "random_direction": (baselines.random_direction(generated, clips.clip_index, settings.seed, rate), truth),
+        }
+    )
     omitted = scores.omitted_without_truth(truth)
     if embedding is None:
         omitted["distribution"] = NO_EMBEDDING
@@ -83,28 +95,43 @@ def evaluate_checkpoint(workdir: epath.PathLike, out_dir: epath.PathLike, settin
     localiser_error, localiser_frames = float("nan"), 0
     if clips.clip.has_truth(("relative_azimuth_deg", "visible", "sounding")):
         localiser_error, localiser_frames = localiser.azimuth_error(
-            clips.localised_azimuth_deg, t["relative_azimuth_deg"], t["visible"], t["sounding"])
+            clips.localised_azimuth_deg, t["relative_azimuth_deg"], t["visible"], t["sounding"]
+        )
     else:
         omitted["localiser"] = report.NO_LOCALISER_TRUTH
     label = run_label(run.config)
     result = {
-        "workdir": str(run.workdir), "step": run.step, "params": "ema" if settings.ema else "params",
-        "settings": dataclasses.asdict(settings), "label": label, "label_text": label_text(label),
-        "num_clips": int(generated.shape[0]), "rows": rows, "omitted": omitted,
+        "workdir": str(run.workdir),
+        "step": run.step,
+        "params": "ema" if settings.ema else "params",
+        "settings": dataclasses.asdict(settings),
+        "label": label,
+        "label_text": label_text(label),
+        "num_clips": int(generated.shape[0]),
+        "rows": rows,
+        "omitted": omitted,
         "localiser": {"azimuth_error_deg": localiser_error, "frames": localiser_frames},
-        "batches_generated": clips.batches_generated, "batches_cached": clips.batches_cached,
+        "batches_generated": clips.batches_generated,
+        "batches_cached": clips.batches_cached,
         "audio_level": report.audio_level(t.get("gain_db")),
     }
     report.write_wavs(out_dir / "wav", {k: a for k, (a, _) in systems.items()}, num_wavs, rate)
-    report.write_cue_plots(out_dir / "png", {k: v for k, v in systems.items() if k in ("generated", "flipped")},
-                           num_wavs, fps=fps, sample_rate=rate)
+    report.write_cue_plots(
+        out_dir / "png",
+        {k: v for k, v in systems.items() if k in ("generated", "flipped")},
+        num_wavs,
+        fps=fps,
+        sample_rate=rate,
+    )
     result["seconds"] = time.monotonic() - start
     report.write_json(out_dir / "report.json", result)
-    title = (f"# {run.workdir} step {run.step} ({result['params']}), {settings.split} split, "
-             f"{result['num_clips']} clips\n\n{settings.sampler.method} {settings.sampler.num_steps} steps, "
-             f"cfg {settings.sampler.cfg_strength}, shift {settings.sampler.shift:g}; model {result['label_text']}; "
-             f"two-stage localiser azimuth error "
-             f"{report.format_value(localiser_error)} deg over {localiser_frames} frames\n\n")
+    title = (
+        f"# {run.workdir} step {run.step} ({result['params']}), {settings.split} split, "
+        f"{result['num_clips']} clips\n\n{settings.sampler.method} {settings.sampler.num_steps} steps, "
+        f"cfg {settings.sampler.cfg_strength}, shift {settings.sampler.shift:g}; model {result['label_text']}; "
+        f"two-stage localiser azimuth error "
+        f"{report.format_value(localiser_error)} deg over {localiser_frames} frames\n\n"
+    )
     notes = "".join(f"\n- {k}: {v}" for k, v in {**omitted, "audio level": result["audio_level"]}.items())
     (out_dir / "report.md").write_text(title + report.markdown_table(rows) + notes + ("\n" if notes else ""))
     return result

@@ -61,8 +61,9 @@ def azimuth_deg(video: np.ndarray, fov_deg: float) -> np.ndarray:
     return out
 
 
-def azimuth_error(estimate_deg: np.ndarray, azimuth_deg: np.ndarray, visible: np.ndarray,
-                  sounding: np.ndarray) -> tuple[float, int]:
+def azimuth_error(
+    estimate_deg: np.ndarray, azimuth_deg: np.ndarray, visible: np.ndarray, sounding: np.ndarray
+) -> tuple[float, int]:
     """Mean |estimate - true azimuth| (degrees) over frames with exactly one visible sounding source, and the
     number of such frames (NaN mean when none): estimate [B, T]; truth [B, T, S] (SOFA degrees; bool)."""
     seen = np.asarray(visible, bool) & np.asarray(sounding, bool)

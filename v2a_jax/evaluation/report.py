@@ -31,23 +31,41 @@ from v2a_jax.generator import plots  # noqa: E402
 
 # (metric key, column header) of the markdown table; distribution columns appear when the rows have them.
 COLUMNS = (
-    ("stft", "STFT"), ("env", "ENV"), ("mag", "Mag"), ("phs", "PHS"), ("snr_db", "SNR dB"),
-    ("stft_peak_norm", "STFT (FAIR-Play)"), ("env_peak_norm", "ENV (FAIR-Play)"), ("mag_peak_norm", "Mag (FAIR-Play)"),
-    ("snr_peak_norm_db", "SNR dB (FAIR-Play)"), ("lsd_db", "LSD dB"),
-    ("delta_itd_us", "dITD us"), ("delta_ild_db", "dILD dB"), ("delta_iacc", "dIACC"),
-    ("ref_left_right_agreement", "L/R agree vs rec (ITD)"), ("ref_direction_diff_deg", "dir diff vs rec deg (ITD)"),
+    ("stft", "STFT"),
+    ("env", "ENV"),
+    ("mag", "Mag"),
+    ("phs", "PHS"),
+    ("snr_db", "SNR dB"),
+    ("stft_peak_norm", "STFT (FAIR-Play)"),
+    ("env_peak_norm", "ENV (FAIR-Play)"),
+    ("mag_peak_norm", "Mag (FAIR-Play)"),
+    ("snr_peak_norm_db", "SNR dB (FAIR-Play)"),
+    ("lsd_db", "LSD dB"),
+    ("delta_itd_us", "dITD us"),
+    ("delta_ild_db", "dILD dB"),
+    ("delta_iacc", "dIACC"),
+    ("ref_left_right_agreement", "L/R agree vs rec (ITD)"),
+    ("ref_direction_diff_deg", "dir diff vs rec deg (ITD)"),
     ("ref_left_right_agreement_ild", "L/R agree vs rec (ILD)"),
     ("ref_direction_diff_ild_deg", "dir diff vs rec deg (ILD)"),
-    ("direction_error_deg", "dir err deg (ITD)"), ("left_right_agreement", "L/R agree (ITD)"),
+    ("direction_error_deg", "dir err deg (ITD)"),
+    ("left_right_agreement", "L/R agree (ITD)"),
     ("lateral_r", "lateral r (ITD)"),
-    ("direction_error_ild_deg", "dir err deg (ILD)"), ("left_right_agreement_ild", "L/R agree (ILD)"),
+    ("direction_error_ild_deg", "dir err deg (ILD)"),
+    ("left_right_agreement_ild", "L/R agree (ILD)"),
     ("av_sync_offset_s", "sync s"),
-    ("fd_left", "FD L"), ("fd_right", "FD R"), ("fd_mid", "FD mid"), ("kl_mid", "KL mid"), ("is_mid", "IS mid"),
+    ("fd_left", "FD L"),
+    ("fd_right", "FD R"),
+    ("fd_mid", "FD mid"),
+    ("kl_mid", "KL mid"),
+    ("is_mid", "IS mid"),
 )
 
 
-NO_LOCALISER_TRUTH = ("the dataset stores no ground-truth source azimuths: the two-stage localiser's azimuth error "
-                      "is not measured (the two-stage row itself needs none)")
+NO_LOCALISER_TRUTH = (
+    "the dataset stores no ground-truth source azimuths: the two-stage localiser's azimuth error "
+    "is not measured (the two-stage row itself needs none)"
+)
 
 
 def reference_row(truth: Any) -> str:
@@ -63,9 +81,11 @@ def audio_level(gain_db: np.ndarray | None) -> str:
     if gain_db is None:
         return line
     gain = np.asarray(gain_db, np.float64)
-    return (f"{line}; the builder's loudness gain is not undone (gain_db mean {gain.mean():.1f} dB, range "
-            f"{gain.min():.1f} to {gain.max():.1f} dB): STFT and Mag scale with the level squared, ENV with the "
-            f"level, the FAIR-Play columns do not depend on it")
+    return (
+        f"{line}; the builder's loudness gain is not undone (gain_db mean {gain.mean():.1f} dB, range "
+        f"{gain.min():.1f} to {gain.max():.1f} dB): STFT and Mag scale with the level squared, ENV with the "
+        f"level, the FAIR-Play columns do not depend on it"
+    )
 
 
 def jsonable(value: Any) -> Any:
@@ -87,12 +107,12 @@ def format_value(value: float | None) -> str:
     return f"{value:.4g}"
 
 
-def markdown_table(rows: dict[str, dict[str, float]], first_header: str = "system",
-                   columns: tuple[tuple[str, str], ...] = COLUMNS) -> str:
+def markdown_table(
+    rows: dict[str, dict[str, float]], first_header: str = "system", columns: tuple[tuple[str, str], ...] = COLUMNS
+) -> str:
     """rows {label: metrics} -> a markdown table of the (key, header) `columns` that any row has, in that order."""
     columns = [(k, h) for k, h in columns if any(k in m for m in rows.values())]
-    lines = ["| " + " | ".join([first_header] + [h for _, h in columns]) + " |",
-             "|" + "---|" * (len(columns) + 1)]
+    lines = ["| " + " | ".join([first_header] + [h for _, h in columns]) + " |", "|" + "---|" * (len(columns) + 1)]
     for label, metrics in rows.items():
         lines.append("| " + " | ".join([label] + [format_value(metrics.get(k)) for k, _ in columns]) + " |")
     return "\n".join(lines) + "\n"
@@ -108,12 +128,17 @@ def write_wavs(directory: epath.PathLike, rows: dict[str, np.ndarray], num_clips
     directory.mkdir(parents=True, exist_ok=True)
     for name, audio in rows.items():
         for i in range(min(num_clips, audio.shape[0])):
-            soundfile.write(str(directory / f"clip{i:03d}_{name}.wav"), np.clip(audio[i].T, -1.0, 1.0),
-                            sample_rate, subtype="PCM_16")
+            soundfile.write(
+                str(directory / f"clip{i:03d}_{name}.wav"),
+                np.clip(audio[i].T, -1.0, 1.0),
+                sample_rate,
+                subtype="PCM_16",
+            )
 
 
-def write_cue_plots(directory: epath.PathLike, rows: dict[str, tuple[np.ndarray, Any]], num_clips: int, *,
-                    fps: float, sample_rate: int) -> None:
+def write_cue_plots(
+    directory: epath.PathLike, rows: dict[str, tuple[np.ndarray, Any]], num_clips: int, *, fps: float, sample_rate: int
+) -> None:
     """directory/clipNNN_<row>.png for the first `num_clips` clips; rows {name: (audio [B, 2, N], scores.Truth)}
     (each row against its own truth: the flipped row against the mirrored one; without the true direction the
     image shows the row against the reference alone)."""
@@ -128,4 +153,3 @@ def write_cue_plots(directory: epath.PathLike, rows: dict[str, tuple[np.ndarray,
                 direction = (np.zeros((frames, 0)), np.zeros((frames, 0)), np.zeros((frames, 0), bool))
             image = plots.binaural_cues_image(audio[i], truth.audio[i], *direction, fps=fps, sample_rate=sample_rate)
             plt.imsave(str(directory / f"clip{i:03d}_{name}.png"), image)
-

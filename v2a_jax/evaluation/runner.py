@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import flax.linen as nn
 import grain
@@ -97,8 +97,16 @@ def _batches(run: LoadedGenerator, split: str) -> tuple[int, loader.ClipFormat, 
     task = run.task
     source, clip = task.open_split(split)
     keys = tuple(dict.fromkeys((*task.batch_keys(clip), "video", *scored_keys(clip))))
-    ds = loader.make_dataset(source, clip, task.seq, train=False, batch_size=run.config.batch_size, seed=0,
-                             shard_options=grain.sharding.NoSharding(), keys=keys)
+    ds = loader.make_dataset(
+        source,
+        clip,
+        task.seq,
+        train=False,
+        batch_size=run.config.batch_size,
+        seed=0,
+        shard_options=grain.sharding.NoSharding(),
+        keys=keys,
+    )
     if task.tokenizer is not None:
         ds = ds.map(CaptionIds(task.tokenizer))
     return len(source), clip, iter(ds)
@@ -118,9 +126,11 @@ class _Cache:
         path = directory / "settings.json"
         if path.exists():
             if json.loads(path.read_text()) != settings:
-                raise cli.ConfigError(f"{path}: the cached audio was generated with other settings "
-                                 f"({path.read_text().strip()}, now {json.dumps(settings)}); use another out_dir "
-                                 f"or delete {directory}")
+                raise cli.ConfigError(
+                    f"{path}: the cached audio was generated with other settings "
+                    f"({path.read_text().strip()}, now {json.dumps(settings)}); use another out_dir "
+                    f"or delete {directory}"
+                )
         else:
             path.write_text(json.dumps(settings))
 
@@ -149,22 +159,32 @@ def model_rows(run: LoadedGenerator) -> tuple[str, ...]:
     return tuple(r for r in MODEL_ROWS if r != "flipped" or flippable)
 
 
-def generate(run: LoadedGenerator, settings: Settings, cache_dir: epath.PathLike,
-             progress: Callable[[str], None] = print) -> Clips:
+def generate(
+    run: LoadedGenerator, settings: Settings, cache_dir: epath.PathLike, progress: Callable[[str], None] = print
+) -> Clips:
     """Generates (or reads from the cache) every model row for every clip of `settings.split`; see `Clips`."""
     if jax.process_count() > 1:
         raise ValueError(f"evaluation runs in one process, not {jax.process_count()} (module docstring)")
     task, config = run.task, run.config
     rows = model_rows(run)
-    cache = _Cache(epath.Path(cache_dir), {**dataclasses.asdict(settings), "step": run.step,
-                                           "workdir": str(run.workdir.absolute()), "rows": list(rows)})
+    cache = _Cache(
+        epath.Path(cache_dir),
+        {**dataclasses.asdict(settings), "step": run.step, "workdir": str(run.workdir.absolute()), "rows": list(rows)},
+    )
     mesh, rules, sharding = run.mesh, run.rules, run.batch_sharding
 
     @jax.jit
     def generate_fn(params, inputs, key):
         model_inputs = {k: v for k, v in inputs.items() if k != "audio"}
-        return sampling.sample_audio(task.model, task.codec, params, model_inputs, key, sampler=settings.sampler,
-                                     num_latent_frames=inputs["audio"].shape[2] // task.codec.samples_per_latent)
+        return sampling.sample_audio(
+            task.model,
+            task.codec,
+            params,
+            model_inputs,
+            key,
+            sampler=settings.sampler,
+            num_latent_frames=inputs["audio"].shape[2] // task.codec.samples_per_latent,
+        )
 
     reconstruct_fn = jax.jit(lambda audio: task.codec.decode(task.codec.encode(audio)))
     base_key = jax.random.PRNGKey(settings.seed)
@@ -190,7 +210,7 @@ def generate(run: LoadedGenerator, settings: Settings, cache_dir: epath.PathLike
             if settings.max_clips:
                 if done >= settings.max_clips:
                     break
-                local = {k: v[:settings.max_clips - done] for k, v in local.items()}
+                local = {k: v[: settings.max_clips - done] for k, v in local.items()}
             size = local["audio"].shape[0]
             padded = None
             for name in rows:
@@ -208,11 +228,19 @@ def generate(run: LoadedGenerator, settings: Settings, cache_dir: epath.PathLike
             collected["localised"].append(localiser.azimuth_deg(local["video"], clip.field_of_view_deg))
             collected["index"].append(done + np.arange(size))
             done += size
-            progress(f"{run.workdir}: {done}/{num_clips} clips, {time.monotonic() - start:.1f} s "
-                     f"(batch {index}: {'generated' if padded is not None else 'cached'})")
+            progress(
+                f"{run.workdir}: {done}/{num_clips} clips, {time.monotonic() - start:.1f} s "
+                f"(batch {index}: {'generated' if padded is not None else 'cached'})"
+            )
     if not done:
         raise ValueError(f"split {settings.split!r} of {config.data.name} in {config.data.data_dir} has no clips")
     data = {k: np.concatenate(v) for k, v in collected.items()}
-    return Clips(rows={r: data[r] for r in rows}, truth={k: data[k] for k in truth_keys},
-                 localised_azimuth_deg=data["localised"], clip_index=data["index"], batches_generated=generated,
-                 batches_cached=cached, clip=clip)
+    return Clips(
+        rows={r: data[r] for r in rows},
+        truth={k: data[k] for k in truth_keys},
+        localised_azimuth_deg=data["localised"],
+        clip_index=data["index"],
+        batches_generated=generated,
+        batches_cached=cached,
+        clip=clip,
+    )

@@ -32,8 +32,8 @@ DIRECTION_TRUTH = ("relative_azimuth_deg", "elevation_deg", "sounding")
 SYNC_TRUTH = ("onset_s",)
 OMITTED = {
     "direction": "the dataset stores no ground-truth source directions: the direction error, left/right agreement "
-                 "and lateral r against the truth are omitted (the 'vs rec' columns compare each row's direction "
-                 "with the recording's, by the same estimator)",
+    "and lateral r against the truth are omitted (the 'vs rec' columns compare each row's direction "
+    "with the recording's, by the same estimator)",
     "sync": "the dataset stores no ground-truth onsets: the audio-visual sync offset is omitted",
 }
 
@@ -50,7 +50,7 @@ class Truth:
     onsets_s: np.ndarray | None = None
 
     @classmethod
-    def from_features(cls, features: dict[str, np.ndarray]) -> "Truth":
+    def from_features(cls, features: dict[str, np.ndarray]) -> Truth:
         """From the loader's batch keys: 'audio' and whatever of DIRECTION_TRUTH / SYNC_TRUTH is there."""
         has_direction = all(k in features for k in DIRECTION_TRUTH)
         direction_truth = [features[k] if has_direction else None for k in DIRECTION_TRUTH]
@@ -60,7 +60,7 @@ class Truth:
     def has_direction(self) -> bool:
         return self.azimuth_deg is not None
 
-    def mirrored(self) -> "Truth":
+    def mirrored(self) -> Truth:
         """The truth of the horizontally mirrored scene: the ears swapped and azimuths negated."""
         azimuth = None if self.azimuth_deg is None else -self.azimuth_deg
         return dataclasses.replace(self, audio=self.audio[:, ::-1], azimuth_deg=azimuth)
@@ -72,33 +72,47 @@ def omitted_without_truth(truth: Truth) -> dict[str, str]:
     return {k: OMITTED[k] for k, absent in missing.items() if absent}
 
 
-def score(audio: np.ndarray, truth: Truth, *, fps: float, sample_rate: int,
-          embedding: AudioEmbedding | None = None) -> dict[str, float]:
+def score(
+    audio: np.ndarray, truth: Truth, *, fps: float, sample_rate: int, embedding: AudioEmbedding | None = None
+) -> dict[str, float]:
     """All metrics (module docstring) of audio [B, 2, N] against `truth`, as one flat dict of floats."""
     out = binaural.binaural_metrics(audio, truth.audio, sample_rate)
     out.update(binaural.peak_normalised_metrics(audio, truth.audio))
     for cue, suffix in (("itd", ""), ("ild", "_ild")):
         ref = direction.reference_direction(audio, truth.audio, fps, sample_rate, cue=cue)
-        out.update({f"ref_direction_diff{suffix}_deg": ref.difference_deg, f"ref_frames{suffix}": float(ref.frames),
-                    f"ref_left_right_agreement{suffix}": ref.agreement,
-                    f"ref_agreement_frames{suffix}": float(ref.sided_frames)})
+        out.update(
+            {
+                f"ref_direction_diff{suffix}_deg": ref.difference_deg,
+                f"ref_frames{suffix}": float(ref.frames),
+                f"ref_left_right_agreement{suffix}": ref.agreement,
+                f"ref_agreement_frames{suffix}": float(ref.sided_frames),
+            }
+        )
     if truth.has_direction:
         cues = (truth.azimuth_deg, truth.sounding, fps, sample_rate)
         for cue, suffix in (("itd", ""), ("ild", "_ild")):
             error = direction.direction_error(audio, *cues, true_elevation_deg=truth.elevation_deg, cue=cue)
             agree = direction.left_right_agreement(audio, *cues, true_elevation_deg=truth.elevation_deg, cue=cue)
             corr = direction.lateral_correlation(audio, *cues, true_elevation_deg=truth.elevation_deg, cue=cue)
-            out.update({f"direction_error{suffix}_deg": error.mean_deg,
-                        f"direction_frames{suffix}": float(error.count),
-                        f"left_right_agreement{suffix}": agree.fraction,
-                        f"agreement_frames{suffix}": float(agree.count),
-                        f"lateral_r{suffix}": corr.r, f"lateral_r_clips{suffix}": float(corr.num_clips)})
+            out.update(
+                {
+                    f"direction_error{suffix}_deg": error.mean_deg,
+                    f"direction_frames{suffix}": float(error.count),
+                    f"left_right_agreement{suffix}": agree.fraction,
+                    f"agreement_frames{suffix}": float(agree.count),
+                    f"lateral_r{suffix}": corr.r,
+                    f"lateral_r_clips{suffix}": float(corr.num_clips),
+                }
+            )
     if truth.onsets_s is not None:
         sync = direction.av_sync_offset(audio, truth.onsets_s, sample_rate)
-        out.update({
-            "av_sync_offset_s": sync.mean_offset_s, "onsets_matched": float(sync.n_matched),
-            "onsets_detected": float(sync.n_detected),
-        })
+        out.update(
+            {
+                "av_sync_offset_s": sync.mean_offset_s,
+                "onsets_matched": float(sync.n_matched),
+                "onsets_detected": float(sync.n_detected),
+            }
+        )
     if embedding is not None:
         out.update(distribution.distribution_metrics(embedding, audio, truth.audio, sample_rate))
     return out

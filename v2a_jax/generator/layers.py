@@ -37,12 +37,18 @@ def constrain(x: jax.Array, names: Names) -> jax.Array:
     return nn.with_logical_constraint(x, names)
 
 
-def dense(features: int, names: Names, *, dtype, zero: bool = False, use_bias: bool = True,
-          name: str | None = None) -> nn.Dense:
+def dense(
+    features: int, names: Names, *, dtype, zero: bool = False, use_bias: bool = True, name: str | None = None
+) -> nn.Dense:
     """nn.Dense with kernel names `names` = (in, out) and bias names (out,)."""
-    return nn.Dense(features, use_bias=use_bias, dtype=dtype, name=name,
-                    kernel_init=boxed(ZEROS if zero else XAVIER, names),
-                    bias_init=boxed(ZEROS, names[1:]))
+    return nn.Dense(
+        features,
+        use_bias=use_bias,
+        dtype=dtype,
+        name=name,
+        kernel_init=boxed(ZEROS if zero else XAVIER, names),
+        bias_init=boxed(ZEROS, names[1:]),
+    )
 
 
 class Conv1D(nn.Module):
@@ -69,20 +75,34 @@ class Conv1D(nn.Module):
         x = x.astype(self.dtype)
         if k > 1:
             padded = jnp.pad(x, [(0, 0)] * (x.ndim - 2) + [((k - 1) // 2, k // 2), (0, 0)])
-            x = jnp.concatenate([padded[..., i:i + length, :] for i in range(k)], axis=-1)
+            x = jnp.concatenate([padded[..., i : i + length, :] for i in range(k)], axis=-1)
         y = x @ kernel.reshape(k * c_in, self.features).astype(self.dtype)
         if self.use_bias:
             y = y + self.param("bias", self.bias_init, (self.features,), jnp.float32).astype(self.dtype)
         return y
 
 
-def conv1d(features: int, kernel_size: int, names: Names, *, dtype, zero: bool = False, use_bias: bool = True,
-           name: str | None = None) -> Conv1D:
+def conv1d(
+    features: int,
+    kernel_size: int,
+    names: Names,
+    *,
+    dtype,
+    zero: bool = False,
+    use_bias: bool = True,
+    name: str | None = None,
+) -> Conv1D:
     """'SAME' 1-D convolution over the second-to-last axis of [..., T, C_in]; kernel names
     ('conv_kernel', in, out)."""
-    return Conv1D(features, kernel_size, use_bias=use_bias, dtype=dtype, name=name,
-                  kernel_init=boxed(ZEROS if zero else nn.initializers.lecun_normal(), ("conv_kernel", *names)),
-                  bias_init=boxed(ZEROS, names[1:]))
+    return Conv1D(
+        features,
+        kernel_size,
+        use_bias=use_bias,
+        dtype=dtype,
+        name=name,
+        kernel_init=boxed(ZEROS if zero else nn.initializers.lecun_normal(), ("conv_kernel", *names)),
+        bias_init=boxed(ZEROS, names[1:]),
+    )
 
 
 def fold_leading(x: jax.Array, keep: int) -> tuple[jax.Array, tuple[int, ...]]:
@@ -296,8 +316,9 @@ class TransformerLayer(nn.Module):
     dtype: jnp.dtype = jnp.float32
 
     @nn.compact
-    def __call__(self, x: jax.Array, positions: jax.Array | None = None,
-                 key_mask: jax.Array | None = None) -> jax.Array:
+    def __call__(
+        self, x: jax.Array, positions: jax.Array | None = None, key_mask: jax.Array | None = None
+    ) -> jax.Array:
         dim = x.shape[-1]
         head_dim = dim // self.num_heads
         q, k, v = QKV(self.num_heads, head_dim, dtype=self.dtype, name="qkv")(LayerNorm(self.dtype, name="norm1")(x))
@@ -322,8 +343,14 @@ def layer_stack(block: type[nn.Module], depth: int, remat: bool, in_axes) -> typ
     """
     if remat:
         block = nn.remat(block, prevent_cse=False)  # inside scan CSE cannot merge the recomputation anyway
-    return nn.scan(block, variable_axes={"params": 0}, split_rngs={"params": True}, in_axes=in_axes, length=depth,
-                   metadata_params={nn.PARTITION_NAME: "layers"})
+    return nn.scan(
+        block,
+        variable_axes={"params": 0},
+        split_rngs={"params": True},
+        in_axes=in_axes,
+        length=depth,
+        metadata_params={nn.PARTITION_NAME: "layers"},
+    )
 
 
 def check_divisible(value: int, by: int, what: str) -> None:

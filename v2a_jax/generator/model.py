@@ -135,13 +135,17 @@ class ModelConfig:
         if self.branch_weights not in BRANCH_WEIGHTS:
             _bad("branch_weights", self.branch_weights, f"must be one of {BRANCH_WEIGHTS}")
         if self.spacetime and self.layout != "dual":
-            _bad("spacetime", self.spacetime, "the spacetime module conditions each ear's branch: it needs "
-                 "layout='dual'")
+            _bad(
+                "spacetime", self.spacetime, "the spacetime module conditions each ear's branch: it needs layout='dual'"
+            )
         if self.hidden % self.num_heads or (self.hidden // self.num_heads) % 2:
             _bad("hidden", self.hidden, f"must split into num_heads={self.num_heads} heads of even size (RoPE)")
         if self.joint_depth < 1 or self.single_depth < 1:
-            _bad("joint_depth", self.joint_depth, f"joint_depth and single_depth must be >= 1 (got "
-                 f"{self.joint_depth}, {self.single_depth})")
+            _bad(
+                "joint_depth",
+                self.joint_depth,
+                f"joint_depth and single_depth must be >= 1 (got {self.joint_depth}, {self.single_depth})",
+            )
 
     @property
     def num_branches(self) -> int:
@@ -169,11 +173,23 @@ class ModelConfig:
         return jnp.dtype(self.dtype)
 
     @classmethod
-    def from_config(cls, model_cfg: ml_collections.ConfigDict, *, latent_dim: int,
-                    semantic_frames_per_video_frame: float, dtype: str) -> "ModelConfig":
+    def from_config(
+        cls,
+        model_cfg: ml_collections.ConfigDict,
+        *,
+        latent_dim: int,
+        semantic_frames_per_video_frame: float,
+        dtype: str,
+    ) -> ModelConfig:
         """The ModelConfig of `config.model`; raises cli.ConfigError naming an unknown or a missing field."""
-        return run_config.parse_section(cls, model_cfg, "config.model", latent_dim=latent_dim,
-                      semantic_frames_per_video_frame=semantic_frames_per_video_frame, dtype=dtype)
+        return run_config.parse_section(
+            cls,
+            model_cfg,
+            "config.model",
+            latent_dim=latent_dim,
+            semantic_frames_per_video_frame=semantic_frames_per_video_frame,
+            dtype=dtype,
+        )
 
 
 def _bad(field: str, value: Any, why: str) -> typing.NoReturn:
@@ -225,14 +241,24 @@ class Generator(nn.Module):
         d, mlp = c.hidden, c.mlp_hidden
         v = c.video
         if v.features == "pixels":
-            self.video_encoder = PixelVideoEncoder(v.image_size, v.patch_size, v.tubelet_frames, v.width, v.depth,
-                                                   v.num_heads, c.semantic_frames_per_video_frame, c.remat, dt)
+            self.video_encoder = PixelVideoEncoder(
+                v.image_size,
+                v.patch_size,
+                v.tubelet_frames,
+                v.width,
+                v.depth,
+                v.num_heads,
+                c.semantic_frames_per_video_frame,
+                c.remat,
+                dt,
+            )
         self.null_semantic, self.null_sync, self.null_patches = NullFeatures(), NullFeatures(), NullFeatures()
         if c.patch_localiser:
             self.patch_localiser_head = layers.dense(1, ("embed", None), dtype=dt)
         if c.text.enabled:
-            self.text_encoder = text_encoder.TextEncoder(c.text.vocab_size, c.text.max_len, c.text.width,
-                                                         c.text.depth, c.text.num_heads, dt)
+            self.text_encoder = text_encoder.TextEncoder(
+                c.text.vocab_size, c.text.max_len, c.text.width, c.text.depth, c.text.num_heads, dt
+            )
             self.text_in = layers.dense(d, (None, "embed"), dtype=dt)
             self.text_mlp = layers.ConvMLP(mlp, 1, dt)
             self.text_cond_proj = layers.dense(d, ("embed", "mlp"), dtype=dt)
@@ -249,8 +275,10 @@ class Generator(nn.Module):
         self.t_embed = layers.TimestepEmbedding(d, dtype=dt)
         if c.num_branches > 1:
             self.branch_embedding = self.param(
-                "branch_embedding", layers.boxed(nn.initializers.normal(0.02), ("channels", "embed")),
-                (c.num_branches, d))
+                "branch_embedding",
+                layers.boxed(nn.initializers.normal(0.02), ("channels", "embed")),
+                (c.num_branches, d),
+            )
         if c.spacetime:
             self.spacetime = spacetime.Spacetime(d, c.num_heads, mlp, c.grid, dt)
         if c.spatialisation.enabled:
@@ -258,8 +286,9 @@ class Generator(nn.Module):
             self.spatial_condition = spatialisation.SpatialCondition(d, mlp, dt)
         self.joint = transformer.JointStack(d, c.num_heads, mlp, c.joint_depth, c.aligned_rope, c.remat, dt)
         out_dim = 2 * c.latent_dim if c.layout == "stereo" else c.latent_dim
-        self.branches = transformer.Branches(d, c.num_heads, mlp, c.single_depth, out_dim,
-                                             c.branch_weights == "separate", c.remat, dt)
+        self.branches = transformer.Branches(
+            d, c.num_heads, mlp, c.single_depth, out_dim, c.branch_weights == "separate", c.remat, dt
+        )
 
     def video_features(self, inputs: dict[str, jax.Array]) -> VideoFeatures:
         """The raw visual streams: from pixels or from the precomputed features in `inputs`."""
@@ -267,24 +296,32 @@ class Generator(nn.Module):
             return self.video_encoder(inputs["video"])
         missing = [k for k in PRECOMPUTED_KEYS if k not in inputs]
         if missing:
-            raise KeyError(f"Generator: video.features='precomputed' needs {list(PRECOMPUTED_KEYS)} in the batch; "
-                           f"missing {missing}")
+            raise KeyError(
+                f"Generator: video.features='precomputed' needs {list(PRECOMPUTED_KEYS)} in the batch; "
+                f"missing {missing}"
+            )
         patches = inputs["patch_features"]
         if patches.shape[2] != self.config.grid[0] * self.config.grid[1]:
-            raise ValueError(f"Generator: patch_features has {patches.shape[2]} patches, config.model.video."
-                             f"patch_grid={self.config.grid} needs {self.config.grid[0] * self.config.grid[1]}")
+            raise ValueError(
+                f"Generator: patch_features has {patches.shape[2]} patches, config.model.video."
+                f"patch_grid={self.config.grid} needs {self.config.grid[0] * self.config.grid[1]}"
+            )
         return VideoFeatures(inputs["clip_features"], inputs["sync_features"], patches)
 
-    def encode(self, inputs: dict[str, jax.Array], drop_video: jax.Array, drop_text: jax.Array,
-               num_latent_frames: int) -> Conditions:
+    def encode(
+        self, inputs: dict[str, jax.Array], drop_video: jax.Array, drop_text: jax.Array, num_latent_frames: int
+    ) -> Conditions:
         c = self.config
         dt = c.compute_dtype
         feats = self.video_features(inputs)
         # A linear read-out keeps the localisation in the patch features themselves (what the spacetime module
         # and the spatialisation branch read), as a spatially tuned pretrained encoder would provide it; it reads
         # the features before a dropped video's are replaced, so the spacetime module masks it by drop_video.
-        patch_logits = (self.patch_localiser_head(feats.patches.astype(dt))[..., 0].astype(jnp.float32)
-                        if c.patch_localiser else None)
+        patch_logits = (
+            self.patch_localiser_head(feats.patches.astype(dt))[..., 0].astype(jnp.float32)
+            if c.patch_localiser
+            else None
+        )
         semantic = self.null_semantic(feats.semantic.astype(dt), drop_video)
         sync = self.null_sync(feats.sync.astype(dt), drop_video)
         patches = self.null_patches(feats.patches.astype(dt), drop_video)
@@ -293,8 +330,9 @@ class Generator(nn.Module):
         pooled = self.video_cond_proj(video.mean(axis=1))
         text = text_mask = None
         if c.text.enabled:
-            ids = jnp.where(drop_text[:, None], text_encoder.empty_caption_ids(*inputs["caption_ids"].shape),
-                            inputs["caption_ids"])
+            ids = jnp.where(
+                drop_text[:, None], text_encoder.empty_caption_ids(*inputs["caption_ids"].shape), inputs["caption_ids"]
+            )
             text, text_mask = self.text_encoder(ids)
             text = layers.constrain(self.text_mlp(self.text_in(text)), transformer.TOKENS)
             weights = text_mask[..., None].astype(dt)
@@ -316,9 +354,15 @@ class Generator(nn.Module):
             frame = frame + self.spatial_condition(stats, num_latent_frames)[:, None]
         if c.num_branches > 1:
             frame = frame + self.branch_embedding.astype(dt)[None, :, None, :]
-        return Conditions(video_tokens=video, text_tokens=text, text_mask=text_mask, global_cond=global_cond,
-                          frame_cond=layers.constrain(frame, transformer.AUDIO), heatmap_logits=heatmap_logits,
-                          patch_logits=patch_logits)
+        return Conditions(
+            video_tokens=video,
+            text_tokens=text,
+            text_mask=text_mask,
+            global_cond=global_cond,
+            frame_cond=layers.constrain(frame, transformer.AUDIO),
+            heatmap_logits=heatmap_logits,
+            patch_logits=patch_logits,
+        )
 
     def velocity(self, x: jax.Array, t: jax.Array, cond: Conditions) -> jax.Array:
         """x [B, 2, T, C] at flow times t [B] -> velocity [B, 2, T, C] (float32)."""
@@ -348,8 +392,9 @@ class Generator(nn.Module):
             return jnp.broadcast_to(out, (b, 2, n, ch))
         return out
 
-    def __call__(self, x: jax.Array, t: jax.Array, inputs: dict[str, jax.Array], drop_video: jax.Array,
-                 drop_text: jax.Array) -> tuple[jax.Array, Conditions]:
+    def __call__(
+        self, x: jax.Array, t: jax.Array, inputs: dict[str, jax.Array], drop_video: jax.Array, drop_text: jax.Array
+    ) -> tuple[jax.Array, Conditions]:
         """(velocity [B, 2, T, C], the conditions it used)."""
         cond = self.encode(inputs, drop_video, drop_text, x.shape[2])
         return self.velocity(x, t, cond), cond

@@ -23,17 +23,31 @@ def _frame_times(num_frames: int, sample_rate: int) -> np.ndarray:
     return (np.arange(num_frames) * binaural.FRAME_HOP + binaural.FRAME_LEN / 2) / sample_rate
 
 
-def binaural_cues_image(generated: np.ndarray, reference: np.ndarray, relative_azimuth_deg: np.ndarray,
-                        elevation_deg: np.ndarray, sounding: np.ndarray, *, fps: float,
-                        sample_rate: int) -> np.ndarray:
+def binaural_cues_image(
+    generated: np.ndarray,
+    reference: np.ndarray,
+    relative_azimuth_deg: np.ndarray,
+    elevation_deg: np.ndarray,
+    sounding: np.ndarray,
+    *,
+    fps: float,
+    sample_rate: int,
+) -> np.ndarray:
     """generated, reference [2, N]; ground truth [T_video, S] (SOFA degrees; bool) -> uint8 image [H, W, 3]."""
     generated, reference = np.asarray(generated, np.float64), np.asarray(reference, np.float64)
     duration = generated.shape[-1] / sample_rate
     fig, axes = plt.subplots(4, 1, figsize=(7, 8), sharex=True, constrained_layout=True)
     for ear, name in enumerate(("left", "right")):
         spec = np.abs(binaural.stft(generated[ear], binaural.STFT_N_FFT, binaural.STFT_HOP, binaural.STFT_WIN_LENGTH))
-        axes[ear].imshow(20 * np.log10(spec + 1e-6), origin="lower", aspect="auto", vmin=-100, vmax=0,
-                         extent=(0, duration, 0, sample_rate / 2000), cmap="magma")
+        axes[ear].imshow(
+            20 * np.log10(spec + 1e-6),
+            origin="lower",
+            aspect="auto",
+            vmin=-100,
+            vmax=0,
+            extent=(0, duration, 0, sample_rate / 2000),
+            cmap="magma",
+        )
         axes[ear].set_ylabel(f"{name} ear\nkHz")
     truth = np.where(sounding, direction.lateral_angle_deg(relative_azimuth_deg, elevation_deg), np.nan)
     video_t = np.arange(truth.shape[0]) / fps

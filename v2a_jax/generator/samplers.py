@@ -63,13 +63,13 @@ class Sampler:
         check_sampler(self.method, self.num_steps, self.shift)
 
     @classmethod
-    def from_config(cls, sampler) -> "Sampler":
+    def from_config(cls, sampler) -> Sampler:
         """From a config's `sampler` section (run_config.parse_section: its fields are exactly this class's)."""
         from v2a_jax.train import run_config  # config parsing, not the jittable maths above
 
         return run_config.parse_section(cls, sampler, "config.sampler")
 
-    def replace(self, **overrides) -> "Sampler":
+    def replace(self, **overrides) -> Sampler:
         """This sampler with the given fields changed (None leaves a field as it is)."""
         return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -89,8 +89,9 @@ def network_evaluations(method: str, num_steps: int) -> int:
     return EVALUATIONS_PER_STEP[method] * num_steps
 
 
-def sample(velocity_fn: VelocityFn, x0: jax.Array, *, num_steps: int, method: str = "euler",
-           shift: float = 1.0) -> jax.Array:
+def sample(
+    velocity_fn: VelocityFn, x0: jax.Array, *, num_steps: int, method: str = "euler", shift: float = 1.0
+) -> jax.Array:
     """Integrates from x0 at t = 0 to t = 1 over `time_grid(num_steps, shift)`; returns x at t = 1."""
     check_sampler(method, num_steps, shift)
     grid = time_grid(num_steps, shift)
@@ -118,13 +119,13 @@ def sample(velocity_fn: VelocityFn, x0: jax.Array, *, num_steps: int, method: st
             x_next = jnp.where(k == 0, x + h * v, multistep)
         return (x_next, v), None
 
-    (x, _), _ = jax.lax.scan(step, (x0, jnp.zeros_like(x0)),
-                             (jnp.arange(num_steps), starts, widths, ratios))
+    (x, _), _ = jax.lax.scan(step, (x0, jnp.zeros_like(x0)), (jnp.arange(num_steps), starts, widths, ratios))
     return x
 
 
-def guided_velocity(velocity_fn: Callable[[jax.Array, jax.Array, Any], jax.Array], cond: Any, uncond: Any,
-                    strength: float) -> VelocityFn:
+def guided_velocity(
+    velocity_fn: Callable[[jax.Array, jax.Array, Any], jax.Array], cond: Any, uncond: Any, strength: float
+) -> VelocityFn:
     """Classifier-free guided field from `velocity_fn(x, t, conditions)`; `cond`/`uncond` are pytrees of
     [B, ...] arrays (None leaves allowed). Strength 1 gives the conditional field."""
     both = jax.tree.map(lambda a, b: jnp.concatenate([a, b], axis=0), cond, uncond)

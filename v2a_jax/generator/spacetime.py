@@ -73,8 +73,9 @@ class Spacetime(nn.Module):
     dtype: jnp.dtype = jnp.float32
 
     @nn.compact
-    def __call__(self, patches: jax.Array, num_latent_frames: int, global_c: jax.Array,
-                 saliency: jax.Array | None = None) -> jax.Array:
+    def __call__(
+        self, patches: jax.Array, num_latent_frames: int, global_c: jax.Array, saliency: jax.Array | None = None
+    ) -> jax.Array:
         b, tp, p, _ = patches.shape
         if p != self.grid[0] * self.grid[1]:
             raise ValueError(f"Spacetime: {p} patches do not fill a {self.grid} grid")
@@ -83,14 +84,17 @@ class Spacetime(nn.Module):
         x = layers.LayerNorm(self.dtype, name="patch_norm")(x)
         codes = ear_relative_codes(self.grid).astype(self.dtype)  # [2, P, K]
         ear_pos = layers.LayerNorm(self.dtype, name="position_norm")(
-            layers.dense(self.dim, (None, "embed"), dtype=self.dtype, name="position")(codes))  # E^l, E^r
+            layers.dense(self.dim, (None, "embed"), dtype=self.dtype, name="position")(codes)
+        )  # E^l, E^r
         keys_in = x[:, :, None] + ear_pos[None, None]  # [B, Tp, 2, P, D]
-        kv = layers.Projection((2, heads, head_dim), ("embed", None, "heads", "kv"), dtype=self.dtype,
-                               name="kv")(keys_in)
+        kv = layers.Projection((2, heads, head_dim), ("embed", None, "heads", "kv"), dtype=self.dtype, name="kv")(
+            keys_in
+        )
         k, v = kv[..., 0, :, :], kv[..., 1, :, :]  # [B, Tp, 2, P, H, Dh]
         query = self.param("query", layers.boxed(nn.initializers.normal(0.02), ("embed",)), (self.dim,))
         q = layers.Projection((heads, head_dim), ("embed", "heads", "kv"), dtype=self.dtype, name="q")(
-            query.astype(self.dtype)[None] + global_c.astype(self.dtype))  # [B, H, Dh]
+            query.astype(self.dtype)[None] + global_c.astype(self.dtype)
+        )  # [B, H, Dh]
         logits = jnp.einsum("bhd,btnphd->btnhp", q, k).astype(jnp.float32) / jnp.sqrt(head_dim)
         if saliency is not None:
             logits = logits + saliency.astype(jnp.float32)[:, :, None, None, :]
@@ -100,5 +104,6 @@ class Spacetime(nn.Module):
         frames = layers.resample_nearest(pooled, num_latent_frames, axis=1).transpose(0, 2, 1, 3)  # [B, 2, T, D]
         frames = layers.constrain(frames, ("batch", "channels", "length", "embed"))
         frames = frames + layers.ConvMLP(self.mlp_hidden, 3, self.dtype, name="ffn")(
-            layers.LayerNorm(self.dtype, name="norm")(frames))
+            layers.LayerNorm(self.dtype, name="norm")(frames)
+        )
         return layers.LayerNorm(self.dtype, name="out_norm")(frames)

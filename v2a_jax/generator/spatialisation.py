@@ -61,8 +61,15 @@ def heatmap_statistics(prob: jax.Array, grid: tuple[int, int]) -> jax.Array:
     return jnp.stack([s_h, s_area, s_var, s_lr, s_shape], axis=-1)
 
 
-def heatmap_targets(screen_x: jax.Array, screen_y: jax.Array, visible: jax.Array, sounding: jax.Array,
-                    frame_hw: tuple[int, int], grid: tuple[int, int], num_frames: int) -> jax.Array:
+def heatmap_targets(
+    screen_x: jax.Array,
+    screen_y: jax.Array,
+    visible: jax.Array,
+    sounding: jax.Array,
+    frame_hw: tuple[int, int],
+    grid: tuple[int, int],
+    num_frames: int,
+) -> jax.Array:
     """Ground-truth sounding-region maps [B, num_frames, P] (1 on every patch holding the centre of a visible,
     sounding source) from per-video-frame ground truth [B, T_video, S] in pixels of frames of `frame_hw`
     (height, width): the grid spans the whole frame, square or not (as the pixel encoder's patches do). A source

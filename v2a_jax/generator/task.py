@@ -24,6 +24,7 @@ flow.*, sampler.*, summary.*, compute_dtype.
 from __future__ import annotations
 
 import math
+
 import grain
 import jax
 import jax.numpy as jnp
@@ -34,8 +35,8 @@ from v2a_jax import cli
 from v2a_jax.autoencoder.codec import AudioCodec
 from v2a_jax.generator import flow_matching as fm
 from v2a_jax.generator import layers, plots, samplers, spatialisation, text_encoder
-from v2a_jax.inference import sampling
 from v2a_jax.generator.model import PRECOMPUTED_KEYS, Conditions, Generator, ModelConfig, tie_ears
+from v2a_jax.inference import sampling
 from v2a_jax.input_pipeline import audio_targets, loader
 from v2a_jax.input_pipeline.sequence import SequenceConfig
 from v2a_jax.train import partitioning
@@ -55,14 +56,21 @@ def load_codec(codec_config: ml_collections.ConfigDict) -> AudioCodec:
     codec = import_object(codec_config.factory, "config.codec.factory")(**codec_config.get("kwargs", {}))
     for attr in ("sample_rate", "samples_per_latent", "latent_dim", "encode", "decode"):
         if not hasattr(codec, attr):
-            raise ValueError(f"config.codec.factory={codec_config.factory!r} returned {type(codec).__name__}, which "
-                             f"lacks AudioCodec.{attr}")
+            raise ValueError(
+                f"config.codec.factory={codec_config.factory!r} returned {type(codec).__name__}, which "
+                f"lacks AudioCodec.{attr}"
+            )
     return codec
 
 
 def sequence_config(data: ml_collections.ConfigDict) -> SequenceConfig:
-    return SequenceConfig(duration_s=data.duration_s, sample_rate=data.sample_rate, video_fps=data.video_fps,
-                          semantic_fps=data.semantic_fps, latent_fps=data.latent_fps)
+    return SequenceConfig(
+        duration_s=data.duration_s,
+        sample_rate=data.sample_rate,
+        video_fps=data.video_fps,
+        semantic_fps=data.semantic_fps,
+        latent_fps=data.latent_fps,
+    )
 
 
 class CaptionIds(grain.transforms.Map):
@@ -84,15 +92,21 @@ class GeneratorTask:
         self.config = config
         self.seq = sequence_config(config.data)
         self.codec = load_codec(config.codec)
-        if (self.codec.sample_rate != self.seq.sample_rate
-                or self.codec.samples_per_latent != self.seq.samples_per_latent_frame):
+        if (
+            self.codec.sample_rate != self.seq.sample_rate
+            or self.codec.samples_per_latent != self.seq.samples_per_latent_frame
+        ):
             raise ValueError(
                 f"config.codec: the codec works at {self.codec.sample_rate} Hz with {self.codec.samples_per_latent} "
                 f"samples per latent, the data config at {self.seq.sample_rate} Hz with "
-                f"{self.seq.samples_per_latent_frame} (config.data.latent_fps={config.data.latent_fps})")
+                f"{self.seq.samples_per_latent_frame} (config.data.latent_fps={config.data.latent_fps})"
+            )
         self.model_config = ModelConfig.from_config(
-            config.model, latent_dim=self.codec.latent_dim,
-            semantic_frames_per_video_frame=self.seq.semantic_fps / self.seq.video_fps, dtype=config.compute_dtype)
+            config.model,
+            latent_dim=self.codec.latent_dim,
+            semantic_frames_per_video_frame=self.seq.semantic_fps / self.seq.video_fps,
+            dtype=config.compute_dtype,
+        )
         self.model = Generator(self.model_config)
         text = self.model_config.text
         # Caption text -> token ids, for every consumer (training data, evaluation, sampling); None without text.
@@ -115,12 +129,16 @@ class GeneratorTask:
         name, asked = self.config.data.name, self.supervision()
         if asked and self.localisation_source(clip) == "ground_truth" and not clip.has_truth(LOCALISATION_KEYS):
             field, weight = next(iter(asked.items()))
-            raise cli.ConfigError(f"config.{field}={weight:g} asks for ground-truth localisation supervision, but {name} "
-                             f"stores no ground-truth source positions: set --config.{field}=0 or "
-                             f"--config.data.localisation_targets=audio")
+            raise cli.ConfigError(
+                f"config.{field}={weight:g} asks for ground-truth localisation supervision, but {name} "
+                f"stores no ground-truth source positions: set --config.{field}=0 or "
+                f"--config.data.localisation_targets=audio"
+            )
         if self.model_config.text.enabled and "caption" not in clip.features:
-            raise cli.ConfigError(f"config.model.text.enabled=True, but {name} stores no 'caption' feature: set "
-                             f"--config.model.text.enabled=false")
+            raise cli.ConfigError(
+                f"config.model.text.enabled=True, but {name} stores no 'caption' feature: set "
+                f"--config.model.text.enabled=false"
+            )
 
     def localisation_source(self, clip: loader.ClipFormat) -> str:
         """Where the localisation targets come from (config.data.localisation_targets): 'ground_truth' (the
@@ -152,20 +170,33 @@ class GeneratorTask:
         self.check_dataset(clip)
         return source, clip
 
-    def make_dataset(self, split: str, *, seed: int, shard_options: grain.sharding.ShardOptions,
-                     batch_size: int) -> grain.IterDataset:
+    def make_dataset(
+        self, split: str, *, seed: int, shard_options: grain.sharding.ShardOptions, batch_size: int
+    ) -> grain.IterDataset:
         if split not in SPLITS:
             raise ValueError(f"GeneratorTask.make_dataset: split={split!r}, expected one of {sorted(SPLITS)}")
         data = self.config.data
         source, clip = self.open_split(data[f"{split}_split"])
-        ds = loader.make_dataset(source, clip, self.seq, train=split == "train", batch_size=batch_size, seed=seed,
-                                 shard_options=shard_options, keys=self.batch_keys(clip),
-                                 num_workers=data.num_workers, mirror_prob=data.mirror_prob)
+        ds = loader.make_dataset(
+            source,
+            clip,
+            self.seq,
+            train=split == "train",
+            batch_size=batch_size,
+            seed=seed,
+            shard_options=shard_options,
+            keys=self.batch_keys(clip),
+            num_workers=data.num_workers,
+            mirror_prob=data.mirror_prob,
+        )
         if self.localisation_source(clip) == "audio":
             video = self.model_config.video
             width = None if video.features == "pixels" else video.frame_size
-            ds = ds.map(audio_targets.LocalisationTargets(self.seq.num_video_frames, self.seq.video_fps,
-                                                          self.seq.sample_rate, clip.field_of_view_deg, width))
+            ds = ds.map(
+                audio_targets.LocalisationTargets(
+                    self.seq.num_video_frames, self.seq.video_fps, self.seq.sample_rate, clip.field_of_view_deg, width
+                )
+            )
         if self.tokenizer is not None:
             ds = ds.map(CaptionIds(self.tokenizer))
         return ds
@@ -203,13 +234,22 @@ class GeneratorTask:
             frame_hw = batch["video"].shape[2:4]
         else:
             frame_hw = (self.model_config.video.frame_size,) * 2
-        target = spatialisation.heatmap_targets(batch["screen_x"], batch["screen_y"], batch["visible"],
-                                                batch["sounding"], frame_hw, self.model_config.grid,
-                                                logits.shape[1])
+        target = spatialisation.heatmap_targets(
+            batch["screen_x"],
+            batch["screen_y"],
+            batch["visible"],
+            batch["sounding"],
+            frame_hw,
+            self.model_config.grid,
+            logits.shape[1],
+        )
         # Frames whose target can be trusted (all of them for ground truth; confident ones for audio targets).
         confident = batch.get("target_confident")
-        frames = (jnp.ones(logits.shape[:2], jnp.float32) if confident is None else
-                  confident[:, layers.nearest_indices(logits.shape[1], confident.shape[1])].astype(jnp.float32))
+        frames = (
+            jnp.ones(logits.shape[:2], jnp.float32)
+            if confident is None
+            else confident[:, layers.nearest_indices(logits.shape[1], confident.shape[1])].astype(jnp.float32)
+        )
         per_frame = jnp.mean(jnp.maximum(logits, 0) - logits * target + jnp.log1p(jnp.exp(-jnp.abs(logits))), axis=2)
         bce = jnp.sum(per_frame * frames, axis=1) / jnp.maximum(jnp.sum(frames, axis=1), 1.0)
         weight = keep.astype(jnp.float32)
@@ -229,8 +269,10 @@ class GeneratorTask:
         if not all(k in batch for k in LOCALISATION_KEYS):
             return loss, metrics
         model = self.model_config
-        for logits, name, weight in ((cond.heatmap_logits, "heatmap", model.spatialisation.aux_weight),
-                                     (cond.patch_logits, "patch", model.video.localisation_weight)):
+        for logits, name, weight in (
+            (cond.heatmap_logits, "heatmap", model.spatialisation.aux_weight),
+            (cond.patch_logits, "patch", model.video.localisation_weight),
+        ):
             if logits is not None:
                 metrics.update(self._localisation_metrics(logits, batch, keep, name))
                 loss = loss + weight * metrics[f"{name}_bce"]
@@ -245,14 +287,19 @@ class GeneratorTask:
         t = fm.logit_normal_times(k_t, b, flow.t_mean, flow.t_std)
         x0 = tie_ears(jax.random.normal(k_x0, x1.shape, jnp.float32), self.model_config.layout)
         drop_video, drop_text = fm.drop_masks(k_drop, b, flow.video_dropout, flow.text_dropout)
-        v, cond = self.model.apply({"params": params}, fm.interpolate(x0, x1, t), t, self.model_inputs(batch),
-                                   drop_video, drop_text)
+        v, cond = self.model.apply(
+            {"params": params}, fm.interpolate(x0, x1, t), t, self.model_inputs(batch), drop_video, drop_text
+        )
         target = fm.target_velocity(x0, x1)
         per_ear = fm.per_ear_loss(v, target)
         flow_loss, side = fm.flow_loss(per_ear), fm.interaural_loss(v, target).mean()
         loss = flow_loss + 2.0 * flow.interaural_weight * side
-        metrics = {"flow_loss": flow_loss, "loss_left": per_ear[:, 0].mean(), "loss_right": per_ear[:, 1].mean(),
-                   "interaural_loss": side}
+        metrics = {
+            "flow_loss": flow_loss,
+            "loss_left": per_ear[:, 0].mean(),
+            "loss_right": per_ear[:, 1].mean(),
+            "interaural_loss": side,
+        }
         aux_loss, aux_metrics = self._localisation_losses(cond, batch, ~drop_video)
         metrics.update(aux_metrics)
         return loss + aux_loss, metrics
@@ -296,8 +343,12 @@ class GeneratorTask:
             media[f"clip{i}/generated"] = Audio(np.clip(generated, -1.0, 1.0), self.seq.sample_rate)
             media[f"clip{i}/reference"] = Audio(reference, self.seq.sample_rate)
             media[f"clip{i}/binaural_cues"] = plots.binaural_cues_image(
-                generated, reference, *self._direction_truth(out, i), fps=self.seq.video_fps,
-                sample_rate=self.seq.sample_rate)
+                generated,
+                reference,
+                *self._direction_truth(out, i),
+                fps=self.seq.video_fps,
+                sample_rate=self.seq.sample_rate,
+            )
         return media
 
     def _direction_truth(self, out: dict, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -314,15 +365,25 @@ class GeneratorTask:
         the batch's shards."""
         sharding = batch["audio"].sharding
         shards = partitioning.batch_shards(sharding)
-        replicated = (jax.sharding.NamedSharding(sharding.mesh, jax.P())
-                      if isinstance(sharding, jax.sharding.NamedSharding) else None)
+        replicated = (
+            jax.sharding.NamedSharding(sharding.mesh, jax.P())
+            if isinstance(sharding, jax.sharding.NamedSharding)
+            else None
+        )
         size = min(batch["audio"].shape[0], shards * math.ceil(num / shards))
         sampler = samplers.Sampler.from_config(self.config.sampler)
 
         def fn(params, batch, key):
             sub = jax.tree.map(lambda x: x[:size], batch)
-            generated = sampling.sample_audio(self.model, self.codec, params, self.model_inputs(sub), key,
-                                              num_latent_frames=self.seq.num_latent_frames, sampler=sampler)
+            generated = sampling.sample_audio(
+                self.model,
+                self.codec,
+                params,
+                self.model_inputs(sub),
+                key,
+                num_latent_frames=self.seq.num_latent_frames,
+                sampler=sampler,
+            )
             keep = [k for k in ("audio", *DIRECTION_KEYS) if k in batch]
             return {"generated": generated[:num], **{k: batch[k][:num] for k in keep}}
 

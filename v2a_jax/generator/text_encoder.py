@@ -44,7 +44,7 @@ class Tokenizer:
         for i, caption in enumerate(captions):
             text = caption.decode("utf-8") if isinstance(caption, (bytes, np.bytes_)) else str(caption)
             tokens = [self._ids.get(w, UNK_ID) for w in _TOKEN.findall(text.lower())][: self.max_len - 1]
-            ids[i, 1:1 + len(tokens)] = tokens
+            ids[i, 1 : 1 + len(tokens)] = tokens
         return ids
 
 
@@ -71,10 +71,16 @@ class TextEncoder(nn.Module):
         if ids.shape[-1] != self.max_len:
             raise ValueError(f"TextEncoder: caption ids have length {ids.shape[-1]}, expected max_len={self.max_len}")
         mask = ids != PAD_ID
-        embed = nn.Embed(self.vocab_size, self.width, dtype=self.dtype, name="embed",
-                         embedding_init=layers.boxed(nn.initializers.normal(0.02), ("vocab", "embed")))
-        pos = self.param("position", layers.boxed(nn.initializers.normal(0.02), ("length", "embed")),
-                         (self.max_len, self.width))
+        embed = nn.Embed(
+            self.vocab_size,
+            self.width,
+            dtype=self.dtype,
+            name="embed",
+            embedding_init=layers.boxed(nn.initializers.normal(0.02), ("vocab", "embed")),
+        )
+        pos = self.param(
+            "position", layers.boxed(nn.initializers.normal(0.02), ("length", "embed")), (self.max_len, self.width)
+        )
         x = embed(ids) + pos.astype(self.dtype)
         x = layers.constrain(x, ("batch", "length", "embed"))
         for i in range(self.depth):

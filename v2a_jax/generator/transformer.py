@@ -82,7 +82,8 @@ class JointBlock(nn.Module):
         audio, video, text = carry
         b, nb, t = audio.shape[:3]
         block = lambda kernel, name: StreamBlock(  # noqa: E731
-            self.dim, self.num_heads, self.mlp_hidden, kernel, self.dtype, name=name)
+            self.dim, self.num_heads, self.mlp_hidden, kernel, self.dtype, name=name
+        )
         audio_block, video_block = block(3, "audio"), block(3, "video")
         c_global = c_g[:, None, :]
         a_qkv, a_mods = audio_block.pre_attention(audio, c_f, audio_pos)
@@ -97,11 +98,11 @@ class JointBlock(nn.Module):
         q, k, v = (jnp.concatenate([s[i] for s in streams], axis=1) for i in range(3))
         out = layers.attention(q, k, v, jnp.concatenate(masks, axis=1))
         a_out = out[:, : nb * t].reshape(b, nb, t, *out.shape[2:])
-        v_out = out[:, nb * t: nb * t + video.shape[1]]
+        v_out = out[:, nb * t : nb * t + video.shape[1]]
         audio = layers.constrain(audio_block.post_attention(audio, a_out, a_mods), AUDIO)
         video = layers.constrain(video_block.post_attention(video, v_out, v_mods), TOKENS)
         if text is not None:
-            t_out = out[:, nb * t + video.shape[1]:]
+            t_out = out[:, nb * t + video.shape[1] :]
             text = layers.constrain(text_block.post_attention(text, t_out, t_mods), TOKENS)
         return (audio, video, text), None
 
@@ -172,7 +173,8 @@ class JointStack(nn.Module):
         video_pos = layers.aligned_positions(video.shape[1], t, self.aligned_rope)
         blocks = layers.layer_stack(JointBlock, self.depth, self.remat, in_axes=(nn.broadcast,) * 5)
         (audio, _, _), _ = blocks(self.dim, self.num_heads, self.mlp_hidden, self.dtype, name="joint_blocks")(
-            (audio, video, text), c_g, c_f, text_mask, audio_pos, video_pos)
+            (audio, video, text), c_g, c_f, text_mask, audio_pos, video_pos
+        )
         return audio
 
 
@@ -193,8 +195,14 @@ class Branches(nn.Module):
     def __call__(self, audio, c_f):
         args = (self.dim, self.num_heads, self.mlp_hidden, self.depth, self.out_dim, self.remat, self.dtype)
         if self.separate:
-            per_branch = nn.vmap(Branch, variable_axes={"params": 0}, split_rngs={"params": True},
-                                 in_axes=1, out_axes=1, metadata_params={nn.PARTITION_NAME: "channels"})
+            per_branch = nn.vmap(
+                Branch,
+                variable_axes={"params": 0},
+                split_rngs={"params": True},
+                in_axes=1,
+                out_axes=1,
+                metadata_params={nn.PARTITION_NAME: "channels"},
+            )
             return per_branch(*args, name="branch")(audio, c_f)
         b, nb, t, d = audio.shape
         out = Branch(*args, name="branch")(audio.reshape(b * nb, t, d), c_f.reshape(b * nb, t, d))

@@ -64,18 +64,22 @@ class SpaceTimeBlock(nn.Module):
         # Temporal: sequences over T for every (clip, patch position).
         xt = x.transpose(0, 2, 1, 3).reshape(b * p, t, d)
         q, k, v = layers.QKV(self.num_heads, head_dim, dtype=self.dtype, name="time_qkv")(
-            layers.LayerNorm(self.dtype, name="time_norm")(xt))
+            layers.LayerNorm(self.dtype, name="time_norm")(xt)
+        )
         frames = jnp.arange(t, dtype=jnp.float32)
         q, k = layers.rope(q, frames), layers.rope(k, frames)
         h = layers.dense(d, ("heads", "embed"), dtype=self.dtype, name="time_proj")(
-            layers.merge_heads(layers.attention(q, k, v)))
+            layers.merge_heads(layers.attention(q, k, v))
+        )
         x = x + h.reshape(b, p, t, d).transpose(0, 2, 1, 3)
         # Spatial: sequences over P for every (clip, frame); position comes from the patch embedding.
         xs = x.reshape(b * t, p, d)
         q, k, v = layers.QKV(self.num_heads, head_dim, dtype=self.dtype, name="space_qkv")(
-            layers.LayerNorm(self.dtype, name="space_norm")(xs))
+            layers.LayerNorm(self.dtype, name="space_norm")(xs)
+        )
         h = layers.dense(d, ("heads", "embed"), dtype=self.dtype, name="space_proj")(
-            layers.merge_heads(layers.attention(q, k, v)))
+            layers.merge_heads(layers.attention(q, k, v))
+        )
         x = x + h.reshape(b, t, p, d)
         hm = layers.LayerNorm(self.dtype, name="mlp_norm")(x)
         hm = nn.gelu(layers.dense(4 * d, ("embed", "mlp"), dtype=self.dtype, name="fc1")(hm))
@@ -102,32 +106,40 @@ class PixelVideoEncoder(nn.Module):
     def _num_semantic_frames(self, num_video_frames: int) -> int:
         count = num_video_frames * self.semantic_frames_per_video_frame
         if abs(count - round(count)) > 1e-6 or round(count) < 1:
-            raise ValueError(f"PixelVideoEncoder: {num_video_frames} video frames give {count:g} semantic frames at "
-                             f"{self.semantic_frames_per_video_frame:g} per video frame, not a whole number")
+            raise ValueError(
+                f"PixelVideoEncoder: {num_video_frames} video frames give {count:g} semantic frames at "
+                f"{self.semantic_frames_per_video_frame:g} per video frame, not a whole number"
+            )
         return int(round(count))
 
     @nn.compact
     def __call__(self, video: jax.Array) -> VideoFeatures:
         b, t, h, w, _ = video.shape
         if self.image_size % self.patch_size:
-            raise ValueError(f"PixelVideoEncoder: image_size={self.image_size} is not a multiple of "
-                             f"patch_size={self.patch_size}")
+            raise ValueError(
+                f"PixelVideoEncoder: image_size={self.image_size} is not a multiple of patch_size={self.patch_size}"
+            )
         video = video.astype(self.dtype)
         if (h, w) != (self.image_size, self.image_size):
             rows = jnp.asarray(area_weights(h, self.image_size), self.dtype)
             cols = jnp.asarray(area_weights(w, self.image_size), self.dtype)
             video = jnp.einsum("ih,bthwc,jw->btijc", rows, video, cols, precision=jax.lax.Precision.HIGHEST)
         pad_t = ((self.tubelet_frames - 1) // 2, self.tubelet_frames // 2)
-        x = nn.Conv(self.width, (self.tubelet_frames, self.patch_size, self.patch_size),
-                    strides=(1, self.patch_size, self.patch_size), padding=(pad_t, (0, 0), (0, 0)),
-                    dtype=self.dtype, name="tubelet",
-                    kernel_init=layers.boxed(nn.initializers.lecun_normal(),
-                                             ("conv_kernel", None, None, None, "embed")),
-                    bias_init=layers.boxed(layers.ZEROS, ("embed",)))(video)  # [B, T, gh, gw, D]
+        x = nn.Conv(
+            self.width,
+            (self.tubelet_frames, self.patch_size, self.patch_size),
+            strides=(1, self.patch_size, self.patch_size),
+            padding=(pad_t, (0, 0), (0, 0)),
+            dtype=self.dtype,
+            name="tubelet",
+            kernel_init=layers.boxed(nn.initializers.lecun_normal(), ("conv_kernel", None, None, None, "embed")),
+            bias_init=layers.boxed(layers.ZEROS, ("embed",)),
+        )(video)  # [B, T, gh, gw, D]
         grid = self.image_size // self.patch_size
         x = x.reshape(b, t, grid * grid, self.width)
-        pos = self.param("patch_position", layers.boxed(nn.initializers.normal(0.02), ("length", "embed")),
-                         (grid * grid, self.width))
+        pos = self.param(
+            "patch_position", layers.boxed(nn.initializers.normal(0.02), ("length", "embed")), (grid * grid, self.width)
+        )
         x = x + pos.astype(self.dtype)
         blocks = layers.layer_stack(SpaceTimeBlock, self.depth, self.remat, in_axes=0)
         x, _ = blocks(self.num_heads, self.dtype, name="blocks")(x, None)

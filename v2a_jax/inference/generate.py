@@ -79,15 +79,18 @@ class LoadedGenerator:
 def _synthetic_batch(task: GeneratorTask, frame_size: int) -> dict[str, jax.ShapeDtypeStruct]:
     """Shapes of a one-clip batch of the trained duration: all that task.init reads."""
     seq = task.seq
-    batch = {"audio": jax.ShapeDtypeStruct((1, 2, seq.num_samples), jnp.float32),
-             "video": jax.ShapeDtypeStruct((1, seq.num_video_frames, frame_size, frame_size, 3), jnp.float32)}
+    batch = {
+        "audio": jax.ShapeDtypeStruct((1, 2, seq.num_samples), jnp.float32),
+        "video": jax.ShapeDtypeStruct((1, seq.num_video_frames, frame_size, frame_size, 3), jnp.float32),
+    }
     if task.model_config.text.enabled:
         batch["caption_ids"] = jax.ShapeDtypeStruct((1, task.model_config.text.max_len), jnp.int32)
     return batch
 
 
-def load_generator(workdir: epath.PathLike, step: int | None = None, use_ema: bool = True,
-                   devices: Sequence[jax.Device] | None = None) -> LoadedGenerator:
+def load_generator(
+    workdir: epath.PathLike, step: int | None = None, use_ema: bool = True, devices: Sequence[jax.Device] | None = None
+) -> LoadedGenerator:
     """The generator of the run in `workdir` at checkpoint `step` (default: the newest), with its EMA params (or
     the raw params), on the config's mesh over `devices` (default: all). Raises cli.NotFoundError (missing
     workdir, config or checkpoint), cli.ConfigError (a config that builds no model) and CheckpointError (not a
@@ -98,13 +101,16 @@ def load_generator(workdir: epath.PathLike, step: int | None = None, use_ema: bo
         raise CheckpointError(f"{workdir}: config.task={config.get('task')!r} is not the generator task")
     task = GeneratorTask(config)
     if task.model_config.video.features != "pixels":
-        raise CheckpointError(f"{workdir}: model.video.features={task.model_config.video.features!r}; sampling from "
-                              f"video files needs a model that reads pixels")
+        raise CheckpointError(
+            f"{workdir}: model.video.features={task.model_config.video.features!r}; sampling from "
+            f"video files needs a model that reads pixels"
+        )
     mesh = partitioning.make_mesh(config.mesh, devices)
     rules = partitioning.logical_axis_rules(config)
     batch = _synthetic_batch(task, task.model_config.video.frame_size)
-    params, step = checkpointing.load_params(workdir, task.init, batch, mesh=mesh, rules=rules, step=step,
-                                             use_ema=use_ema)
+    params, step = checkpointing.load_params(
+        workdir, task.init, batch, mesh=mesh, rules=rules, step=step, use_ema=use_ema
+    )
     params = partitioning.cast_floating(params, jnp.dtype(config.compute_dtype))
     return LoadedGenerator(workdir, step, config, task, params, mesh, rules)
 
@@ -113,8 +119,9 @@ def load_generator(workdir: epath.PathLike, step: int | None = None, use_ema: bo
 class SamplingOptions:
     """sampler: the flow sampler (None: the run's config.sampler). seed: base of all noise. num_variants:
     independent samples per clip. overlap_s: overlap of neighbouring windows, rounded to video frames (None: a
-    quarter of a window; at most half). fade: window crossfade (windows.FADES). batch_size: windows per jitted call (None: config.batch_size, or fewer when there are fewer
-    windows; rounded up to a multiple of the mesh's batch shards)."""
+    quarter of a window; at most half). fade: window crossfade (windows.FADES). batch_size: windows per jitted
+    call (None: config.batch_size, or fewer when there are fewer windows; rounded up to a multiple of the mesh's
+    batch shards)."""
 
     sampler: samplers.Sampler | None = None
     seed: int = 0
@@ -153,14 +160,26 @@ def _sampler(gen: LoadedGenerator, sampler: samplers.Sampler) -> Callable:
     key = (gen.config.to_json(sort_keys=True), sampler)
     if key not in _SAMPLERS:
         task = gen.task
-        _SAMPLERS[key] = jax.jit(lambda params, inputs, rng: sampling.sample_audio(
-            task.model, task.codec, params, inputs, rng, num_latent_frames=task.seq.num_latent_frames,
-            sampler=sampler))
+        _SAMPLERS[key] = jax.jit(
+            lambda params, inputs, rng: sampling.sample_audio(
+                task.model,
+                task.codec,
+                params,
+                inputs,
+                rng,
+                num_latent_frames=task.seq.num_latent_frames,
+                sampler=sampler,
+            )
+        )
     return _SAMPLERS[key]
 
 
-def generate_clips(gen: LoadedGenerator, clips: Sequence[Clip], options: SamplingOptions = SamplingOptions(),
-                   progress: Callable[[int, int], None] | None = None) -> list[np.ndarray]:
+def generate_clips(
+    gen: LoadedGenerator,
+    clips: Sequence[Clip],
+    options: SamplingOptions = SamplingOptions(),
+    progress: Callable[[int, int], None] | None = None,
+) -> list[np.ndarray]:
     """Audio float32 [num_variants, 2, N_i] for each clip, N_i = (its frame count at the model's rate) *
     sample_rate / fps. `progress(done, total)` is called after every batch of windows. Deterministic given the
     clips, the options and the batch size (which rounds up to the device count)."""
@@ -171,8 +190,9 @@ def generate_clips(gen: LoadedGenerator, clips: Sequence[Clip], options: Samplin
     window = gen.window_frames
     overlap = window // 4 if options.overlap_s is None else int(round(options.overlap_s * gen.fps))
     if not 0 <= overlap <= window // 2:
-        raise ValueError(f"overlap_s={options.overlap_s}: must be between 0 and half a window "
-                         f"({window / 2 / gen.fps:g} s)")
+        raise ValueError(
+            f"overlap_s={options.overlap_s}: must be between 0 and half a window ({window / 2 / gen.fps:g} s)"
+        )
     spf = gen.task.seq.samples_per_video_frame
     tokenizer = gen.task.tokenizer
 
@@ -185,7 +205,7 @@ def generate_clips(gen: LoadedGenerator, clips: Sequence[Clip], options: Samplin
         ids = tokenizer([clip.caption or ""])[0] if tokenizer is not None else None
         layouts.append((len(frames), starts))
         for _ in range(options.num_variants):
-            rows += [(padded[s:s + window], ids) for s in starts]
+            rows += [(padded[s : s + window], ids) for s in starts]
 
     sharding = gen.batch_sharding
     shards = partitioning.batch_shards(sharding)
@@ -197,15 +217,15 @@ def generate_clips(gen: LoadedGenerator, clips: Sequence[Clip], options: Samplin
     num_batches = math.ceil(len(rows) / batch)
     with jax.set_mesh(gen.mesh), nn.logical_axis_rules(gen.rules):
         for b in range(num_batches):
-            chunk = rows[b * batch:(b + 1) * batch]
+            chunk = rows[b * batch : (b + 1) * batch]
             video = np.zeros((batch, window, gen.frame_size, gen.frame_size, 3), np.float32)
-            video[:len(chunk)] = np.stack([r[0] for r in chunk]).astype(np.float32) * np.float32(2 / 255) - 1
+            video[: len(chunk)] = np.stack([r[0] for r in chunk]).astype(np.float32) * np.float32(2 / 255) - 1
             inputs = {"video": video}
             if tokenizer is not None:
                 inputs["caption_ids"] = np.zeros((batch, tokenizer.max_len), np.int32)
-                inputs["caption_ids"][:len(chunk)] = np.stack([r[1] for r in chunk])
+                inputs["caption_ids"][: len(chunk)] = np.stack([r[1] for r in chunk])
             audio = sample(gen.params, partitioning.global_batch(inputs, sharding), jax.random.fold_in(base_key, b))
-            outputs.append(np.asarray(jax.device_get(audio))[:len(chunk)])
+            outputs.append(np.asarray(jax.device_get(audio))[: len(chunk)])
             if progress:
                 progress(b + 1, num_batches)
     generated = np.concatenate(outputs)
@@ -214,15 +234,21 @@ def generate_clips(gen: LoadedGenerator, clips: Sequence[Clip], options: Samplin
     for num_frames, starts in layouts:
         variants = []
         for _ in range(options.num_variants):
-            variants.append(windows.crossfade(generated[row:row + len(starts)], starts * spf, num_frames * spf,
-                                              options.fade))
+            variants.append(
+                windows.crossfade(generated[row : row + len(starts)], starts * spf, num_frames * spf, options.fade)
+            )
             row += len(starts)
         results.append(np.stack(variants))
     return results
 
 
-def generate_audio(gen: LoadedGenerator, frames: np.ndarray, fps: float, caption: str | None = None,
-                   options: SamplingOptions = SamplingOptions()) -> np.ndarray:
+def generate_audio(
+    gen: LoadedGenerator,
+    frames: np.ndarray,
+    fps: float,
+    caption: str | None = None,
+    options: SamplingOptions = SamplingOptions(),
+) -> np.ndarray:
     """Binaural audio float32 [2, N] (channel 0 = left ear) for frames uint8 [T, H, W, 3] at `fps`, lasting the
     frames' duration at the model's frame rate (first variant when options.num_variants > 1)."""
     return generate_clips(gen, [Clip(frames, fps, caption)], options)[0][0]

@@ -15,8 +15,15 @@ from v2a_jax.generator import samplers
 from v2a_jax.generator.model import Generator, tie_ears
 
 
-def sample_latents(model: Generator, params, inputs: dict[str, jax.Array], key: jax.Array, *,
-                   num_latent_frames: int, sampler: samplers.Sampler) -> jax.Array:
+def sample_latents(
+    model: Generator,
+    params,
+    inputs: dict[str, jax.Array],
+    key: jax.Array,
+    *,
+    num_latent_frames: int,
+    sampler: samplers.Sampler,
+) -> jax.Array:
     """Generated normalised latents [B, 2, num_latent_frames, C] for the model's `inputs` (Generator.encode's:
     video or precomputed features [B, ...], caption ids [B, L]) with classifier-free guidance."""
     batch = next(iter(inputs.values())).shape[0]
@@ -29,13 +36,21 @@ def sample_latents(model: Generator, params, inputs: dict[str, jax.Array], key: 
     shape = (batch, 2, num_latent_frames, model.config.latent_dim)
     x0 = tie_ears(jax.random.normal(key, shape, jnp.float32), model.config.layout)
     field = samplers.guided_velocity(
-        lambda x, t, c: model.apply(variables, x, t, c, method=Generator.velocity), cond, uncond,
-        sampler.cfg_strength)
+        lambda x, t, c: model.apply(variables, x, t, c, method=Generator.velocity), cond, uncond, sampler.cfg_strength
+    )
     return samplers.sample(field, x0, num_steps=sampler.num_steps, method=sampler.method, shift=sampler.shift)
 
 
-def sample_audio(model: Generator, codec: AudioCodec, params, inputs: dict[str, jax.Array], key: jax.Array, *,
-                 num_latent_frames: int, sampler: samplers.Sampler) -> jax.Array:
+def sample_audio(
+    model: Generator,
+    codec: AudioCodec,
+    params,
+    inputs: dict[str, jax.Array],
+    key: jax.Array,
+    *,
+    num_latent_frames: int,
+    sampler: samplers.Sampler,
+) -> jax.Array:
     """Binaural waveforms float32 [B, 2, num_latent_frames * codec.samples_per_latent] (channel 0 = left ear):
     `sample_latents` decoded by `codec`."""
     latents = sample_latents(model, params, inputs, key, num_latent_frames=num_latent_frames, sampler=sampler)

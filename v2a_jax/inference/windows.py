@@ -69,6 +69,6 @@ def crossfade(windows: np.ndarray, starts: np.ndarray, num_samples: int, fade: s
         if i < k - 1:
             overlap = starts[i] + length - starts[i + 1]
             if overlap > 0:
-                gain[length - overlap:] *= fade_curves(overlap, fade)[1]
-        out[:, starts[i]:starts[i] + length] += windows[i] * gain
+                gain[length - overlap :] *= fade_curves(overlap, fade)[1]
+        out[:, starts[i] : starts[i] + length] += windows[i] * gain
     return out[:, :num_samples]

@@ -79,24 +79,37 @@ def coherence_at_lag(windows: np.ndarray, lag_samples: np.ndarray) -> np.ndarray
     valid = (shifted_idx >= 0) & (shifted_idx < w)
     shifted = np.take_along_axis(right, np.clip(shifted_idx, 0, w - 1), axis=-1) * valid
     num = np.sum(left * shifted, axis=-1)
-    den = np.sqrt(np.sum(left ** 2, axis=-1) * np.sum(right ** 2, axis=-1)) + 1e-20
+    den = np.sqrt(np.sum(left**2, axis=-1) * np.sum(right**2, axis=-1)) + 1e-20
     return num / den
 
 
-def audio_targets(audio, num_frames: int, fps: float, sample_rate: int, *, width: int, fov_deg: float,
-                  itd_map: ItdMap | None = None, energy_gate_db: float = ENERGY_GATE_DB) -> AudioTargets:
+def audio_targets(
+    audio,
+    num_frames: int,
+    fps: float,
+    sample_rate: int,
+    *,
+    width: int,
+    fov_deg: float,
+    itd_map: ItdMap | None = None,
+    energy_gate_db: float = ENERGY_GATE_DB,
+) -> AudioTargets:
     """Targets (module docstring) of binaural audio `[B, 2, N]` for `num_frames` video frames at `fps`."""
     if not 0.0 < fov_deg < 180.0:
         raise ValueError(f"field of view {fov_deg} deg: must be in (0, 180)")
     audio = np.asarray(audio, np.float32)
     itd_map = ItdMap.woodworth() if itd_map is None else itd_map
     frame_len = int(round(sample_rate / fps))
-    lag = np.asarray(itd.frame_itd(jnp.asarray(audio), frame_len, itd.HEAD_MAX_LAG_S * sample_rate, sample_rate,
-                                   num_frames=num_frames), np.float64)  # [B, T] samples
+    lag = np.asarray(
+        itd.frame_itd(
+            jnp.asarray(audio), frame_len, itd.HEAD_MAX_LAG_S * sample_rate, sample_rate, num_frames=num_frames
+        ),
+        np.float64,
+    )  # [B, T] samples
     lateral = itd_map.lateral_deg(lag / sample_rate)
     windows = _frame_windows(audio, num_frames, frame_len, itd.CONTEXT_FRAMES)
     # Gate on the frame itself (not its neighbours): a silent frame beside a loud one has no direction of its own.
-    own = windows[..., itd.CONTEXT_FRAMES * frame_len:(itd.CONTEXT_FRAMES + 1) * frame_len]
+    own = windows[..., itd.CONTEXT_FRAMES * frame_len : (itd.CONTEXT_FRAMES + 1) * frame_len]
     level_db = 10.0 * np.log10(np.mean(own.astype(np.float64) ** 2, axis=-1).min(axis=1) + 1e-20)
     confidence = np.where(level_db > energy_gate_db, np.clip(coherence_at_lag(windows, lag), 0.0, 1.0), 0.0)
     half = np.radians(fov_deg / 2)
@@ -105,8 +118,9 @@ def audio_targets(audio, num_frames: int, fps: float, sample_rate: int, *, width
     focal = (width / 2) / np.tan(half)
     screen_x = np.where(in_view, width / 2 - focal * np.tan(np.where(in_view, theta, 0.0)), np.nan)
     offscreen = np.where(in_view, 0, np.sign(lateral)).astype(np.int8)
-    return AudioTargets(lateral.astype(np.float32), confidence.astype(np.float32), screen_x.astype(np.float32),
-                        offscreen)
+    return AudioTargets(
+        lateral.astype(np.float32), confidence.astype(np.float32), screen_x.astype(np.float32), offscreen
+    )
 
 
 class LocalisationTargets(grain.transforms.Map):
@@ -114,8 +128,15 @@ class LocalisationTargets(grain.transforms.Map):
     pixels of frames `width` wide (None: the width of the batch's `video` [B, T, H, W, 3]). The estimator runs on
     the host CPU, whatever the accelerator."""
 
-    def __init__(self, num_frames: int, fps: float, sample_rate: int, fov_deg: float, width: int | None = None,
-                 itd_map: ItdMap | None = None):
+    def __init__(
+        self,
+        num_frames: int,
+        fps: float,
+        sample_rate: int,
+        fov_deg: float,
+        width: int | None = None,
+        itd_map: ItdMap | None = None,
+    ):
         self._args = dict(num_frames=num_frames, fps=fps, sample_rate=sample_rate, fov_deg=fov_deg, itd_map=itd_map)
         self._width = width
 

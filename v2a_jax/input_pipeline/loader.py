@@ -30,23 +30,40 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from fractions import Fraction
-from typing import Sequence
 
 import grain
 import numpy as np
-from absl import flags
 import tensorflow_datasets as tfds
+from absl import flags
 
 from v2a_jax import cli
 from v2a_jax.input_pipeline.sequence import SequenceConfig
 
 # Features indexed by video frame on their first axis: cropped together with the video.
-PER_FRAME_KEYS = ("video", "relative_azimuth_deg", "elevation_deg", "distance_m", "screen_x", "screen_y",
-                  "visible", "sounding", "camera_yaw_deg")
+PER_FRAME_KEYS = (
+    "video",
+    "relative_azimuth_deg",
+    "elevation_deg",
+    "distance_m",
+    "screen_x",
+    "screen_y",
+    "visible",
+    "sounding",
+    "camera_yaw_deg",
+)
 # The benchmark's ground truth about the sources, which a dataset of recordings does not have.
-TRUTH_KEYS = ("relative_azimuth_deg", "elevation_deg", "distance_m", "screen_x", "screen_y", "visible", "sounding",
-              "onset_s")
+TRUTH_KEYS = (
+    "relative_azimuth_deg",
+    "elevation_deg",
+    "distance_m",
+    "screen_x",
+    "screen_y",
+    "visible",
+    "sounding",
+    "onset_s",
+)
 DEFAULT_FOV_DEG = 90.0  # binaural_synth's camera, for its versions built before `field_of_view_deg` was stored
 
 
@@ -70,7 +87,7 @@ class ClipFormat:
         return all(k in self.truth for k in keys)
 
     @classmethod
-    def from_info(cls, metadata: dict, features: Sequence[str], where: str) -> "ClipFormat":
+    def from_info(cls, metadata: dict, features: Sequence[str], where: str) -> ClipFormat:
         """From a dataset's metadata and feature names (`where` names it in errors).
 
         Metadata `clip` gives the rates and length (the contract of every builder). Fallback, the only one: a
@@ -79,14 +96,22 @@ class ClipFormat:
         """
         clip = metadata.get("clip", metadata.get("scene"))
         if clip is None or "audio_scale" not in metadata:
-            raise cli.ConfigError(f"{where}: the dataset metadata has no 'clip' (rates and length) or 'audio_scale': "
-                             f"not a dataset in the stored layout this loader reads")
+            raise cli.ConfigError(
+                f"{where}: the dataset metadata has no 'clip' (rates and length) or 'audio_scale': "
+                f"not a dataset in the stored layout this loader reads"
+            )
         fov = metadata.get("field_of_view_deg", clip.get("horizontal_fov_deg", DEFAULT_FOV_DEG))
         features = tuple(sorted(features))
         truth = () if metadata.get("ground_truth", True) is False else tuple(k for k in TRUTH_KEYS if k in features)
-        return cls(duration_s=float(clip["duration_s"]), sample_rate=int(clip["sample_rate"]), fps=float(clip["fps"]),
-                   audio_scale=float(metadata["audio_scale"]), field_of_view_deg=float(fov), features=features,
-                   truth=truth)
+        return cls(
+            duration_s=float(clip["duration_s"]),
+            sample_rate=int(clip["sample_rate"]),
+            fps=float(clip["fps"]),
+            audio_scale=float(metadata["audio_scale"]),
+            field_of_view_deg=float(fov),
+            features=features,
+            truth=truth,
+        )
 
 
 def open_split(data_dir: str, name: str, split: str):
@@ -105,13 +130,18 @@ def open_split(data_dir: str, name: str, split: str):
     dataset, _, version = name.partition(":")
     root = os.path.join(data_dir, dataset)
     if not version:
-        prepared = [v for v in (os.listdir(root) if os.path.isdir(root) else [])
-                    if os.path.isfile(os.path.join(root, v, "dataset_info.json"))]
+        prepared = [
+            v
+            for v in (os.listdir(root) if os.path.isdir(root) else [])
+            if os.path.isfile(os.path.join(root, v, "dataset_info.json"))
+        ]
         version = max(prepared, key=lambda v: tuple(int(p) for p in v.split(".")), default="")
     path = os.path.join(root, version)
     if not version or not os.path.isfile(os.path.join(path, "dataset_info.json")):
-        raise cli.NotFoundError(f"{root}: no prepared dataset {name!r} (build it first: "
-                                f"python -m data.binaural_synth.build --data_dir={data_dir})")
+        raise cli.NotFoundError(
+            f"{root}: no prepared dataset {name!r} (build it first: "
+            f"python -m data.binaural_synth.build --data_dir={data_dir})"
+        )
     # Read from the files alone: the builder class (if imported) only knows its named configs.
     builder = tfds.builder_from_directory(path)
     try:
@@ -124,9 +154,11 @@ def open_split(data_dir: str, name: str, split: str):
 
 def _check_rates(seq: SequenceConfig, clip: ClipFormat) -> None:
     if seq.sample_rate != clip.sample_rate or Fraction(str(seq.video_fps)) != Fraction(str(clip.fps)):
-        raise cli.ConfigError(f"{clip.path or 'dataset'}: the config's sequence ({seq.sample_rate} Hz, "
-                              f"{seq.video_fps} fps) does not match the stored clips ({clip.sample_rate} Hz, "
-                              f"{clip.fps} fps)")
+        raise cli.ConfigError(
+            f"{clip.path or 'dataset'}: the config's sequence ({seq.sample_rate} Hz, "
+            f"{seq.video_fps} fps) does not match the stored clips ({clip.sample_rate} Hz, "
+            f"{clip.fps} fps)"
+        )
     seq.crop_starts(clip.duration_s)  # Raises if the crop is longer than the clips.
 
 
@@ -136,9 +168,9 @@ def crop(example: dict, seq: SequenceConfig, start_s: Fraction) -> dict:
     out = dict(example)
     for key in PER_FRAME_KEYS:
         if key in example:
-            out[key] = example[key][f0:f0 + seq.num_video_frames]
+            out[key] = example[key][f0 : f0 + seq.num_video_frames]
     if "audio" in example:
-        out["audio"] = example["audio"][:, s0:s0 + seq.num_samples]
+        out["audio"] = example["audio"][:, s0 : s0 + seq.num_samples]
     if "onset_s" in example:
         onsets = example["onset_s"] - np.float32(start_s)
         inside = (example["onset_s"] >= 0) & (onsets >= 0) & (onsets < seq.duration_s)
@@ -232,9 +264,19 @@ class SelectKeys(grain.transforms.Map):
         return {k: example[k] for k in self._keys}
 
 
-def make_dataset(source, clip: ClipFormat, seq: SequenceConfig, *, train: bool, batch_size: int, seed: int,
-                 shard_options: grain.sharding.ShardOptions | None = None, keys: Sequence[str] | None = None,
-                 num_workers: int = 0, mirror_prob: float = 0.0) -> grain.IterDataset:
+def make_dataset(
+    source,
+    clip: ClipFormat,
+    seq: SequenceConfig,
+    *,
+    train: bool,
+    batch_size: int,
+    seed: int,
+    shard_options: grain.sharding.ShardOptions | None = None,
+    keys: Sequence[str] | None = None,
+    num_workers: int = 0,
+    mirror_prob: float = 0.0,
+) -> grain.IterDataset:
     """Builds the per-process pipeline described in the module docstring.
 
     Args:
@@ -251,7 +293,7 @@ def make_dataset(source, clip: ClipFormat, seq: SequenceConfig, *, train: bool, 
     """
     _check_rates(seq, clip)
     shard = shard_options or grain.sharding.ShardByJaxProcess(drop_remainder=True)
-    ds = grain.MapDataset.source(source)[shard.shard_index::shard.shard_count]
+    ds = grain.MapDataset.source(source)[shard.shard_index :: shard.shard_count]
     if keys is not None:
         ds = ds.map(SelectKeys(keys))
     if train:

@@ -57,13 +57,15 @@ class SequenceConfig:
                 raise ValueError(
                     f"SequenceConfig: {self.duration_s} s gives {float(count):g} {name} at {float(rate):g}/s, "
                     f"not a whole number; use a duration that is a multiple of {float(step):g} s "
-                    f"(all streams align every {float(self.alignment_s):g} s)")
+                    f"(all streams align every {float(self.alignment_s):g} s)"
+                )
         for name in ("video_fps", "latent_fps"):
             per = self._sample_rate / _exact(getattr(self, name))
             if per.denominator != 1:
                 raise ValueError(
                     f"SequenceConfig: sample_rate {self.sample_rate} is not a whole number of samples per "
-                    f"frame at {name}={getattr(self, name)} ({float(per):g})")
+                    f"frame at {name}={getattr(self, name)} ({float(per):g})"
+                )
 
     @property
     def _duration(self) -> Fraction:

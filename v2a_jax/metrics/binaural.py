@@ -27,6 +27,7 @@ Silence: every metric is finite on all-zero input (values documented per functio
 ones, which are NaN exactly when no frame is loud enough to measure an ITD; these always come with a count of
 valid frames.
 """
+
 import numpy as np
 import scipy.fft
 import scipy.signal
@@ -77,8 +78,9 @@ def _as_pair(pred, gt) -> tuple[np.ndarray, np.ndarray]:
     return pred, gt
 
 
-def stft(x, n_fft: int = STFT_N_FFT, hop: int = STFT_HOP, win_length: int = STFT_WIN_LENGTH,
-         pad_mode: str = STFT_PAD_MODE) -> np.ndarray:
+def stft(
+    x, n_fft: int = STFT_N_FFT, hop: int = STFT_HOP, win_length: int = STFT_WIN_LENGTH, pad_mode: str = STFT_PAD_MODE
+) -> np.ndarray:
     """Centred STFT as librosa.stft(center=True) computes it (no normalisation).
 
     A periodic Hann window of `win_length` is zero-padded (centred) to `n_fft`; the signal is padded by
@@ -94,7 +96,7 @@ def stft(x, n_fft: int = STFT_N_FFT, hop: int = STFT_HOP, win_length: int = STFT
         raise ValueError(f"stft: win_length {win_length} exceeds n_fft {n_fft}")
     window = np.zeros(n_fft)
     start = (n_fft - win_length) // 2
-    window[start:start + win_length] = scipy.signal.get_window("hann", win_length, fftbins=True)
+    window[start : start + win_length] = scipy.signal.get_window("hann", win_length, fftbins=True)
     pad = [(0, 0)] * (x.ndim - 1) + [(n_fft // 2, n_fft // 2)]
     frames = np.lib.stride_tricks.sliding_window_view(np.pad(x, pad, mode=pad_mode), n_fft, axis=-1)[..., ::hop, :]
     return np.swapaxes(np.fft.rfft(frames * window, axis=-1), -1, -2)
@@ -113,7 +115,7 @@ def stft_distance(pred, gt) -> np.ndarray:
     """
     pred, gt = _as_pair(pred, gt)
     diff = stft(pred) - stft(gt)
-    return np.sum(0.5 * np.mean(diff.real ** 2 + diff.imag ** 2, axis=(-2, -1)), axis=-1)
+    return np.sum(0.5 * np.mean(diff.real**2 + diff.imag**2, axis=(-2, -1)), axis=-1)
 
 
 def mag_distance(pred, gt) -> np.ndarray:
@@ -173,7 +175,7 @@ def snr_db(pred, gt) -> np.ndarray:
       `[...]` SNR in dB.
     """
     pred, gt = _as_pair(pred, gt)
-    signal = np.mean(gt ** 2, axis=(-2, -1))
+    signal = np.mean(gt**2, axis=(-2, -1))
     noise = np.mean((pred - gt) ** 2, axis=(-2, -1))
     return 10.0 * np.log10((signal + SNR_EPS) / (noise + SNR_EPS))
 
@@ -206,9 +208,14 @@ def frame_validity(frames, energy_threshold_db: float = ENERGY_THRESHOLD_DB) -> 
     return np.all(power > 10.0 ** (energy_threshold_db / 10.0), axis=-2)
 
 
-def gcc_phat_frames(frames, sample_rate: int = DEFAULT_SAMPLE_RATE, max_lag_s: float = ITD_MAX_LAG_S,
-                    energy_threshold_db: float = ENERGY_THRESHOLD_DB, interp: int = GCC_INTERP,
-                    eps: float = GCC_EPS) -> tuple[np.ndarray, np.ndarray]:
+def gcc_phat_frames(
+    frames,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    max_lag_s: float = ITD_MAX_LAG_S,
+    energy_threshold_db: float = ENERGY_THRESHOLD_DB,
+    interp: int = GCC_INTERP,
+    eps: float = GCC_EPS,
+) -> tuple[np.ndarray, np.ndarray]:
     """ITD of each binaural frame by GCC-PHAT (Knapp & Carter 1976).
 
     Per frame of length L: R = X_L conj(X_R) with FFT length 2L (linear, not circular, correlation);
@@ -246,7 +253,7 @@ def gcc_phat_frames(frames, sample_rate: int = DEFAULT_SAMPLE_RATE, max_lag_s: f
         cross[..., -1] *= 0.5
     cc = scipy.fft.irfft(cross, n=2 * frame_len * interp, axis=-1)
     # Lags -max_lag-1 .. max_lag+1; the outer two only serve as neighbours for the interpolation.
-    window = np.concatenate([cc[..., -(max_lag + 1):], cc[..., :max_lag + 2]], axis=-1)
+    window = np.concatenate([cc[..., -(max_lag + 1) :], cc[..., : max_lag + 2]], axis=-1)
     k = 1 + np.argmax(window[..., 1:-1], axis=-1)
     y_m, y_0, y_p = (np.take_along_axis(window, (k + o)[..., None], axis=-1)[..., 0] for o in (-1, 0, 1))
     denom = y_m - 2.0 * y_0 + y_p
@@ -258,9 +265,15 @@ def gcc_phat_frames(frames, sample_rate: int = DEFAULT_SAMPLE_RATE, max_lag_s: f
     return np.where(valid, itd, np.nan), valid
 
 
-def gcc_phat_itd(x, sample_rate: int = DEFAULT_SAMPLE_RATE, max_lag_s: float = ITD_MAX_LAG_S,
-                 frame_len: int = FRAME_LEN, hop: int = FRAME_HOP, energy_threshold_db: float = ENERGY_THRESHOLD_DB,
-                 interp: int = GCC_INTERP) -> tuple[np.ndarray, np.ndarray]:
+def gcc_phat_itd(
+    x,
+    sample_rate: int = DEFAULT_SAMPLE_RATE,
+    max_lag_s: float = ITD_MAX_LAG_S,
+    frame_len: int = FRAME_LEN,
+    hop: int = FRAME_HOP,
+    energy_threshold_db: float = ENERGY_THRESHOLD_DB,
+    interp: int = GCC_INTERP,
+) -> tuple[np.ndarray, np.ndarray]:
     """Frame-wise ITD of a binaural waveform by GCC-PHAT (see `gcc_phat_frames` for the estimator).
 
     Frames: `frame` (frame_len samples every hop samples, default 64 ms / 32 ms at 16 kHz). Frames where
@@ -308,7 +321,7 @@ def ild_db(x) -> np.ndarray:
       `[...]` dB, > 0 when the left ear is louder; 0 for silence.
     """
     x = as_binaural(x, "x")
-    power = np.mean(x ** 2, axis=-1)
+    power = np.mean(x**2, axis=-1)
     return 10.0 * np.log10((power[..., 0] + ILD_EPS) / (power[..., 1] + ILD_EPS))
 
 
@@ -359,8 +372,9 @@ def delta_band_ild_db(pred, gt, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.nd
     return np.mean(np.abs(band_ild_db(pred, sample_rate) - band_ild_db(gt, sample_rate)), axis=-1)
 
 
-def framewise_ild_db(x, frame_len: int = FRAME_LEN, hop: int = FRAME_HOP,
-                     energy_threshold_db: float = ENERGY_THRESHOLD_DB) -> tuple[np.ndarray, np.ndarray]:
+def framewise_ild_db(
+    x, frame_len: int = FRAME_LEN, hop: int = FRAME_HOP, energy_threshold_db: float = ENERGY_THRESHOLD_DB
+) -> tuple[np.ndarray, np.ndarray]:
     """Broadband ILD per frame, with the framing and validity of `gcc_phat_itd`.
 
     Args:
@@ -370,7 +384,7 @@ def framewise_ild_db(x, frame_len: int = FRAME_LEN, hop: int = FRAME_HOP,
       valid: `[..., T]` bool (both ears above `energy_threshold_db`).
     """
     frames = frame(as_binaural(x, "x"), frame_len, hop)
-    power = np.mean(frames ** 2, axis=-1)
+    power = np.mean(frames**2, axis=-1)
     valid = frame_validity(frames, energy_threshold_db)
     with np.errstate(divide="ignore", invalid="ignore"):
         ild = 10.0 * np.log10(power[..., 0, :] / power[..., 1, :])
@@ -395,7 +409,7 @@ def iacc(x, sample_rate: int = DEFAULT_SAMPLE_RATE, max_lag_s: float = ITD_MAX_L
     spec = scipy.fft.rfft(x, n=n_fft, axis=-1)
     cc = scipy.fft.irfft(spec[..., 0, :] * np.conj(spec[..., 1, :]), n=n_fft, axis=-1)
     max_lag = min(int(np.floor(max_lag_s * sample_rate)), n - 1)
-    peak = np.max(np.abs(np.concatenate([cc[..., n_fft - max_lag:], cc[..., :max_lag + 1]], axis=-1)), axis=-1)
+    peak = np.max(np.abs(np.concatenate([cc[..., n_fft - max_lag :], cc[..., : max_lag + 1]], axis=-1)), axis=-1)
     norm = np.sqrt(np.sum(x[..., 0, :] ** 2, axis=-1) * np.sum(x[..., 1, :] ** 2, axis=-1))
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(norm > 0.0, peak / norm, 0.0)
@@ -428,8 +442,9 @@ def multires_log_spectral_distance(pred, gt, fft_sizes=(256, 512, 1024, 2048)) -
     per_res = []
     for n_fft in fft_sizes:
         window_power = np.sum(scipy.signal.get_window("hann", n_fft, fftbins=True) ** 2)
-        log_p, log_g = (10.0 * np.log10(np.abs(stft(s, n_fft, n_fft // 4, n_fft)) ** 2 / window_power + LSD_EPS)
-                        for s in (pred, gt))
+        log_p, log_g = (
+            10.0 * np.log10(np.abs(stft(s, n_fft, n_fft // 4, n_fft)) ** 2 / window_power + LSD_EPS) for s in (pred, gt)
+        )
         per_res.append(np.mean(np.sqrt(np.mean((log_p - log_g) ** 2, axis=-2)), axis=-1))  # [..., C]
     return np.mean(np.stack(per_res, axis=0), axis=(0, -1))
 
@@ -452,8 +467,12 @@ def peak_normalised_metrics(pred, gt) -> dict[str, float]:
     """
     pred, gt = _as_pair(pred, gt)
     pred, gt = peak_normalise(pred), peak_normalise(gt)
-    per_clip = {"stft_peak_norm": stft_distance(pred, gt), "env_peak_norm": env_distance(pred, gt),
-                "mag_peak_norm": mag_distance(pred, gt), "snr_peak_norm_db": snr_db(pred, gt)}
+    per_clip = {
+        "stft_peak_norm": stft_distance(pred, gt),
+        "env_peak_norm": env_distance(pred, gt),
+        "mag_peak_norm": mag_distance(pred, gt),
+        "snr_peak_norm_db": snr_db(pred, gt),
+    }
     return {k: float(np.mean(v)) for k, v in per_clip.items()}
 
 

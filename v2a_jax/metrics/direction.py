@@ -16,6 +16,7 @@ the true direction to its lateral angle asin(sin(az) cos(el)).
 
 Waveforms are `[B, 2, N]` (0 = left, 1 = right), 16 kHz by default.
 """
+
 from typing import NamedTuple
 
 import jax.numpy as jnp
@@ -50,6 +51,7 @@ SYNC_MAX_OFFSET_S = 0.5  # detected onsets farther than this from every true ons
 class DirectionResult(NamedTuple):
     """per_frame_deg: [B, T] absolute lateral error (NaN where not evaluated); mean_deg: mean over the
     evaluated frames (NaN if none); count: number of evaluated frames."""
+
     per_frame_deg: np.ndarray
     mean_deg: float
     count: int
@@ -57,12 +59,14 @@ class DirectionResult(NamedTuple):
 
 class AgreementResult(NamedTuple):
     """fraction: share of evaluated frames with the correct side (NaN if none); count: evaluated frames."""
+
     fraction: float
     count: int
 
 
 class CorrelationResult(NamedTuple):
     """r: Pearson correlation over clips (NaN with < 3 clips or a constant estimate); num_clips: clips used."""
+
     r: float
     num_clips: int
 
@@ -72,6 +76,7 @@ class ReferenceDirectionResult(NamedTuple):
     lateral_ref| over `frames` (valid in both; NaN if none); agreement: share of the `sided_frames` (those of
     `frames` whose recorded lateral angle is at least MIN_LATERAL_DEG off the median plane) where the generated
     side is the recorded one (NaN if none)."""
+
     difference_deg: float
     frames: int
     agreement: float
@@ -81,13 +86,19 @@ class ReferenceDirectionResult(NamedTuple):
 class SyncResult(NamedTuple):
     """mean_offset_s: mean |detected - nearest true| onset over matched detections (NaN if none);
     n_matched: detections within the matching window; n_detected: all detections."""
+
     mean_offset_s: float
     n_matched: int
     n_detected: int
 
 
-def azimuth_from_cues(itd_s, ild_db=None, head_radius_m: float = HEAD_RADIUS_M,
-                      speed_of_sound_m_s: float = SPEED_OF_SOUND_M_S, ild_90_db: float = ILD_90_DB) -> np.ndarray:
+def azimuth_from_cues(
+    itd_s,
+    ild_db=None,
+    head_radius_m: float = HEAD_RADIUS_M,
+    speed_of_sound_m_s: float = SPEED_OF_SOUND_M_S,
+    ild_90_db: float = ILD_90_DB,
+) -> np.ndarray:
     """Lateral angle (degrees, [-90, 90], + = left) from interaural cues.
 
     ITD: inverts Woodworth's spherical-head formula ITD = (a / c)(theta + sin theta), theta the lateral angle
@@ -130,22 +141,38 @@ def _video_frames(audio: np.ndarray, num_frames: int, fps: float, sample_rate: i
     return padded[..., starts[:, None] + np.arange(frame_len)]
 
 
-def itd_lateral_deg(audio, num_frames: int, fps: float, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
-                    head_radius_m: float = HEAD_RADIUS_M) -> np.ndarray:
+def itd_lateral_deg(
+    audio,
+    num_frames: int,
+    fps: float,
+    sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
+    head_radius_m: float = HEAD_RADIUS_M,
+) -> np.ndarray:
     """Lateral angle (degrees, + = left) per video frame from the ITD of the audio under it and its two
     neighbours on each side (`itd.frame_itd`, lags within the head's +-0.69 ms) through Woodworth's formula.
     `[B, 2, N]` -> `[B, num_frames]`; silent frames give 0."""
-    lag = itd.frame_itd(jnp.asarray(audio, jnp.float32), int(round(sample_rate / fps)),
-                        itd.HEAD_MAX_LAG_S * sample_rate, sample_rate, num_frames=num_frames)
+    lag = itd.frame_itd(
+        jnp.asarray(audio, jnp.float32),
+        int(round(sample_rate / fps)),
+        itd.HEAD_MAX_LAG_S * sample_rate,
+        sample_rate,
+        num_frames=num_frames,
+    )
     return azimuth_from_cues(np.asarray(lag) / sample_rate, head_radius_m=head_radius_m)
 
 
 CUES = ("itd", "ild")
 
 
-def lateral_estimate(audio, num_frames: int, fps: float, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
-                     energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB, head_radius_m: float = HEAD_RADIUS_M,
-                     cue: str = "itd") -> tuple[np.ndarray, np.ndarray]:
+def lateral_estimate(
+    audio,
+    num_frames: int,
+    fps: float,
+    sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
+    energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
+    head_radius_m: float = HEAD_RADIUS_M,
+    cue: str = "itd",
+) -> tuple[np.ndarray, np.ndarray]:
     """The direction estimator every metric here uses: lateral angle (degrees, + = left) per video frame and
     whether the frame is measurable (both ears above `energy_threshold_db`). cue 'itd': `itd_lateral_deg`;
     'ild': the frame's broadband ILD through the coarse law ILD = ILD_90_DB sin(lateral) (`azimuth_from_cues`),
@@ -168,31 +195,51 @@ def _side(lateral_deg: np.ndarray) -> np.ndarray:
     return np.where(np.abs(lateral_deg) < CENTRE_DEAD_ZONE_DEG, 0.0, np.sign(lateral_deg))
 
 
-def _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate, true_elevation_deg,
-                       energy_threshold_db, head_radius_m,
-                       cue: str = "itd") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _lateral_per_frame(
+    pred_audio,
+    true_azimuth_deg,
+    sounding,
+    fps,
+    sample_rate,
+    true_elevation_deg,
+    energy_threshold_db,
+    head_radius_m,
+    cue: str = "itd",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Estimated (`lateral_estimate`) and true lateral angle [B, T] and the mask of frames with exactly one
     sounding source and a measurable cue."""
     audio = binaural.as_binaural(pred_audio, "pred_audio")
     azimuth = np.asarray(true_azimuth_deg, dtype=np.float64)
     sounding = np.asarray(sounding, dtype=bool)
     if audio.ndim != 3 or azimuth.ndim != 3:
-        raise ValueError(f"direction: expected pred_audio [B, 2, N] and true_azimuth_deg [B, T, S], got "
-                         f"{audio.shape} and {azimuth.shape}")
+        raise ValueError(
+            f"direction: expected pred_audio [B, 2, N] and true_azimuth_deg [B, T, S], got "
+            f"{audio.shape} and {azimuth.shape}"
+        )
     if sounding.shape != azimuth.shape or audio.shape[0] != azimuth.shape[0]:
-        raise ValueError(f"direction: shapes disagree: pred_audio {audio.shape}, true_azimuth_deg {azimuth.shape}, "
-                         f"sounding {sounding.shape}")
+        raise ValueError(
+            f"direction: shapes disagree: pred_audio {audio.shape}, true_azimuth_deg {azimuth.shape}, "
+            f"sounding {sounding.shape}"
+        )
     elevation = 0.0 if true_elevation_deg is None else np.broadcast_to(true_elevation_deg, azimuth.shape)
-    estimate, valid = lateral_estimate(audio, azimuth.shape[1], fps, sample_rate, energy_threshold_db, head_radius_m,
-                                       cue)
+    estimate, valid = lateral_estimate(
+        audio, azimuth.shape[1], fps, sample_rate, energy_threshold_db, head_radius_m, cue
+    )
     true_lateral = np.sum(np.where(sounding, lateral_angle_deg(azimuth, elevation), 0.0), axis=-1)
     return estimate, true_lateral, valid & (sounding.sum(axis=-1) == 1)
 
 
-def direction_error(pred_audio, true_azimuth_deg, sounding, fps: float,
-                    sample_rate: int = binaural.DEFAULT_SAMPLE_RATE, true_elevation_deg=None,
-                    energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
-                    head_radius_m: float = HEAD_RADIUS_M, cue: str = "itd") -> DirectionResult:
+def direction_error(
+    pred_audio,
+    true_azimuth_deg,
+    sounding,
+    fps: float,
+    sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
+    true_elevation_deg=None,
+    energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
+    head_radius_m: float = HEAD_RADIUS_M,
+    cue: str = "itd",
+) -> DirectionResult:
     """Absolute lateral-angle error of generated audio per video frame with exactly one sounding source.
 
     For video frame t the audio in [t / fps, (t + 1) / fps) and its two neighbours on each side give one ITD
@@ -208,17 +255,33 @@ def direction_error(pred_audio, true_azimuth_deg, sounding, fps: float,
     Returns:
       DirectionResult(per_frame_deg [B, T], mean_deg, count).
     """
-    estimate, truth, mask = _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate,
-                                               true_elevation_deg, energy_threshold_db, head_radius_m, cue)
+    estimate, truth, mask = _lateral_per_frame(
+        pred_audio,
+        true_azimuth_deg,
+        sounding,
+        fps,
+        sample_rate,
+        true_elevation_deg,
+        energy_threshold_db,
+        head_radius_m,
+        cue,
+    )
     err = np.where(mask, np.abs(estimate - truth), np.nan)
     count = int(mask.sum())
     return DirectionResult(err, float(np.nanmean(err)) if count else float("nan"), count)
 
 
-def left_right_agreement(pred_audio, true_azimuth_deg, sounding, fps: float,
-                         sample_rate: int = binaural.DEFAULT_SAMPLE_RATE, true_elevation_deg=None,
-                         energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
-                         min_lateral_deg: float = MIN_LATERAL_DEG, cue: str = "itd") -> AgreementResult:
+def left_right_agreement(
+    pred_audio,
+    true_azimuth_deg,
+    sounding,
+    fps: float,
+    sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
+    true_elevation_deg=None,
+    energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
+    min_lateral_deg: float = MIN_LATERAL_DEG,
+    cue: str = "itd",
+) -> AgreementResult:
     """Fraction of evaluated frames where the estimated side (sign of the lateral angle) matches the truth.
 
     Frames as in `direction_error`, further restricted to |true lateral angle| >= min_lateral_deg (default
@@ -228,17 +291,32 @@ def left_right_agreement(pred_audio, true_azimuth_deg, sounding, fps: float,
     Returns:
       AgreementResult(fraction, count).
     """
-    estimate, truth, mask = _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate,
-                                               true_elevation_deg, energy_threshold_db, HEAD_RADIUS_M, cue)
+    estimate, truth, mask = _lateral_per_frame(
+        pred_audio,
+        true_azimuth_deg,
+        sounding,
+        fps,
+        sample_rate,
+        true_elevation_deg,
+        energy_threshold_db,
+        HEAD_RADIUS_M,
+        cue,
+    )
     mask = mask & (np.abs(truth) >= min_lateral_deg)
     count = int(mask.sum())
     agree = _side(estimate)[mask] == np.sign(truth[mask])
     return AgreementResult(float(agree.mean()) if count else float("nan"), count)
 
 
-def reference_direction(pred_audio, ref_audio, fps: float, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
-                        energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
-                        min_lateral_deg: float = MIN_LATERAL_DEG, cue: str = "itd") -> ReferenceDirectionResult:
+def reference_direction(
+    pred_audio,
+    ref_audio,
+    fps: float,
+    sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
+    energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
+    min_lateral_deg: float = MIN_LATERAL_DEG,
+    cue: str = "itd",
+) -> ReferenceDirectionResult:
     """Does the generated sound come from where the recorded one does? Both are measured by `lateral_estimate`
     (the same estimator, same cue) per video frame of the clips (T = N * fps / sample_rate, rounded down); no
     ground truth needed. Frames where either is below `energy_threshold_db` are skipped; the side agreement
@@ -254,8 +332,10 @@ def reference_direction(pred_audio, ref_audio, fps: float, sample_rate: int = bi
     pred = binaural.as_binaural(pred_audio, "pred_audio")
     ref = binaural.as_binaural(ref_audio, "ref_audio")
     if pred.ndim != 3 or pred.shape != ref.shape:
-        raise ValueError(f"reference_direction: expected pred_audio and ref_audio [B, 2, N] of one shape, got "
-                         f"{pred.shape} and {ref.shape}")
+        raise ValueError(
+            f"reference_direction: expected pred_audio and ref_audio [B, 2, N] of one shape, got "
+            f"{pred.shape} and {ref.shape}"
+        )
     num_frames = int(pred.shape[-1] * fps // sample_rate)
     est_pred, valid_pred = lateral_estimate(pred, num_frames, fps, sample_rate, energy_threshold_db, cue=cue)
     est_ref, valid_ref = lateral_estimate(ref, num_frames, fps, sample_rate, energy_threshold_db, cue=cue)
@@ -267,10 +347,17 @@ def reference_direction(pred_audio, ref_audio, fps: float, sample_rate: int = bi
     return ReferenceDirectionResult(difference, frames, agreement, sided_frames)
 
 
-def lateral_correlation(pred_audio, true_azimuth_deg, sounding, fps: float,
-                        sample_rate: int = binaural.DEFAULT_SAMPLE_RATE, true_elevation_deg=None,
-                        energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB, min_frames: int = MIN_CLIP_FRAMES,
-                        cue: str = "itd") -> CorrelationResult:
+def lateral_correlation(
+    pred_audio,
+    true_azimuth_deg,
+    sounding,
+    fps: float,
+    sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
+    true_elevation_deg=None,
+    energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
+    min_frames: int = MIN_CLIP_FRAMES,
+    cue: str = "itd",
+) -> CorrelationResult:
     """Does the generated direction move with the source from clip to clip? Pearson r over clips between the
     estimated and the true lateral angle, each averaged over the clip's evaluated frames (frames as in
     `direction_error`; clips with fewer than `min_frames` of them are skipped).
@@ -278,8 +365,17 @@ def lateral_correlation(pred_audio, true_azimuth_deg, sounding, fps: float,
     Complements `left_right_agreement`: a model that puts every sound on one side scores the share of clips
     whose source is on that side there, but r ~ 0 here; a right trend with a constant offset scores high here.
     """
-    estimate, truth, mask = _lateral_per_frame(pred_audio, true_azimuth_deg, sounding, fps, sample_rate,
-                                               true_elevation_deg, energy_threshold_db, HEAD_RADIUS_M, cue)
+    estimate, truth, mask = _lateral_per_frame(
+        pred_audio,
+        true_azimuth_deg,
+        sounding,
+        fps,
+        sample_rate,
+        true_elevation_deg,
+        energy_threshold_db,
+        HEAD_RADIUS_M,
+        cue,
+    )
     count = mask.sum(axis=-1)
     used = count >= min_frames
     if used.sum() < 3:
@@ -311,14 +407,18 @@ def onset_strength(audio, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE) -> tu
     mag = np.abs(binaural.stft(audio, ONSET_N_FFT, ONSET_HOP, ONSET_WIN_LENGTH, pad_mode="constant"))
     log_mag = np.log1p(ONSET_COMPRESSION * 2.0 * mag / window_sum)
     flux = np.sum(np.maximum(np.diff(log_mag, axis=-1, prepend=0.0), 0.0), axis=-2)
-    rising = np.diff(np.sum(mag ** 2, axis=-2), axis=-1, prepend=0.0) > 0.0
+    rising = np.diff(np.sum(mag**2, axis=-2), axis=-1, prepend=0.0) > 0.0
     flux = np.mean(np.where(rising, flux, 0.0), axis=-2)
     return flux, np.arange(flux.shape[-1]) * ONSET_HOP / sample_rate
 
 
-def detect_onsets(audio, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE, threshold: float = ONSET_THRESHOLD,
-                  peak_window_s: float = ONSET_PEAK_WINDOW_S,
-                  min_interval_s: float = ONSET_MIN_INTERVAL_S) -> np.ndarray:
+def detect_onsets(
+    audio,
+    sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
+    threshold: float = ONSET_THRESHOLD,
+    peak_window_s: float = ONSET_PEAK_WINDOW_S,
+    min_interval_s: float = ONSET_MIN_INTERVAL_S,
+) -> np.ndarray:
     """Onset times by peak picking the spectral flux (`onset_strength`).
 
     A frame is an onset when its flux is positive, the maximum within +-peak_window_s, and at least
@@ -347,12 +447,13 @@ def detect_onsets(audio, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE, thresh
         found.append(sorted(accepted))
     out = np.full((len(found), max([len(a) for a in found], default=0)), -1.0)
     for i, a in enumerate(found):
-        out[i, :len(a)] = a
+        out[i, : len(a)] = a
     return out.reshape(flux.shape[:-1] + out.shape[-1:])
 
 
-def av_sync_offset(pred_audio, true_onsets_s, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
-                   max_offset_s: float = SYNC_MAX_OFFSET_S) -> SyncResult:
+def av_sync_offset(
+    pred_audio, true_onsets_s, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE, max_offset_s: float = SYNC_MAX_OFFSET_S
+) -> SyncResult:
     """Audio-visual synchrony: mean |t_detected - nearest true onset| over detected onsets (DeSync analogue).
 
     Onsets are detected with `detect_onsets` (default parameters). Each detected onset is matched to the
@@ -368,8 +469,10 @@ def av_sync_offset(pred_audio, true_onsets_s, sample_rate: int = binaural.DEFAUL
     audio = binaural.as_binaural(pred_audio, "pred_audio")
     true_onsets = np.asarray(true_onsets_s, dtype=np.float64)
     if audio.ndim != 3 or true_onsets.ndim != 3 or audio.shape[0] != true_onsets.shape[0]:
-        raise ValueError(f"av_sync_offset: expected pred_audio [B, 2, N] and true_onsets_s [B, S, E], got "
-                         f"{audio.shape} and {true_onsets.shape}")
+        raise ValueError(
+            f"av_sync_offset: expected pred_audio [B, 2, N] and true_onsets_s [B, S, E], got "
+            f"{audio.shape} and {true_onsets.shape}"
+        )
     detected = detect_onsets(audio, sample_rate)
     offsets, n_detected = [], 0
     for det, truth in zip(detected, true_onsets.reshape(true_onsets.shape[0], -1)):

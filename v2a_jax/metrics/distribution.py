@@ -60,8 +60,12 @@ def frechet_distance(mu1, cov1, mu2, cov2, eps: float = FD_EPS) -> float:
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
     cov1, cov2 = np.asarray(cov1, np.float64), np.asarray(cov2, np.float64)
     dim = mu1.shape[0] if mu1.ndim == 1 else -1
-    for name, shape, want in (("mu1", mu1.shape, (dim,)), ("mu2", mu2.shape, (dim,)),
-                              ("cov1", cov1.shape, (dim, dim)), ("cov2", cov2.shape, (dim, dim))):
+    for name, shape, want in (
+        ("mu1", mu1.shape, (dim,)),
+        ("mu2", mu2.shape, (dim,)),
+        ("cov1", cov1.shape, (dim, dim)),
+        ("cov2", cov2.shape, (dim, dim)),
+    ):
         if shape != want:
             raise ValueError(f"frechet_distance: {name} has shape {shape}, expected {want} (mu1 {mu1.shape})")
     with warnings.catch_warnings():
@@ -74,8 +78,10 @@ def frechet_distance(mu1, cov1, mu2, cov2, eps: float = FD_EPS) -> float:
     if np.iscomplexobj(covmean):
         imag = np.max(np.abs(np.diagonal(covmean).imag))
         if imag > FD_MAX_IMAG:
-            raise ValueError(f"frechet_distance: sqrtm(cov1 @ cov2) has an imaginary part of {imag:.3g} on its "
-                             f"diagonal (covariances not positive semi-definite?)")
+            raise ValueError(
+                f"frechet_distance: sqrtm(cov1 @ cov2) has an imaginary part of {imag:.3g} on its "
+                f"diagonal (covariances not positive semi-definite?)"
+            )
         covmean = covmean.real
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(cov1) + np.trace(cov2) - 2.0 * np.trace(covmean))
@@ -85,8 +91,9 @@ def frechet_distance_from_embeddings(emb1, emb2) -> float:
     """Frechet distance between Gaussians fitted to `[B1, D]` and `[B2, D]` embeddings (B1, B2 >= 2)."""
     emb1, emb2 = np.asarray(emb1), np.asarray(emb2)
     if emb1.ndim != 2 or emb2.ndim != 2 or emb1.shape[1] != emb2.shape[1]:
-        raise ValueError(f"frechet_distance_from_embeddings: expected [B1, D] and [B2, D], got {emb1.shape} and "
-                         f"{emb2.shape}")
+        raise ValueError(
+            f"frechet_distance_from_embeddings: expected [B1, D] and [B2, D], got {emb1.shape} and {emb2.shape}"
+        )
     return frechet_distance(*embedding_statistics(emb1), *embedding_statistics(emb2))
 
 
@@ -139,12 +146,13 @@ def as_class_distribution(probs, multi_label: bool) -> np.ndarray:
 
 
 def _embed_all(embedding: AudioEmbedding, audio: np.ndarray, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-    parts = [embedding.embed(audio[i:i + batch_size]) for i in range(0, audio.shape[0], batch_size)]
+    parts = [embedding.embed(audio[i : i + batch_size]) for i in range(0, audio.shape[0], batch_size)]
     return np.concatenate([e for e, _ in parts]), np.concatenate([p for _, p in parts])
 
 
-def distribution_metrics(embedding: AudioEmbedding, pred_audio, ref_audio, sample_rate: int = DEFAULT_SAMPLE_RATE,
-                         batch_size: int = 64) -> dict[str, float]:
+def distribution_metrics(
+    embedding: AudioEmbedding, pred_audio, ref_audio, sample_rate: int = DEFAULT_SAMPLE_RATE, batch_size: int = 64
+) -> dict[str, float]:
     """FD, KL and IS of generated binaural clips against their references, per ear and on the mid channel.
 
     Args:
@@ -159,13 +167,16 @@ def distribution_metrics(embedding: AudioEmbedding, pred_audio, ref_audio, sampl
     """
     pred, ref = as_binaural(pred_audio, "pred_audio"), as_binaural(ref_audio, "ref_audio")
     if pred.shape != ref.shape or pred.ndim != 3:
-        raise ValueError(f"distribution_metrics: expected pred_audio and ref_audio of one shape [B, 2, N], got "
-                         f"{pred.shape} and {ref.shape}")
+        raise ValueError(
+            f"distribution_metrics: expected pred_audio and ref_audio of one shape [B, 2, N], got "
+            f"{pred.shape} and {ref.shape}"
+        )
     if pred.shape[0] < 2:
         raise ValueError(f"distribution_metrics: the Frechet distance needs at least 2 clips, got {pred.shape[0]}")
     if embedding.sample_rate != sample_rate:
-        raise ValueError(f"distribution_metrics: audio at {sample_rate} Hz but the embedding takes "
-                         f"{embedding.sample_rate} Hz")
+        raise ValueError(
+            f"distribution_metrics: audio at {sample_rate} Hz but the embedding takes {embedding.sample_rate} Hz"
+        )
     out = {}
     for channel, (p, r) in zip(CHANNELS, _mono_channels(pred, ref)):
         emb_p, probs_p = _embed_all(embedding, p.astype(np.float32), batch_size)

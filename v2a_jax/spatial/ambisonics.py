@@ -177,7 +177,7 @@ def intensity(foa, frame_len: int | None = None) -> np.ndarray:
     if frame_len is None:
         return prod.mean(axis=1)
     t = b.shape[1] // frame_len
-    return prod[:, :t * frame_len].reshape(3, t, frame_len).mean(axis=-1).T
+    return prod[:, : t * frame_len].reshape(3, t, frame_len).mean(axis=-1).T
 
 
 def energy_direction(foa, frame_len: int) -> np.ndarray:
@@ -226,8 +226,9 @@ class BinauralDecoder:
         if method not in METHODS:
             raise ValueError(f"BinauralDecoder: method must be one of {METHODS}, got {method!r}")
         if frame_len < 4 or frame_len % 2 or context < 0:
-            raise ValueError(f"BinauralDecoder: need an even frame_len >= 4 and context >= 0, got {frame_len}, "
-                             f"{context}")
+            raise ValueError(
+                f"BinauralDecoder: need an even frame_len >= 4 and context >= 0, got {frame_len}, {context}"
+            )
         self.method = method
         self.sample_rate = int(hrtf.sample_rate)
         self._latency = int(hrtf.latency_samples)
@@ -235,8 +236,9 @@ class BinauralDecoder:
         d = LAYOUT
         speakers = np.asarray(hrtf.hrir(*_angles_deg(d)), np.float64)  # [L, 2, taps]
         # Loudspeaker i's gain per ACN channel: (1 / L) [1, 3 a1 d_y, 3 a1 d_z, 3 a1 d_x] (max-rE a1).
-        gains = np.stack([np.ones(len(d)), 3 * MAX_RE_WEIGHT * d[:, 1], 3 * MAX_RE_WEIGHT * d[:, 2],
-                          3 * MAX_RE_WEIGHT * d[:, 0]]) / len(d)
+        gains = np.stack(
+            [np.ones(len(d)), 3 * MAX_RE_WEIGHT * d[:, 1], 3 * MAX_RE_WEIGHT * d[:, 2], 3 * MAX_RE_WEIGHT * d[:, 0]]
+        ) / len(d)
         self.filters = np.einsum("cl,let->cet", gains, speakers)
         if method == "parametric":
             taps = self.filters.shape[-1]
@@ -253,7 +255,7 @@ class BinauralDecoder:
         n = b.shape[1]
         if self.method == "linear":
             ears = sps.fftconvolve(b[:, None, :], self.filters, axes=-1).sum(axis=0)  # [2, N + taps - 1]
-            out = ears[:, self._latency:self._latency + n]
+            out = ears[:, self._latency : self._latency + n]
             return np.pad(out, ((0, 0), (0, n - out.shape[1]))).astype(np.float32)
         return self._parametric(b)
 
@@ -262,17 +264,21 @@ class BinauralDecoder:
         # Frame m covers samples [(m - 1) hop, (m + 1) hop); periodic Hann windows at hop length / 2 sum to 1.
         num_frames = (n - 1) // hop + 2
         padded = np.zeros((4, (num_frames + 1) * hop))
-        padded[:, hop:hop + n] = b
+        padded[:, hop : hop + n] = b
         frames = np.lib.stride_tricks.sliding_window_view(padded, length, axis=-1)[:, ::hop][:, :num_frames]
         window = np.sin(np.pi * np.arange(length) / length) ** 2
         spec = np.fft.rfft(frames * window, self._n_fft, axis=-1)  # [4, M, F]
         w, v = spec[0], np.stack([spec[3], spec[1], spec[2]])  # v in x, y, z order
-        smooth = lambda x: ndimage.uniform_filter(x, size=2 * self._context + 1, mode="nearest",  # noqa: E731
-                                                  axes=(-2, -1))
+        smooth = lambda x: ndimage.uniform_filter(
+            x,
+            size=2 * self._context + 1,
+            mode="nearest",  # noqa: E731
+            axes=(-2, -1),
+        )
         inten = np.stack([smooth(c) for c in np.real(np.conj(w)[None] * v)])  # [3, M, F]
         energy = smooth(np.abs(w) ** 2 + np.sum(np.abs(v) ** 2, axis=0))
         # 1 - |I| / E with E = (|W|^2 + |v|^2) / 2: 0 for one plane wave, 1 for a diffuse field or silence.
-        norm = np.sqrt(np.sum(inten ** 2, axis=0))
+        norm = np.sqrt(np.sum(inten**2, axis=0))
         diffuse = np.clip(1 - 2 * norm / np.maximum(energy, np.finfo(np.float64).tiny), 0.0, 1.0)
         az, el = _angles_deg(np.moveaxis(inten, 0, -1))
         n_az = int(round(360 / GRID_AZ_DEG))
@@ -288,6 +294,6 @@ class BinauralDecoder:
         y = np.pad(y, ((0, 0), (0, 0), (0, blocks * hop - self._n_fft))).reshape(2, num_frames, blocks, hop)
         out = np.zeros((2, num_frames + blocks, hop))
         for k in range(blocks):
-            out[:, k:k + num_frames] += y[:, :, k]
+            out[:, k : k + num_frames] += y[:, :, k]
         start = hop + self._latency
-        return out.reshape(2, -1)[:, start:start + n].astype(np.float32)
+        return out.reshape(2, -1)[:, start : start + n].astype(np.float32)

@@ -34,8 +34,9 @@ def lateral_angle(azimuth_deg, elevation_deg=0.0) -> np.ndarray:
     return np.arcsin(np.clip(y, -1.0, 1.0))
 
 
-def woodworth_itd(azimuth_deg, elevation_deg=0.0, head_radius_m=HEAD_RADIUS_M,
-                  speed_of_sound=SPEED_OF_SOUND_M_S) -> np.ndarray:
+def woodworth_itd(
+    azimuth_deg, elevation_deg=0.0, head_radius_m=HEAD_RADIUS_M, speed_of_sound=SPEED_OF_SOUND_M_S
+) -> np.ndarray:
     """Woodworth's interaural time difference of a rigid sphere, seconds, > 0 when the left ear leads.
 
     ITD = (a / c) (theta + sin theta) with theta the lateral angle (about 656 us at 90 degrees for a = 8.75 cm).

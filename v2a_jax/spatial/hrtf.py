@@ -83,10 +83,19 @@ class SphericalHeadHRTF:
       (m/s). latency_samples: position of a frontal source's impulse in the HRIR (samples).
     """
 
-    def __init__(self, sample_rate=16000, head_radius_m=geometry.HEAD_RADIUS_M,
-                 speed_of_sound=geometry.SPEED_OF_SOUND_M_S, n_taps=64):
-        for name, value in (("sample_rate", sample_rate), ("head_radius_m", head_radius_m),
-                            ("speed_of_sound", speed_of_sound), ("n_taps", n_taps)):
+    def __init__(
+        self,
+        sample_rate=16000,
+        head_radius_m=geometry.HEAD_RADIUS_M,
+        speed_of_sound=geometry.SPEED_OF_SOUND_M_S,
+        n_taps=64,
+    ):
+        for name, value in (
+            ("sample_rate", sample_rate),
+            ("head_radius_m", head_radius_m),
+            ("speed_of_sound", speed_of_sound),
+            ("n_taps", n_taps),
+        ):
             if not value > 0:
                 raise ValueError(f"SphericalHeadHRTF: {name} must be positive, got {value!r}")
         self.sample_rate = int(sample_rate)
@@ -101,7 +110,8 @@ class SphericalHeadHRTF:
         if self._half_width < 8:
             raise ValueError(
                 f"SphericalHeadHRTF: n_taps={n_taps} is too short for head_radius_m={head_radius_m} at "
-                f"{sample_rate} Hz; use at least {int(np.ceil(hi - lo + 17))} taps")
+                f"{sample_rate} Hz; use at least {int(np.ceil(hi - lo + 17))} taps"
+            )
         # Design grid: long enough that the periodic kernel's aliases are negligible inside the window.
         self._n_fft = max(512, _next_pow2(4 * self.n_taps))
         self._omega = 2 * np.pi * np.fft.rfftfreq(self._n_fft, d=1.0 / self.sample_rate)  # rad/s, [F]
@@ -122,10 +132,9 @@ class SphericalHeadHRTF:
         u2 = (self._omega / (2 * self.speed_of_sound / self.head_radius_m)) ** 2  # (w / 2 w0)^2, [F]
         magnitude = np.sqrt((1 + alpha[..., None] ** 2 * u2) / (1 + u2))  # [K, 2, F]
         spectrum = magnitude * np.exp(-1j * self._omega * centre[..., None] / self.sample_rate)
-        kernel = np.fft.irfft(spectrum, n=self._n_fft, axis=-1)[..., :self.n_taps]
+        kernel = np.fft.irfft(spectrum, n=self._n_fft, axis=-1)[..., : self.n_taps]
         offset = np.arange(self.n_taps) - centre[..., None]  # [K, 2, n_taps]
-        window = np.where(np.abs(offset) < self._half_width,
-                          np.cos(np.pi * offset / (2 * self._half_width)) ** 2, 0.0)
+        window = np.where(np.abs(offset) < self._half_width, np.cos(np.pi * offset / (2 * self._half_width)) ** 2, 0.0)
         h = kernel * window
         h /= h.sum(axis=-1, keepdims=True)
         return h.astype(np.float32)
@@ -136,7 +145,7 @@ def _upsampled_magnitude(ir: np.ndarray, upsample: int) -> np.ndarray:
     n = ir.shape[-1]
     n_fft = _next_pow2(2 * n)  # zero padding keeps the late tail from wrapping onto the start
     fine = np.fft.irfft(np.fft.rfft(ir, n_fft, axis=-1), n_fft * upsample, axis=-1) * upsample
-    return np.abs(fine[..., :n * upsample])
+    return np.abs(fine[..., : n * upsample])
 
 
 def _onset_samples(ir: np.ndarray, threshold_db: float = -10.0, upsample: int = 8) -> np.ndarray:
@@ -218,8 +227,7 @@ class SofaHRTF:
       the measured directions.
     """
 
-    def __init__(self, ir: np.ndarray, directions: np.ndarray, delays: np.ndarray, sample_rate: int,
-                 path: str = ""):
+    def __init__(self, ir: np.ndarray, directions: np.ndarray, delays: np.ndarray, sample_rate: int, path: str = ""):
         """Args: ir [M, 2, N] HRIRs at sample_rate (0 = left); directions [M, 3] unit vectors; delays [M, 2]
         extra per-IR delays in samples (SOFA Data_Delay, already at sample_rate)."""
         self.path = path
@@ -238,7 +246,7 @@ class SofaHRTF:
         self.latency_samples = int(round(float(np.mean(_peak_samples(front)))))
 
     @classmethod
-    def from_file(cls, path, sample_rate=16000) -> "SofaHRTF":
+    def from_file(cls, path, sample_rate=16000) -> SofaHRTF:
         """Reads a SimpleFreeFieldHRIR SOFA file with `sofar`, resampling to sample_rate Hz if needed.
 
         Raises:
@@ -266,8 +274,9 @@ class SofaHRTF:
             raise ValueError(f"{where} has {source.shape[0]} rows for {m} measurements")
         directions = _sofa_unit_vectors(source, sofa.SourcePosition_Type, sofa.SourcePosition_Units, where)
         receivers = np.asarray(sofa.ReceiverPosition, np.float64).reshape(2, 3, -1)[:, :, 0]
-        receivers = _sofa_unit_vectors(receivers, sofa.ReceiverPosition_Type, sofa.ReceiverPosition_Units,
-                                       f"SofaHRTF: {path}: ReceiverPosition")
+        receivers = _sofa_unit_vectors(
+            receivers, sofa.ReceiverPosition_Type, sofa.ReceiverPosition_Units, f"SofaHRTF: {path}: ReceiverPosition"
+        )
         delays = np.broadcast_to(np.asarray(sofa.Data_Delay, np.float64).reshape(-1, 2), (m, 2))
         if receivers[0, 1] < receivers[1, 1]:  # receiver 0 is the right ear (-y): reorder to left, right
             ir, delays = ir[:, ::-1], delays[:, ::-1]
@@ -308,7 +317,7 @@ class SofaHRTF:
             face, found, g = self._containing_faces(query, self._vertex_faces[idx].reshape(len(query), -1))
             everywhere = np.arange(len(self._faces))
             for start in range(0, int(np.sum(~found)), _QUERY_CHUNK):
-                rows = np.flatnonzero(~found)[start:start + _QUERY_CHUNK]
+                rows = np.flatnonzero(~found)[start : start + _QUERY_CHUNK]
                 candidates = np.broadcast_to(everywhere, (rows.size, everywhere.size))
                 face[rows], found[rows], g[rows] = self._containing_faces(query[rows], candidates)
             idx[found] = self._faces[face[found]]
@@ -326,7 +335,7 @@ class SofaHRTF:
             aligned += w[:, j, None, None] * self._aligned[idx[:, j]]
             delay += w[:, j, None] * self._delay[idx[:, j]]
         spectrum = aligned * np.exp(-1j * self._omega * delay[..., None])
-        return np.fft.irfft(spectrum, self._n_fft, axis=-1)[..., :self.n_taps].astype(np.float32)
+        return np.fft.irfft(spectrum, self._n_fft, axis=-1)[..., : self.n_taps].astype(np.float32)
 
 
 def make_hrtf(kind: str, sample_rate: int = 16000, **kwargs):

@@ -31,11 +31,22 @@ CONTEXT_FRAMES = 2  # frames summed on each side (5 x 32 ms = 160 ms for the aut
 PHAT_BETA = 0.7  # cross-spectrum weight 1 / |R|^beta: 1 = PHAT, 0 = plain cross-correlation
 
 
-@functools.partial(jax.jit, static_argnames=("frame_len", "max_lag", "sample_rate", "num_frames", "n_fft", "hop",
-                                             "context", "beta", "band_hz"))
-def frame_itd(audio: jax.Array, frame_len: int, max_lag: float, sample_rate: int, num_frames: int | None = None,
-              n_fft: int = 512, hop: int = 128, context: int = CONTEXT_FRAMES, beta: float = PHAT_BETA,
-              band_hz: tuple[float, float] = (50.0, 8000.0)) -> jax.Array:
+@functools.partial(
+    jax.jit,
+    static_argnames=("frame_len", "max_lag", "sample_rate", "num_frames", "n_fft", "hop", "context", "beta", "band_hz"),
+)
+def frame_itd(
+    audio: jax.Array,
+    frame_len: int,
+    max_lag: float,
+    sample_rate: int,
+    num_frames: int | None = None,
+    n_fft: int = 512,
+    hop: int = 128,
+    context: int = CONTEXT_FRAMES,
+    beta: float = PHAT_BETA,
+    band_hz: tuple[float, float] = (50.0, 8000.0),
+) -> jax.Array:
     """ITD of frame t = samples [t * frame_len, (t + 1) * frame_len), in samples, by generalised cross-correlation
     (PHAT-beta) of the cross-spectrum summed over frames t - context .. t + context.
 

@@ -46,14 +46,15 @@ class ItdMap:
             raise ValueError(f"ItdMap {self.name!r}: itd_s must rise strictly from 0 with the angle")
 
     @classmethod
-    def woodworth(cls, head_radius_m: float = geometry.HEAD_RADIUS_M,
-                  speed_of_sound_m_s: float = geometry.SPEED_OF_SOUND_M_S) -> "ItdMap":
+    def woodworth(
+        cls, head_radius_m: float = geometry.HEAD_RADIUS_M, speed_of_sound_m_s: float = geometry.SPEED_OF_SOUND_M_S
+    ) -> ItdMap:
         lateral = np.arange(0.0, 90.0 + 1e-9, 0.5)
         itd_s = geometry.woodworth_itd(lateral, 0.0, head_radius_m, speed_of_sound_m_s)
         return cls(tuple(lateral), tuple(float(v) for v in itd_s), f"woodworth(a={head_radius_m:g} m)")
 
     @classmethod
-    def from_hrtf(cls, hrtf, sample_rate: int, name: str = "hrtf", seed: int = 0) -> "ItdMap":
+    def from_hrtf(cls, hrtf, sample_rate: int, name: str = "hrtf", seed: int = 0) -> ItdMap:
         """Calibrated to `hrtf` (anything with `hrir(azimuth_deg, elevation_deg) -> [2, L]`): the median per-frame
         `itd.frame_itd` of white noise rendered from azimuth = lateral angle on the horizontal plane (`hrir` returns
         `[1, 2, L]` for one direction). Angles whose
@@ -67,8 +68,12 @@ class ItdMap:
         for angle in lateral:
             ir = np.asarray(hrtf.hrir(angle, 0.0), np.float64)[0]
             rendered.append([np.convolve(noise, ir[ear])[: noise.size] for ear in range(2)])
-        lags = itd.frame_itd(jnp.asarray(np.asarray(rendered, np.float32)), frame_len,
-                             itd.HEAD_MAX_LAG_S * sample_rate * 1.5, sample_rate)
+        lags = itd.frame_itd(
+            jnp.asarray(np.asarray(rendered, np.float32)),
+            frame_len,
+            itd.HEAD_MAX_LAG_S * sample_rate * 1.5,
+            sample_rate,
+        )
         # Skip the first and last frames (the convolution's onset, the cut tail).
         measured = np.median(np.asarray(lags)[:, 1:-1], axis=1) / sample_rate
         keep_lat, keep_itd = [0.0], [0.0]

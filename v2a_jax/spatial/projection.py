@@ -40,8 +40,9 @@ def pixel_rays(height: int, width: int, fov_deg: float = DEFAULT_FOV_DEG) -> np.
     return rays / np.linalg.norm(rays, axis=-1, keepdims=True)
 
 
-def equirect_to_perspective(frames: np.ndarray, yaw_deg, pitch_deg, roll_deg, height: int, width: int,
-                            fov_deg: float = DEFAULT_FOV_DEG) -> np.ndarray:
+def equirect_to_perspective(
+    frames: np.ndarray, yaw_deg, pitch_deg, roll_deg, height: int, width: int, fov_deg: float = DEFAULT_FOV_DEG
+) -> np.ndarray:
     """Perspective views cut from equirectangular frames, one camera orientation per frame, bilinear sampling.
 
     Args:
@@ -61,7 +62,7 @@ def equirect_to_perspective(frames: np.ndarray, yaw_deg, pitch_deg, roll_deg, he
     out = np.empty((t, height, width, 3), np.uint8)
     step = max(1, _CHUNK_PIXELS // (height * width))  # bounds the float64 working set whatever the size
     for start in range(0, t, step):
-        out[start:start + step] = _sample(frames[start:start + step], rot[start:start + step], rays)
+        out[start : start + step] = _sample(frames[start : start + step], rot[start : start + step], rays)
     return out
 
 
@@ -88,8 +89,9 @@ def _sample(frames: np.ndarray, rot: np.ndarray, rays: np.ndarray) -> np.ndarray
     return np.clip(np.round(top * (1 - fy) + bottom * fy), 0, 255).astype(np.uint8)
 
 
-def project(azimuth_deg, elevation_deg, yaw_deg, pitch_deg, roll_deg, height: int, width: int,
-            fov_deg: float = DEFAULT_FOV_DEG) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def project(
+    azimuth_deg, elevation_deg, yaw_deg, pitch_deg, roll_deg, height: int, width: int, fov_deg: float = DEFAULT_FOV_DEG
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Screen position of world directions seen by a camera, all arguments broadcast to one shape S.
 
     Returns:

@@ -31,8 +31,9 @@ def _per_sample(name: str, value, n: int) -> np.ndarray:
     return v
 
 
-def render_moving_source(signal, azimuth_deg, elevation_deg, distance_m, hrtf, *, ref_distance_m=1.0,
-                         hop=128, min_distance_m=0.1) -> np.ndarray:
+def render_moving_source(
+    signal, azimuth_deg, elevation_deg, distance_m, hrtf, *, ref_distance_m=1.0, hop=128, min_distance_m=0.1
+) -> np.ndarray:
     """Renders a mono source moving along a path to binaural audio.
 
     Args:
@@ -50,8 +51,10 @@ def render_moving_source(signal, azimuth_deg, elevation_deg, distance_m, hrtf, *
     if x.ndim != 1:
         raise ValueError(f"render_moving_source: signal must be 1-D [N], got shape {x.shape}")
     if hop < 1 or ref_distance_m <= 0 or min_distance_m <= 0:
-        raise ValueError(f"render_moving_source: need hop >= 1, ref_distance_m > 0 and min_distance_m > 0, got "
-                         f"{hop}, {ref_distance_m}, {min_distance_m}")
+        raise ValueError(
+            f"render_moving_source: need hop >= 1, ref_distance_m > 0 and min_distance_m > 0, got "
+            f"{hop}, {ref_distance_m}, {min_distance_m}"
+        )
     n = x.size
     if n == 0:
         return np.zeros((2, 0), np.float32)
@@ -64,7 +67,7 @@ def render_moving_source(signal, azimuth_deg, elevation_deg, distance_m, hrtf, *
     # 0..M-1 cover every sample twice, with windows summing to 1.
     num_frames = (n - 1) // hop + 2
     padded = np.zeros((num_frames + 1) * hop)
-    padded[hop:hop + n] = x
+    padded[hop : hop + n] = x
     frames = np.lib.stride_tricks.sliding_window_view(padded, 2 * hop)[::hop][:num_frames]
     window = np.sin(np.pi * np.arange(2 * hop) / (2 * hop)) ** 2  # periodic Hann
     centres = np.minimum(np.arange(num_frames) * hop, n - 1)
@@ -83,9 +86,9 @@ def render_moving_source(signal, azimuth_deg, elevation_deg, distance_m, hrtf, *
     y = np.pad(y, ((0, 0), (0, 0), (0, blocks * hop - out_len))).reshape(num_frames, 2, blocks, hop)
     out = np.zeros((2, num_frames + blocks, hop))
     for b in range(blocks):
-        out[:, b:b + num_frames] += y[:, :, b].transpose(1, 0, 2)
+        out[:, b : b + num_frames] += y[:, :, b].transpose(1, 0, 2)
     start = hop + int(hrtf.latency_samples)
-    return out.reshape(2, -1)[:, start:start + n].astype(np.float32)
+    return out.reshape(2, -1)[:, start : start + n].astype(np.float32)
 
 
 def diffuse_reverb(signal, sample_rate, rt60_s, rng, *, wet_gain=0.25) -> np.ndarray:
@@ -115,5 +118,5 @@ def diffuse_reverb(signal, sample_rate, rt60_s, rng, *, wet_gain=0.25) -> np.nda
     t = np.arange(n_ir) / sample_rate
     envelope = np.exp(-3.0 * np.log(10.0) * t / rt60_s)  # amplitude -60 dB (energy 1e-6) at t = rt60
     ir = rng.standard_normal((2, n_ir)) * envelope
-    ir *= wet_gain / np.sqrt(np.sum(ir ** 2, axis=-1, keepdims=True))
-    return sps.fftconvolve(x[None, :], ir, axes=-1)[:, :x.size].astype(np.float32)
+    ir *= wet_gain / np.sqrt(np.sum(ir**2, axis=-1, keepdims=True))
+    return sps.fftconvolve(x[None, :], ir, axes=-1)[:, : x.size].astype(np.float32)

@@ -15,9 +15,7 @@ that no dataset or optimiser is built; the trainer alone restores whole train st
 
 import os
 import re
-from collections.abc import Mapping
-
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import grain
@@ -75,9 +73,7 @@ def save(
     when the files cannot be written (e.g. a full disk; also for the previous save, finishing in the background)."""
     step = int(state.step)
     wait(manager)  # the previous save, usually long finished: its failure is reported with its own step
-    args = ocp.args.Composite(
-        state=ocp.args.StandardSave(state), data=grain.checkpoint.CheckpointSave(data_iterator)
-    )
+    args = ocp.args.Composite(state=ocp.args.StandardSave(state), data=grain.checkpoint.CheckpointSave(data_iterator))
     try:
         manager.save(step, args=args, metrics=None if val_metrics is None else dict(val_metrics))
     except (OSError, ValueError) as e:
@@ -130,30 +126,38 @@ def restore(
     try:
         return manager.restore(step, args=ocp.args.Composite(**items)).state
     except Exception as e:  # orbax and tensorstore raise assorted types for missing or damaged files
-        raise CheckpointError(f"{epath.Path(manager.directory) / str(step)}: cannot restore this checkpoint "
-                              f"({cli.one_line(e)[:300]})") from e
+        raise CheckpointError(
+            f"{epath.Path(manager.directory) / str(step)}: cannot restore this checkpoint ({cli.one_line(e)[:300]})"
+        ) from e
 
 
 def _check_shapes(path: epath.Path, expected, saved) -> None:
     """Raises CheckpointError naming the first param missing, extra or of another shape in `saved`."""
 
     def flat(tree):
-        return {jax.tree_util.keystr(k, simple=True, separator="/"): v
-                for k, v in jax.tree_util.tree_flatten_with_path(tree)[0]}
+        return {
+            jax.tree_util.keystr(k, simple=True, separator="/"): v
+            for k, v in jax.tree_util.tree_flatten_with_path(tree)[0]
+        }
 
     flat_expected, flat_saved = flat(expected), flat(saved)
     missing, extra = sorted(flat_expected.keys() - flat_saved.keys()), sorted(flat_saved.keys() - flat_expected.keys())
     if missing:
-        raise CheckpointError(f"{path}: does not match its config: param {missing[0]} is not in the "
-                              f"checkpoint ({len(missing)} missing)")
+        raise CheckpointError(
+            f"{path}: does not match its config: param {missing[0]} is not in the checkpoint ({len(missing)} missing)"
+        )
     if extra:
-        raise CheckpointError(f"{path}: does not match its config: the checkpoint has param {extra[0]}, "
-                              f"which the config's model lacks ({len(extra)} such)")
+        raise CheckpointError(
+            f"{path}: does not match its config: the checkpoint has param {extra[0]}, "
+            f"which the config's model lacks ({len(extra)} such)"
+        )
     for name, spec in flat_expected.items():
         shape = tuple(flat_saved[name].shape)
         if shape != tuple(spec.shape):
-            raise CheckpointError(f"{path}: does not match its config: param {name} has shape {shape} "
-                                  f"in the checkpoint, the config builds {tuple(spec.shape)}")
+            raise CheckpointError(
+                f"{path}: does not match its config: param {name} has shape {shape} "
+                f"in the checkpoint, the config builds {tuple(spec.shape)}"
+            )
 
 
 def step_dir(workdir: epath.PathLike, step: int | None = None) -> tuple[int, epath.Path]:
@@ -181,8 +185,15 @@ def split_step_dir(path: epath.PathLike) -> tuple[epath.Path, int]:
     return path.parent.parent, int(path.name)
 
 
-def load_params(workdir: epath.PathLike, init_fn: Callable[..., Any], *example: Any, mesh: jax.sharding.Mesh,
-                rules: LogicalRules, step: int | None = None, use_ema: bool = True) -> tuple[Any, int]:
+def load_params(
+    workdir: epath.PathLike,
+    init_fn: Callable[..., Any],
+    *example: Any,
+    mesh: jax.sharding.Mesh,
+    rules: LogicalRules,
+    step: int | None = None,
+    use_ema: bool = True,
+) -> tuple[Any, int]:
     """(params, step) of the checkpoint `step` (default: the newest) of the run in `workdir`: its EMA params (or
     the raw ones), shaped as `init_fn(key, *example)` returns them (`example`: ShapeDtypeStructs; nothing is
     computed) and laid out on `mesh` by `rules`, whatever mesh the run was trained on.
@@ -215,11 +226,16 @@ def _restore_params(path: epath.PathLike, key: str, abstract):
         if key not in saved:
             raise CheckpointError(f"{path}: the checkpoint has no {key} (entries: {sorted(saved)})")
         _check_shapes(path, abstract, saved[key])
-        restore_args = jax.tree.map(lambda s: ocp.ArrayRestoreArgs(sharding=s.sharding, global_shape=s.shape,
-                                                                   dtype=s.dtype), abstract)
+        restore_args = jax.tree.map(
+            lambda s: ocp.ArrayRestoreArgs(sharding=s.sharding, global_shape=s.shape, dtype=s.dtype), abstract
+        )
         try:
-            restored = handler.restore(path.absolute(), args=ocp.args.PyTreeRestore(
-                item={key: abstract}, restore_args={key: restore_args}, partial_restore=True))
+            restored = handler.restore(
+                path.absolute(),
+                args=ocp.args.PyTreeRestore(
+                    item={key: abstract}, restore_args={key: restore_args}, partial_restore=True
+                ),
+            )
         except Exception as e:
             raise CheckpointError(f"{path}: cannot restore {key} ({' '.join(str(e).split())[:200]})") from e
     finally:

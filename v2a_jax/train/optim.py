@@ -24,13 +24,10 @@ def make_schedule(opt: ml_collections.ConfigDict, num_train_steps: int) -> optax
     elif opt.schedule == "step":
         if any(b <= warmup for b in opt.decay_boundaries):
             raise cli.ConfigError(
-                f"config.optimizer.decay_boundaries={list(opt.decay_boundaries)} must all "
-                f"exceed warmup_steps={warmup}"
+                f"config.optimizer.decay_boundaries={list(opt.decay_boundaries)} must all exceed warmup_steps={warmup}"
             )
         # join_schedules hands the decay schedule c - warmup, hence the shifted boundaries.
-        decay = optax.piecewise_constant_schedule(
-            lr, {b - warmup: opt.decay_factor for b in opt.decay_boundaries}
-        )
+        decay = optax.piecewise_constant_schedule(lr, {b - warmup: opt.decay_factor for b in opt.decay_boundaries})
     else:
         raise cli.ConfigError(f"config.optimizer.schedule={opt.schedule!r}: expected one of {SCHEDULES}")
     if warmup == 0:  # linear_schedule over 0 steps would stay at its initial value (0) forever.

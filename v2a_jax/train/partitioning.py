@@ -40,9 +40,7 @@ DEFAULT_LOGICAL_AXIS_RULES: LogicalRules = (
 )
 
 
-def make_mesh(
-    mesh_config: Mapping[str, int], devices: Sequence[jax.Device] | None = None
-) -> jax.sharding.Mesh:
+def make_mesh(mesh_config: Mapping[str, int], devices: Sequence[jax.Device] | None = None) -> jax.sharding.Mesh:
     """A ('data', 'fsdp', 'tensor') mesh over `devices` (default: all global devices).
 
     `mesh_config` gives the size of each axis; one entry may be -1 to take the remaining devices.
@@ -59,12 +57,8 @@ def make_mesh(
             )
         shape[shape.index(-1)] = len(devices) // known
     if math.prod(shape) != len(devices):
-        raise cli.ConfigError(
-            f"config.mesh={dict(mesh_config)} needs {math.prod(shape)} devices, found {len(devices)}"
-        )
-    return jax.make_mesh(
-        shape, MESH_AXES, axis_types=(jax.sharding.AxisType.Auto,) * len(shape), devices=devices
-    )
+        raise cli.ConfigError(f"config.mesh={dict(mesh_config)} needs {math.prod(shape)} devices, found {len(devices)}")
+    return jax.make_mesh(shape, MESH_AXES, axis_types=(jax.sharding.AxisType.Auto,) * len(shape), devices=devices)
 
 
 def logical_axis_rules(config: ml_collections.ConfigDict) -> LogicalRules:
@@ -101,10 +95,6 @@ def cast_floating(tree: Any, dtype: jnp.dtype) -> Any:
     return jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
 
 
-def global_batch(
-    local_batch: Mapping[str, np.ndarray], sharding: jax.sharding.NamedSharding
-) -> dict[str, jax.Array]:
+def global_batch(local_batch: Mapping[str, np.ndarray], sharding: jax.sharding.NamedSharding) -> dict[str, jax.Array]:
     """Assembles each process's `[B / process_count, ...]` arrays into global `[B, ...]` arrays."""
-    return jax.tree.map(
-        lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), local_batch
-    )
+    return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), local_batch)

@@ -33,7 +33,7 @@ class PreemptionWatch:
         self._previous: dict[int, object] = {}
         self._synced = jax.distributed.is_initialized() and jax.config.jax_enable_preemption_service
 
-    def __enter__(self) -> "PreemptionWatch":
+    def __enter__(self) -> PreemptionWatch:
         if threading.current_thread() is not threading.main_thread():
             return self  # signal handlers can only be installed by the main thread
         signals = (signal.SIGINT,) if self._synced else (signal.SIGTERM, signal.SIGINT)

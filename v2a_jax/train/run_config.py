@@ -29,8 +29,17 @@ from v2a_jax import cli
 
 CONFIG_FILE = "config.json"
 # Top-level fields (a subtree counts as one) a rerun into the same workdir may change (module docstring).
-RESUMABLE_FIELDS = ("num_train_steps", "log_every_steps", "eval_every_steps", "eval_steps", "summary_every_steps",
-                    "checkpoint_every_steps", "keep_checkpoints", "mesh", "logical_axis_rules")
+RESUMABLE_FIELDS = (
+    "num_train_steps",
+    "log_every_steps",
+    "eval_every_steps",
+    "eval_steps",
+    "summary_every_steps",
+    "checkpoint_every_steps",
+    "keep_checkpoints",
+    "mesh",
+    "logical_axis_rules",
+)
 # Per task (config.task): (dotted field, the value runs saved without it were trained and sampled with).
 ADDED_FIELDS = {
     "v2a_jax.generator.task:GeneratorTask": (
@@ -77,15 +86,17 @@ def check_same_run(config: ml_collections.ConfigDict, workdir: epath.PathLike) -
     if not (workdir / CONFIG_FILE).exists():
         return
     saved = json.loads(json.dumps(load(workdir).to_dict()))  # tuples back to lists, as in the new config's JSON
-    saved, new = (_flatten({k: v for k, v in tree.items() if k not in RESUMABLE_FIELDS})
-                  for tree in (saved, _as_json(config)))
+    saved, new = (
+        _flatten({k: v for k, v in tree.items() if k not in RESUMABLE_FIELDS}) for tree in (saved, _as_json(config))
+    )
     differing = sorted(k for k in saved.keys() | new.keys() if saved.get(k, "<absent>") != new.get(k, "<absent>"))
     if differing:
-        shown = ", ".join(f"{k} ({saved.get(k, '<absent>')!r} -> {new.get(k, '<absent>')!r})"
-                          for k in differing[:3])
+        shown = ", ".join(f"{k} ({saved.get(k, '<absent>')!r} -> {new.get(k, '<absent>')!r})" for k in differing[:3])
         more = f" and {len(differing) - 3} more" if len(differing) > 3 else ""
-        raise cli.UserError(f"{workdir / CONFIG_FILE}: this workdir holds a run of another config: {shown}{more}; "
-                            f"train it in a new --workdir (a rerun may change only {', '.join(RESUMABLE_FIELDS)})")
+        raise cli.UserError(
+            f"{workdir / CONFIG_FILE}: this workdir holds a run of another config: {shown}{more}; "
+            f"train it in a new --workdir (a rerun may change only {', '.join(RESUMABLE_FIELDS)})"
+        )
 
 
 def _tuples(value):
@@ -141,13 +152,17 @@ def parse_section(cls: type, section: Any, path: str, **given: Any):
     names = [f.name for f in fields]
     unknown = sorted(set(section.keys()) - set(names))
     if unknown:
-        raise cli.ConfigError(f"{', '.join(f'{path}.{k}' for k in unknown)}: unknown field"
-                              f"{'s' if len(unknown) > 1 else ''}; known: {', '.join(names)}")
+        raise cli.ConfigError(
+            f"{', '.join(f'{path}.{k}' for k in unknown)}: unknown field"
+            f"{'s' if len(unknown) > 1 else ''}; known: {', '.join(names)}"
+        )
     required = [f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
     missing = [k for k in required if k not in section]
     if missing:
-        raise cli.ConfigError(f"{', '.join(f'{path}.{k}' for k in missing)}: missing (the experiments/ configs set "
-                              f"every field; a saved run older than a field gets it from ADDED_FIELDS)")
+        raise cli.ConfigError(
+            f"{', '.join(f'{path}.{k}' for k in missing)}: missing (the experiments/ configs set "
+            f"every field; a saved run older than a field gets it from ADDED_FIELDS)"
+        )
     values = {}
     for name in names:
         if name not in section:

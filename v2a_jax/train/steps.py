@@ -23,8 +23,6 @@ COMPUTE_DTYPES = ("float32", "bfloat16")
 Metrics = dict[str, jax.Array]
 
 
-
-
 def _as_float32(metrics: Metrics) -> Metrics:
     return {k: jnp.asarray(v, jnp.float32) for k, v in metrics.items()}
 

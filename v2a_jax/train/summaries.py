@@ -64,13 +64,10 @@ class SummaryWriter:
                 wave = np.asarray(value.waveform, np.float32)
                 if not (wave.ndim == 1 or (wave.ndim == 2 and wave.shape[0] in (1, 2))):
                     raise ValueError(
-                        f"summary {name!r}: audio must be [N] or [C, N] with C in (1, 2), "
-                        f"got shape {wave.shape}"
+                        f"summary {name!r}: audio must be [N] or [C, N] with C in (1, 2), got shape {wave.shape}"
                     )
                 # tensorboardX wants frames first: [N, C].
-                self._tb.add_audio(
-                    tag, wave.T if wave.ndim == 2 else wave, step, sample_rate=value.sample_rate
-                )
+                self._tb.add_audio(tag, wave.T if wave.ndim == 2 else wave, step, sample_rate=value.sample_rate)
             else:
                 image = np.asarray(value)
                 if image.dtype != np.uint8 or image.ndim != 3 or image.shape[-1] != 3:

@@ -65,9 +65,7 @@ class Task(Protocol):
 class TaskWithSummaries(Task, Protocol):
     """A task that also renders media; the trainer calls it every `config.summary_every_steps`."""
 
-    def summaries(
-        self, params: Params, batch: Batch, rng: jax.Array, step: int
-    ) -> dict[str, np.ndarray | Audio]:
+    def summaries(self, params: Params, batch: Batch, rng: jax.Array, step: int) -> dict[str, np.ndarray | Audio]:
         """Host-side media for one validation batch: name -> uint8 image [H, W, 3] or `Audio`.
 
         Runs on every process, since computing on the sharded params and batch needs all of them;

@@ -90,9 +90,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: epath.PathLik
     train_step = steps.make_train_step(task, tx, schedule, config, abstract_state, batch_sharding, rules)
     eval_step = steps.make_eval_step(task, config, abstract_state, batch_sharding, rules)
     eval_rng = jax.random.fold_in(state.rng, 0)  # training folds in steps >= 1
-    writer = SummaryWriter(
-        workdir, enabled=jax.process_index() == 0, purge_step=first_step + 1 if first_step else None
-    )
+    writer = SummaryWriter(workdir, enabled=jax.process_index() == 0, purge_step=first_step + 1 if first_step else None)
     progress = ProgressReporter(config.num_train_steps, first_step)
 
     # ---- Loop.
@@ -126,9 +124,7 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: epath.PathLik
                 eval_params = state.ema_params if config.eval_on_ema else state.params
                 val_metrics = None
                 if due(config.eval_every_steps):
-                    val_metrics = _evaluate(
-                        eval_step, eval_params, val_ds, config.eval_steps, eval_rng, batch_sharding
-                    )
+                    val_metrics = _evaluate(eval_step, eval_params, val_ds, config.eval_steps, eval_rng, batch_sharding)
                     writer.scalars(step, "val", val_metrics)
                     logging.info("step %d: validation %s", step, val_metrics)
                 if due(config.summary_every_steps) and hasattr(task, "summaries"):
@@ -141,8 +137,10 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: epath.PathLik
                     checkpointing.save(manager, state, train_iter)
                 if stop and step < config.num_train_steps:
                     checkpointing.wait(manager)
-                    message = (f"{watch.reason}: saved the checkpoint of step {step} in {manager.directory}; "
-                               f"rerun the same command to resume")
+                    message = (
+                        f"{watch.reason}: saved the checkpoint of step {step} in {manager.directory}; "
+                        f"rerun the same command to resume"
+                    )
                     logging.warning("%s", message)
                     raise cli.Preempted(message, step)
         checkpointing.wait(manager)
@@ -173,9 +171,7 @@ def _make_dataset(task: Task, config: ml_collections.ConfigDict, split: str) -> 
 def _batch_spec(dataset: grain.IterDataset, config: ml_collections.ConfigDict) -> Any:
     """Global batch shapes and dtypes, read from a throwaway iterator (so that the checkpointed
     iterator does not advance)."""
-    return jax.tree.map(
-        lambda x: jax.ShapeDtypeStruct((config.batch_size, *x.shape[1:]), x.dtype), next(iter(dataset))
-    )
+    return jax.tree.map(lambda x: jax.ShapeDtypeStruct((config.batch_size, *x.shape[1:]), x.dtype), next(iter(dataset)))
 
 
 def _check_config(config: ml_collections.ConfigDict, batch_sharding: jax.sharding.NamedSharding) -> None:

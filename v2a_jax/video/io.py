@@ -53,8 +53,9 @@ def resize_frames(frames: np.ndarray, size: int) -> np.ndarray:
         raise VideoError(f"frames: expected uint8 [T, H, W, 3], got {frames.dtype} {list(frames.shape)}")
     if frames.shape[1:3] == (size, size):
         return frames
-    return np.stack([_resize(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24"), size)
-                     for f in frames])
+    return np.stack(
+        [_resize(av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24"), size) for f in frames]
+    )
 
 
 def read_video(path: str | os.PathLike, size: int | None = None) -> Video:
@@ -80,11 +81,11 @@ def read_video(path: str | os.PathLike, size: int | None = None) -> Video:
             for frame in container.decode(stream):
                 frames.append(_resize(frame, size))
                 times.append(float(frame.time) if frame.time is not None else np.nan)
-                durations.append(float(frame.duration * frame.time_base) if frame.duration and frame.time_base
-                                 else np.nan)
+                durations.append(
+                    float(frame.duration * frame.time_base) if frame.duration and frame.time_base else np.nan
+                )
         except av.error.FFmpegError as e:
-            raise VideoError(f"{path}: cannot decode the video stream after {len(frames)} frames "
-                             f"({_reason(e)})") from e
+            raise VideoError(f"{path}: cannot decode the video stream after {len(frames)} frames ({_reason(e)})") from e
         rate = float(stream.average_rate) if stream.average_rate else np.nan
     if not frames:
         raise VideoError(f"{path}: has no video frames")
@@ -141,8 +142,7 @@ def write_frames(path: str | os.PathLike, frames: np.ndarray, fps: float) -> Non
         raise VideoError(f"{path}: cannot write the video ({_reason(e)})") from e
 
 
-def write_video_with_audio(src: str | os.PathLike, dst: str | os.PathLike, audio: np.ndarray,
-                           sample_rate: int) -> None:
+def write_video_with_audio(src: str | os.PathLike, dst: str | os.PathLike, audio: np.ndarray, sample_rate: int) -> None:
     """Writes `dst` (container from its extension, e.g. .mp4) with the first video stream of `src` copied packet
     by packet (not re-encoded) and `audio` float [2, N] (clipped to [-1, 1]) as AAC stereo at `sample_rate`,
     starting with the video. Other streams of `src` (its own audio, subtitles) are dropped. A video codec the
@@ -191,7 +191,7 @@ def _encode_audio(out, stream, audio: np.ndarray, sample_rate: int, first_sample
     if planar.ndim != 2 or planar.shape[0] != 2:
         raise ValueError(f"audio: expected [2, N], got {list(planar.shape)}")
     for offset in range(0, planar.shape[1], AAC_FRAME):
-        frame = av.AudioFrame.from_ndarray(planar[:, offset:offset + AAC_FRAME], format="fltp", layout="stereo")
+        frame = av.AudioFrame.from_ndarray(planar[:, offset : offset + AAC_FRAME], format="fltp", layout="stereo")
         frame.sample_rate = sample_rate
         frame.pts = first_sample + offset
         frame.time_base = fractions.Fraction(1, sample_rate)

@@ -18,8 +18,10 @@ def equirect_frames(num_frames, fps, height=64, width=128, radius_deg=6.0, **mot
     90 - 180 y / H) of the disc at disc_azimuth_deg(t / fps), elevation 0."""
     az = np.radians(180.0 - 360.0 * (np.arange(width) + 0.5) / width)
     el = np.radians(90.0 - 180.0 * (np.arange(height) + 0.5) / height)
-    px = np.stack(np.broadcast_arrays(np.cos(el)[:, None] * np.cos(az), np.cos(el)[:, None] * np.sin(az),
-                                      np.sin(el)[:, None]), axis=-1)  # [H, W, 3]
+    px = np.stack(
+        np.broadcast_arrays(np.cos(el)[:, None] * np.cos(az), np.cos(el)[:, None] * np.sin(az), np.sin(el)[:, None]),
+        axis=-1,
+    )  # [H, W, 3]
     background = np.full((height, width, 3), 110, np.uint8)
     background[:, (np.arange(width) // 8) % 2 == 0] = (60, 70, 80)  # stripes: the panorama is not uniform
     frames = np.repeat(background[None], num_frames, axis=0)

@@ -17,12 +17,26 @@ from v2a_jax.metrics import direction
 from v2a_jax.spatial import projection
 
 FS, FPS, SECONDS, SIZE = 16000, 10.0, 4.0, 64
-CONFIG = biaudio.BiAudioConfig(name="test", clip_s=2.0, hop_s=2.0, min_clip_s=2.0, fps=FPS, height=SIZE, width=SIZE,
-                               equirect_height=64, equirect_width=128, start_pitch_offset_deg=0.0,
-                               max_pitch_rate_deg_s=0.0, max_roll_rate_deg_s=0.0)
+CONFIG = biaudio.BiAudioConfig(
+    name="test",
+    clip_s=2.0,
+    hop_s=2.0,
+    min_clip_s=2.0,
+    fps=FPS,
+    height=SIZE,
+    width=SIZE,
+    equirect_height=64,
+    equirect_width=128,
+    start_pitch_offset_deg=0.0,
+    max_pitch_rate_deg_s=0.0,
+    max_roll_rate_deg_s=0.0,
+)
 # The discs' motions; "in_container" carries its FOA in the video file, the others in a side-car wav.
-MOTION = {"disc": {"start_deg": 0.0, "rate_deg_s": 45.0}, "sub/disc_back": {"start_deg": 150.0, "rate_deg_s": -30.0},
-          "in_container": {"start_deg": -60.0, "rate_deg_s": 40.0}}
+MOTION = {
+    "disc": {"start_deg": 0.0, "rate_deg_s": 45.0},
+    "sub/disc_back": {"start_deg": 150.0, "rate_deg_s": -30.0},
+    "in_container": {"start_deg": -60.0, "rate_deg_s": 40.0},
+}
 
 
 def write_source(folder, key, foa, fps=FPS, seconds=SECONDS, **motion):
@@ -43,8 +57,9 @@ def write_container_source(path, foa, seconds=SECONDS, **motion):
             out.mux(video.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")))
         out.mux(video.encode(None))
         for start in range(0, foa.shape[1], 1024):
-            block = av.AudioFrame.from_ndarray(np.ascontiguousarray(foa[:, start:start + 1024], np.float32),
-                                               format="fltp", layout="quad")
+            block = av.AudioFrame.from_ndarray(
+                np.ascontiguousarray(foa[:, start : start + 1024], np.float32), format="fltp", layout="quad"
+            )
             block.sample_rate, block.pts, block.time_base = FS, start, fractions.Fraction(1, FS)
             out.mux(audio.encode(block))
         out.mux(audio.encode(None))
@@ -70,8 +85,14 @@ def built(tmp_path_factory):
 def test_disc_on_screen_and_in_the_ears_follows_the_stored_camera(built):
     _, out = built
     _, examples = out[1]
-    assert sorted(examples) == ["disc@0", "disc@2000", "in_container@0", "in_container@2000", "sub/disc_back@0",
-                                "sub/disc_back@2000"]
+    assert sorted(examples) == [
+        "disc@0",
+        "disc@2000",
+        "in_container@0",
+        "in_container@2000",
+        "sub/disc_back@0",
+        "sub/disc_back@2000",
+    ]
     focal = projection.focal_px(SIZE)
     for clip_id, ex in examples.items():
         key = clip_id.split("@")[0]
@@ -95,8 +116,11 @@ def test_omnidirectional_windows_and_non_foa_files_are_in_the_manifest(built):
     folder, out = built
     builder, _ = out[1]
     records = {r["file"]: r["reason"] for r in beam_lib.read_manifest(builder.manifest_path())}
-    assert set(records) == {os.path.join(folder, "omni.mp4@0"), os.path.join(folder, "omni.mp4@2000"),
-                            os.path.join(folder, "stereo.mp4")}
+    assert set(records) == {
+        os.path.join(folder, "omni.mp4@0"),
+        os.path.join(folder, "omni.mp4@2000"),
+        os.path.join(folder, "stereo.mp4"),
+    }
     assert "min_lr_difference=0.01" in records[os.path.join(folder, "omni.mp4@0")]
     assert "expected 4 channels" in records[os.path.join(folder, "stereo.mp4")]
     meta = builder.info.metadata

@@ -10,8 +10,7 @@ from v2a_jax.spatial import ambisonics, hrtf
 
 FS, FPS, SIZE, SECONDS = 16000, 10.0, 64, 4.0
 T, N = int(SECONDS * FPS), int(SECONDS * FS)
-YAW_ONLY = trajectory.TrajectoryConfig(start_pitch_offset_deg=0.0, max_pitch_rate_deg_s=0.0,
-                                       max_roll_rate_deg_s=0.0)
+YAW_ONLY = trajectory.TrajectoryConfig(start_pitch_offset_deg=0.0, max_pitch_rate_deg_s=0.0, max_roll_rate_deg_s=0.0)
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +19,17 @@ def decoder():
 
 
 def build(decoder, config, seed):
-    return construct.construct_clip(helpers.equirect_frames(T, FPS), helpers.foa_sound(N, FS), FPS, FS,
-                                    trajectory.clip_rng(seed, "disc"), config, decoder, SIZE, SIZE)
+    return construct.construct_clip(
+        helpers.equirect_frames(T, FPS),
+        helpers.foa_sound(N, FS),
+        FPS,
+        FS,
+        trajectory.clip_rng(seed, "disc"),
+        config,
+        decoder,
+        SIZE,
+        SIZE,
+    )
 
 
 def relative_azimuth(clip):
@@ -49,8 +57,14 @@ def test_itd_lateral_angle_tracks_the_relative_azimuth(decoder):
         rel = relative_azimuth(clip)
         # The camera's pitch and roll also move the disc: its direction in camera axes, worked out here.
         axes = ambisonics.rotation_matrix(clip["camera_yaw_deg"], clip["camera_pitch_deg"], clip["camera_roll_deg"])
-        world = np.stack([np.cos(np.radians(rel + clip["camera_yaw_deg"])),
-                          np.sin(np.radians(rel + clip["camera_yaw_deg"])), np.zeros(T)], axis=-1)
+        world = np.stack(
+            [
+                np.cos(np.radians(rel + clip["camera_yaw_deg"])),
+                np.sin(np.radians(rel + clip["camera_yaw_deg"])),
+                np.zeros(T),
+            ],
+            axis=-1,
+        )
         camera = np.einsum("tji,tj->ti", axes, world)
         lateral_true = np.degrees(np.arcsin(camera[:, 1]))
         in_view = (camera[:, 0] > 0) & (np.abs(camera[:, 1] / camera[:, 0]) < 1.0)

@@ -10,9 +10,14 @@ from data.biaudio.biaudio_dataset_builder import BiAudioConfig
 from data.pseudo_binaural.pseudo_binaural_dataset_builder import PseudoBinauralConfig
 
 
-@pytest.mark.parametrize("change,match", [(dict(decoder="ambisonic"), "decoder must be one of"),
-                                          (dict(hrtf="kemar"), "hrtf must be"),
-                                          (dict(hrtf="sofa"), r"with sofa_path")])
+@pytest.mark.parametrize(
+    "change,match",
+    [
+        (dict(decoder="ambisonic"), "decoder must be one of"),
+        (dict(hrtf="kemar"), "hrtf must be"),
+        (dict(hrtf="sofa"), r"with sofa_path"),
+    ],
+)
 def test_bad_settings_name_the_field(change, match):
     with pytest.raises(ValueError, match=match):
         decoding.DecoderConfig(**change)

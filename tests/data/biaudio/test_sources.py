@@ -25,13 +25,20 @@ def test_splits_sidecars_and_label_captions(tmp_path):
     touch(f"{root}/e.labels.json", "[1, 2]")  # malformed: listed as a skip, the video left out
     splits, listed = sources.list_video_sources(root)
     assert {k: [s.key for s in v] for k, v in splits.items()} == {
-        "train": ["a", "train_extra/d"], "test": ["test/b"], "validation": ["validation/deep/c"]}
+        "train": ["a", "train_extra/d"],
+        "test": ["test/b"],
+        "validation": ["validation/deep/c"],
+    }
     a = splits["train"][0]
     assert a.audio == f"{root}/a.flac"
     assert a.caption == "Visible sound: dog. Invisible sound: car, wind."
     assert splits["test"][0].audio == "" and splits["test"][0].caption == ""
-    assert listed == [{"file": f"{root}/e.mp4", "reason": 'labels file e.labels.json: expected {"visible": [names], '
-                                                          '"invisible": [names]}'}]
+    assert listed == [
+        {
+            "file": f"{root}/e.mp4",
+            "reason": 'labels file e.labels.json: expected {"visible": [names], "invisible": [names]}',
+        }
+    ]
 
 
 def test_a_top_level_video_named_like_a_split_is_train(tmp_path):

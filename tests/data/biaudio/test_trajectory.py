@@ -7,9 +7,16 @@ from data.biaudio import trajectory
 
 
 def test_start_rates_and_bounds():
-    config = trajectory.TrajectoryConfig(start_yaw_offset_deg=15.0, start_pitch_offset_deg=5.0,
-                                         max_yaw_rate_deg_s=10.0, max_pitch_rate_deg_s=4.0, max_roll_rate_deg_s=3.0,
-                                         max_abs_pitch_deg=20.0, max_abs_roll_deg=6.0, segment_s=(0.5, 1.5))
+    config = trajectory.TrajectoryConfig(
+        start_yaw_offset_deg=15.0,
+        start_pitch_offset_deg=5.0,
+        max_yaw_rate_deg_s=10.0,
+        max_pitch_rate_deg_s=4.0,
+        max_roll_rate_deg_s=3.0,
+        max_abs_pitch_deg=20.0,
+        max_abs_roll_deg=6.0,
+        segment_s=(0.5, 1.5),
+    )
     for i in range(20):
         path = trajectory.sample_trajectory(trajectory.clip_rng(0, f"clip{i}"), 8.0, 100.0, 18.0, config)
         assert path.knot_s[0] == 0.0 and path.knot_s[-1] >= 8.0

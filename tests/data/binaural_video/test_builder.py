@@ -11,7 +11,8 @@ from data.binaural_video import binaural_video_dataset_builder as bv
 from data.video_folder import beam as beam_lib
 from data.video_folder import media
 from data.video_folder.builder import unique_keys
-from tests.data import build_helpers, media_fixtures as mf
+from tests.data import build_helpers
+from tests.data import media_fixtures as mf
 from v2a_jax.input_pipeline import loader
 from v2a_jax.input_pipeline.sequence import SequenceConfig
 
@@ -24,14 +25,19 @@ FOLDER = dataclasses.replace(bv.BUILDER_CONFIGS[0], name="test_folder", split_fr
 def builds(recorded_folder, tmp_path_factory):
     """The recorded folder built with 2 worker processes and with 1."""
     folder = recorded_folder[0]
-    return {n: build_helpers.build(bv.BinauralVideo, FOLDER, folder, tmp_path_factory.mktemp(f"workers{n}"), n)
-            for n in (2, 1)}
+    return {
+        n: build_helpers.build(bv.BinauralVideo, FOLDER, folder, tmp_path_factory.mktemp(f"workers{n}"), n)
+        for n in (2, 1)
+    }
 
 
 def test_two_workers_build_every_window_of_every_good_file(builds, recorded_folder):
     _, good, _ = recorded_folder
-    expected = {f"{key}@{round(k * 400)}" for key, g in good.items()
-                for k in range(math.floor((g.duration_s - 1.0) / 0.4 + 1e-6) + 1)}
+    expected = {
+        f"{key}@{round(k * 400)}"
+        for key, g in good.items()
+        for k in range(math.floor((g.duration_s - 1.0) / 0.4 + 1e-6) + 1)
+    }
     assert set(build_helpers.examples(builds[2])) == expected
     assert builds[2].info.splits["train"].num_examples == len(expected)
 
@@ -53,8 +59,9 @@ def test_one_worker_builds_identical_examples(builds):
             np.testing.assert_array_equal(two[key][feature], one[key][feature], err_msg=f"{key} {feature}")
     # Same order on disk too: TFDS orders examples by a hash of the clip id, not by worker.
     source_two, source_one = builds[2].as_data_source(split="train"), builds[1].as_data_source(split="train")
-    assert [source_two[i]["clip_id"] for i in range(len(source_two))] == \
-        [source_one[i]["clip_id"] for i in range(len(source_one))]
+    assert [source_two[i]["clip_id"] for i in range(len(source_two))] == [
+        source_one[i]["clip_id"] for i in range(len(source_one))
+    ]
 
 
 def test_stored_audio_is_the_side_car_resampled_with_left_on_the_left(builds, recorded_folder):
@@ -71,7 +78,7 @@ def test_stored_audio_is_the_side_car_resampled_with_left_on_the_left(builds, re
                 continue
             stored = ex["audio"].astype(np.float32) / 32767.0
             s0 = start_ms * 16
-            ref = reference[:, s0:s0 + 16000]
+            ref = reference[:, s0 : s0 + 16000]
             # Interior only: a resampler's output near the file's ends depends on its padding.
             inner = slice(160 if start_ms == 0 else 0, 16000 - 160)
             np.testing.assert_allclose(stored[:, inner], ref[:, inner], atol=2e-3, err_msg=f"{key}@{start_ms}")
@@ -90,7 +97,7 @@ def test_lossy_container_audio_keeps_left_and_right(builds, recorded_folder):
         stored = examples[f"{key}@0"]["audio"].astype(np.float32) / 32767.0
         assert _dominant_hz(stored[0], 16000) == pytest.approx(mf.FREQS[0], abs=2)
         assert _dominant_hz(stored[1], 16000) == pytest.approx(mf.FREQS[1], abs=2)
-        rms = np.sqrt(np.mean(stored ** 2, axis=1))
+        rms = np.sqrt(np.mean(stored**2, axis=1))
         np.testing.assert_allclose(rms, np.asarray(mf.AMPS) / np.sqrt(2), rtol=0.05)
 
 
@@ -117,8 +124,14 @@ def test_frames_follow_the_source_and_are_letterboxed(builds, recorded_folder):
 
 def test_metadata_follows_the_contract(builds):
     meta = dict(builds[2].info.metadata)
-    assert meta["clip"] == {"duration_s": 1.0, "sample_rate": 16000, "fps": 25.0, "height": 36, "width": 64,
-                            "resize_mode": "letterbox"}
+    assert meta["clip"] == {
+        "duration_s": 1.0,
+        "sample_rate": 16000,
+        "fps": 25.0,
+        "height": 36,
+        "width": 64,
+        "resize_mode": "letterbox",
+    }
     assert meta["audio_scale"] == pytest.approx(1 / 32767)
     assert meta["ground_truth"] is False and meta["field_of_view_deg"] == 90.0
     assert meta["builder"]["hop_s"] == 0.4 and meta["builder"]["split_set"] == "fraction"
@@ -129,8 +142,7 @@ def test_metadata_follows_the_contract(builds):
 FAIRPLAY_FIELDS = dict(clip_s=1.0, hop_s=1.0, min_clip_s=1.0, height=36, width=64)
 
 
-@pytest.mark.parametrize("protocol,expected", [("fairplay", mf.FAIRPLAY_SPLIT1),
-                                               ("pseudobinaural", mf.PSEUDO_SPLIT1)])
+@pytest.mark.parametrize("protocol,expected", [("fairplay", mf.FAIRPLAY_SPLIT1), ("pseudobinaural", mf.PSEUDO_SPLIT1)])
 def test_published_split1_builds_with_the_right_counts(fairplay_folder, tmp_path, protocol, expected):
     named = next(c for c in bv.BUILDER_CONFIGS if c.name == f"{protocol}_split1")
     config = dataclasses.replace(named, name=f"test_{protocol}", **FAIRPLAY_FIELDS)
@@ -193,12 +205,24 @@ def test_the_training_pipeline_reads_the_built_dataset(builds):
     """The project's Grain pipeline crops, mirrors and batches the stored non-square clips as they are."""
     builder = builds[2]
     clip = dict(builder.info.metadata)["clip"]
-    fmt = loader.ClipFormat(duration_s=clip["duration_s"], sample_rate=clip["sample_rate"], fps=clip["fps"],
-                            audio_scale=dict(builder.info.metadata)["audio_scale"])
+    fmt = loader.ClipFormat(
+        duration_s=clip["duration_s"],
+        sample_rate=clip["sample_rate"],
+        fps=clip["fps"],
+        audio_scale=dict(builder.info.metadata)["audio_scale"],
+    )
     seq = SequenceConfig(duration_s=0.64, semantic_fps=6.25)
-    ds = loader.make_dataset(builder.as_data_source(split="train"), fmt, seq, train=True, batch_size=4, seed=0,
-                             shard_options=grain.sharding.NoSharding(), keys=("video", "audio", "caption"),
-                             mirror_prob=0.5)
+    ds = loader.make_dataset(
+        builder.as_data_source(split="train"),
+        fmt,
+        seq,
+        train=True,
+        batch_size=4,
+        seed=0,
+        shard_options=grain.sharding.NoSharding(),
+        keys=("video", "audio", "caption"),
+        mirror_prob=0.5,
+    )
     batch = next(iter(ds))
     assert batch["video"].shape == (4, 16, 36, 64, 3) and batch["audio"].shape == (4, 2, 10240)
     assert batch["video"].dtype == np.float32 and np.abs(batch["audio"]).max() <= 1.0

@@ -31,13 +31,27 @@ def built(tmp_path_factory):
     write_moving_square(folder, "square", 10.0, noise(10.0))
     write_moving_square(folder, "short", 8.0, noise(8.0))  # < 10 s: skipped
     quiet = noise(10.0)
-    quiet[int(1.5 * FS):] = 0.0  # 85 % silence: its only window is dropped
+    quiet[int(1.5 * FS) :] = 0.0  # 85 % silence: its only window is dropped
     write_moving_square(folder, "quiet", 10.0, quiet)
     # Stereo in the container (downmixed); the fixture's pattern has a red band over the left quarter.
-    media_fixtures.write_video(os.path.join(folder, "stereo.mp4"), duration_s=10.0, fps=FPS, width=SIZE,
-                               height=SIZE, audio=np.stack([noise(10.0), noise(10.0)]), audio_rate=FS)
-    media_fixtures.write_video(os.path.join(folder, "quad.mp4"), duration_s=10.0, fps=FPS, width=SIZE, height=SIZE,
-                               audio=np.stack([noise(10.0)] * 4), audio_rate=FS)  # 4 channels: refused
+    media_fixtures.write_video(
+        os.path.join(folder, "stereo.mp4"),
+        duration_s=10.0,
+        fps=FPS,
+        width=SIZE,
+        height=SIZE,
+        audio=np.stack([noise(10.0), noise(10.0)]),
+        audio_rate=FS,
+    )
+    media_fixtures.write_video(
+        os.path.join(folder, "quad.mp4"),
+        duration_s=10.0,
+        fps=FPS,
+        width=SIZE,
+        height=SIZE,
+        audio=np.stack([noise(10.0)] * 4),
+        audio_rate=FS,
+    )  # 4 channels: refused
     return folder, build_helpers.build_with_workers(pseudo.PseudoBinaural, CONFIG, folder, tmp_path_factory)
 
 
@@ -48,8 +62,9 @@ def test_sound_is_on_the_moving_objects_side(built):
     centre_x = np.floor(t * (SIZE - video_helpers.SQUARE) / (len(t) - 1)) + video_helpers.SQUARE / 2
     true_az = np.degrees(np.arctan((SIZE / 2 - centre_x) / (SIZE / 2)))  # 90-degree field of view
     audio = ex["audio"].astype(np.float32)[None] / 32767.0
-    agreement = direction.left_right_agreement(audio, true_az[None, :, None], ex["sounding"][None], FPS, FS,
-                                               min_lateral_deg=10.0)
+    agreement = direction.left_right_agreement(
+        audio, true_az[None, :, None], ex["sounding"][None], FPS, FS, min_lateral_deg=10.0
+    )
     assert agreement.count >= 30 and agreement.fraction >= 0.95, agreement
     assert np.all(ex["visible"]) and ex["relative_azimuth_deg"].shape == (len(t), 1)
     # The stereo file's red band sits over the left quarter: its sound is on the left.

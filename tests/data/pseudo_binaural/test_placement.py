@@ -26,7 +26,7 @@ def square_truth_azimuth():
 def gated_noise():
     rng = np.random.default_rng(1)
     mono = rng.standard_normal(N) * 0.1
-    mono[int(0.3 * N):int(0.4 * N)] = 0.0  # a silent stretch: not sounding there
+    mono[int(0.3 * N) : int(0.4 * N)] = 0.0  # a silent stretch: not sounding there
     return mono
 
 
@@ -35,25 +35,47 @@ def test_sound_follows_the_saliency_position_to_the_objects_side(decoder, ambien
     frames = video_helpers.moving_square_frames(T, SIZE)
     x, y = localise.saliency_positions(frames)
     _, true_az = square_truth_azimuth()
-    out = placement.place_source(gated_noise(), x, y, SIZE, SIZE, FPS, FS, decoder,
-                                 placement.PlacementConfig(ambience_gain=ambience), np.random.default_rng(0))
+    out = placement.place_source(
+        gated_noise(),
+        x,
+        y,
+        SIZE,
+        SIZE,
+        FPS,
+        FS,
+        decoder,
+        placement.PlacementConfig(ambience_gain=ambience),
+        np.random.default_rng(0),
+    )
     assert out["audio"].shape == (2, N)
     sounding = out["sounding"][None]
-    agreement = direction.left_right_agreement(out["audio"][None], true_az[None, :, None], sounding, FPS, FS,
-                                               min_lateral_deg=10.0)
+    agreement = direction.left_right_agreement(
+        out["audio"][None], true_az[None, :, None], sounding, FPS, FS, min_lateral_deg=10.0
+    )
     assert agreement.count >= 15 and agreement.fraction >= 0.95, agreement
     # The stored truth is the direction used, within a pixel's worth of the square's true one.
     np.testing.assert_allclose(out["relative_azimuth_deg"][:, 0], true_az, atol=2.0)
 
 
 def test_truth_features_match_binaural_synth(decoder):
-    from data.binaural_synth import binaural_synth_dataset_builder as synth, scenes
+    from data.binaural_synth import binaural_synth_dataset_builder as synth
+    from data.binaural_synth import scenes
 
     frames = video_helpers.moving_square_frames(T, SIZE)
-    out = placement.place_source(gated_noise(), *localise.saliency_positions(frames), SIZE, SIZE, FPS, FS, decoder,
-                                 placement.PlacementConfig(), np.random.default_rng(0))
-    spec = synth.features(scenes.SceneConfig(duration_s=T / FPS, fps=FPS, image_size=SIZE, max_sources=1,
-                                             offscreen_prob=0.0))
+    out = placement.place_source(
+        gated_noise(),
+        *localise.saliency_positions(frames),
+        SIZE,
+        SIZE,
+        FPS,
+        FS,
+        decoder,
+        placement.PlacementConfig(),
+        np.random.default_rng(0),
+    )
+    spec = synth.features(
+        scenes.SceneConfig(duration_s=T / FPS, fps=FPS, image_size=SIZE, max_sources=1, offscreen_prob=0.0)
+    )
     for key, value in out.items():
         if key == "audio":
             continue
@@ -96,8 +118,15 @@ def test_stored_pixels_follow_the_frame_fit(mode):
     assert y == pytest.approx((w * ys).sum() / w.sum(), abs=0.5)
 
 
-@pytest.mark.parametrize("text, match", [("t,x,y\n0,0.5,0.5\n", "header"), ("time_s,x,y\n0,0.5,abc\n", ":2:"),
-                                         ("time_s,x,y\n0,1.5,0.5\n", r"\[0, 1\]"), ("time_s,x,y\n", "no positions")])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("t,x,y\n0,0.5,0.5\n", "header"),
+        ("time_s,x,y\n0,0.5,abc\n", ":2:"),
+        ("time_s,x,y\n0,1.5,0.5\n", r"\[0, 1\]"),
+        ("time_s,x,y\n", "no positions"),
+    ],
+)
 def test_bad_position_files_name_the_file_and_line(tmp_path, text, match):
     path = tmp_path / "bad.positions.csv"
     path.write_text(text)

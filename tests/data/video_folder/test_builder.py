@@ -18,8 +18,17 @@ class _Config(ClipConfig):
 def test_clip_fields_and_the_builders_own_reach_the_spec():
     config = _Config(name="t", hop_s=1.0, fps=10.0, width=96, loudness="peak", loudness_db=-3.0)
     spec = config.clip_spec(channels=4, resize_mode="letterbox")
-    assert spec == clips.ClipSpec(clip_s=2.0, hop_s=1.0, min_clip_s=8.0, fps=10.0, width=96, loudness="peak",
-                                  loudness_db=-3.0, channels=4, resize_mode="letterbox")
+    assert spec == clips.ClipSpec(
+        clip_s=2.0,
+        hop_s=1.0,
+        min_clip_s=8.0,
+        fps=10.0,
+        width=96,
+        loudness="peak",
+        loudness_db=-3.0,
+        channels=4,
+        resize_mode="letterbox",
+    )
     assert spec.silence_dbfs == clips.ClipSpec().silence_dbfs
 
 
@@ -27,6 +36,10 @@ def test_describe_is_every_field_but_the_version_bookkeeping_and_json_able():
     config = _Config(name="t", description="a test", version="1.0.0", tags=["x"])
     described = config.describe()
     assert set(described) == {f.name for f in dataclasses.fields(config)} - {
-        "version", "release_notes", "supported_versions", "tags"}
+        "version",
+        "release_notes",
+        "supported_versions",
+        "tags",
+    }
     assert json.loads(json.dumps(described)) == described and described["shares"] == [0.5, 0.5]
     assert described["name"] == "t" and described["clip_s"] == 2.0 and described["silence_dbfs"] == -45.0

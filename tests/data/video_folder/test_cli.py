@@ -11,27 +11,42 @@ from data.video_folder import cli
 from tests.data import media_fixtures as mf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-SMALL = ["--config=folder", "--set", "clip_s=1.0", "--set", "hop_s=1.0", "--set", "min_clip_s=1.0",
-         "--set", "split_fractions=1,0,0", "--name=test_cli"]
+SMALL = [
+    "--config=folder",
+    "--set",
+    "clip_s=1.0",
+    "--set",
+    "hop_s=1.0",
+    "--set",
+    "min_clip_s=1.0",
+    "--set",
+    "split_fractions=1,0,0",
+    "--name=test_cli",
+]
 
 
 def _main(argv):
     return cli.main(BinauralVideo, BUILDER_CONFIGS, argv, prog="build")
 
 
-@pytest.mark.parametrize("argv,words", [
-    (["--data_dir=D", "--config=folder"], "--input_dir"),
-    (["--input_dir={missing}", "--data_dir=D", "--config=folder"], "no such directory"),
-    (["--input_dir={tmp}", "--data_dir=D", "--config=nope"], "invalid choice"),
-    (["--input_dir={tmp}", "--data_dir=D", "--config=folder", "--num_workers=x"], "invalid int"),
-    (["--input_dir={tmp}", "--data_dir=D", "--config=folder", "--num_workers=0"], "--num_workers must be >= 1"),
-    (["--input_dir={tmp}", "--data_dir=D", "--config=folder", "--direct_num_wrkers=3"], "unknown flag"),
-    (["--input_dir={tmp}", "--data_dir=D", "--config=folder", "--set", "clip_s=1"], "--name"),
-    (["--input_dir={tmp}", "--data_dir=D", "--config=folder", "--set", "colour=red", "--name=x"], "FIELD one of"),
-    (["--input_dir={tmp}", "--data_dir=D", "--config=folder", "--set", "fps=29.97", "--name=x"], "fps=29.97"),
-    (["--input_dir={tmp}", "--data_dir=D", "--config=folder", "--set", "resize_mode=fit", "--name=x"],
-     "resize_mode"),
-])
+@pytest.mark.parametrize(
+    "argv,words",
+    [
+        (["--data_dir=D", "--config=folder"], "--input_dir"),
+        (["--input_dir={missing}", "--data_dir=D", "--config=folder"], "no such directory"),
+        (["--input_dir={tmp}", "--data_dir=D", "--config=nope"], "invalid choice"),
+        (["--input_dir={tmp}", "--data_dir=D", "--config=folder", "--num_workers=x"], "invalid int"),
+        (["--input_dir={tmp}", "--data_dir=D", "--config=folder", "--num_workers=0"], "--num_workers must be >= 1"),
+        (["--input_dir={tmp}", "--data_dir=D", "--config=folder", "--direct_num_wrkers=3"], "unknown flag"),
+        (["--input_dir={tmp}", "--data_dir=D", "--config=folder", "--set", "clip_s=1"], "--name"),
+        (["--input_dir={tmp}", "--data_dir=D", "--config=folder", "--set", "colour=red", "--name=x"], "FIELD one of"),
+        (["--input_dir={tmp}", "--data_dir=D", "--config=folder", "--set", "fps=29.97", "--name=x"], "fps=29.97"),
+        (
+            ["--input_dir={tmp}", "--data_dir=D", "--config=folder", "--set", "resize_mode=fit", "--name=x"],
+            "resize_mode",
+        ),
+    ],
+)
 def test_bad_flags_are_one_line_with_status_2(tmp_path, capsys, argv, words):
     argv = [a.format(tmp=tmp_path, missing=tmp_path / "missing") for a in argv]
     assert _main(argv) == 2
@@ -70,12 +85,25 @@ def test_build_summarises_and_never_overwrites(tmp_path, capsys):
 
 
 def test_command_line_entry_point(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "data.binaural_video.build", f"--input_dir={tmp_path}",
-                             "--data_dir=D", "--config=folder", "--bogus=1"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "data.binaural_video.build",
+            f"--input_dir={tmp_path}",
+            "--data_dir=D",
+            "--config=folder",
+            "--bogus=1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
-    assert result.stderr.strip().endswith("unknown flag --bogus (neither a build flag nor an Apache Beam pipeline "
-                                          "option)")
+    assert result.stderr.strip().endswith(
+        "unknown flag --bogus (neither a build flag nor an Apache Beam pipeline option)"
+    )
     assert "Traceback" not in result.stderr
 
 

@@ -24,8 +24,9 @@ def test_every_bad_kind_is_refused_with_its_reason(recorded_folder, kind):
 
 def test_a_short_video_track_in_matroska_is_a_mismatch_not_a_truncation(tmp_path):
     # Matroska declares no per-stream duration: the container's is that of its longer (audio) stream.
-    path = mf.write_video(str(tmp_path / "v.webm"), duration_s=1.0, codec="libvpx-vp9", audio=mf.tones(2.0, 48000),
-                          audio_codec="libopus")
+    path = mf.write_video(
+        str(tmp_path / "v.webm"), duration_s=1.0, codec="libvpx-vp9", audio=mf.tones(2.0, 48000), audio_codec="libopus"
+    )
     with pytest.raises(clips.BadFile, match="durations disagree"):
         clips.load(_source(path), SPEC)
 
@@ -47,7 +48,8 @@ def test_spec_refuses_windows_that_split_a_frame():
 
 def _loaded(duration_s: float, spec: clips.ClipSpec) -> clips.Loaded:
     frames = np.arange(round(duration_s * spec.fps), dtype=np.uint8)[:, None, None, None] * np.ones(
-        (1, 2, 2, 3), np.uint8)
+        (1, 2, 2, 3), np.uint8
+    )
     audio = np.ones((2, round(duration_s * spec.sample_rate)), np.float32) * 0.1
     return clips.Loaded(clips.SourceFile("v.mp4", "v"), frames, audio, duration_s)
 

@@ -16,7 +16,11 @@ def test_files_are_listed_recursively_in_path_order_without_the_excluded_folder(
     root = str(tmp_path)
     _touch(root, "b.mp4", "a.MOV", "notes.txt", "z/c.webm", "y/d.mkv", "audio/e.mp4", "audio/e.wav")
     assert listing.files(root, listing.VIDEO_SUFFIXES, exclude=os.path.join(root, "audio")) == [
-        f"{root}/a.MOV", f"{root}/b.mp4", f"{root}/y/d.mkv", f"{root}/z/c.webm"]
+        f"{root}/a.MOV",
+        f"{root}/b.mp4",
+        f"{root}/y/d.mkv",
+        f"{root}/z/c.webm",
+    ]
     assert listing.files(root, listing.AUDIO_SUFFIXES) == [f"{root}/audio/e.wav"]
     assert listing.key(f"{root}/y/d.mkv", root) == "y/d"
 
@@ -29,4 +33,6 @@ def test_sidecars_and_stems_match_the_path_without_suffix(tmp_path):
     assert listing.sidecar(f"{root}/sub/a.b.mp4", ".labels.json") == f"{root}/sub/a.b.labels.json"
     assert listing.stem(" clips/000123.mp3\n") == "000123"
     assert listing.by_stem([f"{root}/a.mp4", f"{root}/b.mp4", f"{root}/sub/a.mp4"]) == {
-        "a": [f"{root}/a.mp4", f"{root}/sub/a.mp4"], "b": [f"{root}/b.mp4"]}
+        "a": [f"{root}/a.mp4", f"{root}/sub/a.mp4"],
+        "b": [f"{root}/b.mp4"],
+    }

@@ -18,7 +18,7 @@ def test_letterbox_keeps_the_whole_picture_on_black():
     out = media.fit_frame(_frame(36, 48), 36, 64, "letterbox")  # 4:3 into 16:9: bars left and right
     assert out.shape == (36, 64, 3)
     assert out[:, :8].max() == 0 and out[:, -8:].max() == 0
-    band = out[:, 8:8 + 12]  # the red left quarter of the 48-pixel picture, now at columns 8..20
+    band = out[:, 8 : 8 + 12]  # the red left quarter of the 48-pixel picture, now at columns 8..20
     assert band[..., 0].mean() > 200 and band[..., 1].mean() < 40
 
 
@@ -46,9 +46,9 @@ def test_container_audio_is_aligned_with_the_video(tmp_path):
     assert decoded.rate == 48000 and decoded.samples.shape[0] == 2
     n = 48000
     # AAC is lossy but keeps the waveform in place: the best lag against the source is 0.
-    ref, got = audio[0, 4800:4800 + n // 2], decoded.samples[0]
+    ref, got = audio[0, 4800 : 4800 + n // 2], decoded.samples[0]
     lags = range(-200, 201)
-    scores = [float(np.dot(ref, got[4800 + lag:4800 + lag + n // 2])) for lag in lags]
+    scores = [float(np.dot(ref, got[4800 + lag : 4800 + lag + n // 2])) for lag in lags]
     assert list(lags)[int(np.argmax(scores))] == 0
 
 
