@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from experiments import evaluate_autoencoder as ev
+from experiments.tools import evaluate_autoencoder as ev
 from v2a_jax.metrics import binaural
 from v2a_jax.spatial import geometry, hrtf, renderer
 
