@@ -90,9 +90,10 @@ BY_SIZE = {
     "model.single_depth": (2, 8, 14),
     # SwiGLU hidden width rounded up to a multiple of this.
     "model.mlp_multiple_of": (32, 256, 256),
-    # Recompute each scanned block's activations in the backward pass: memory for the papers' batch sizes; tiny
-    # needs none. It never changes results.
-    "model.remat": (False, True, True),
+    # What each scanned block keeps for the backward pass (v2a_jax/generator/layers.REMAT_POLICIES): 'none' all
+    # activations, 'full' only its input (memory for the papers' batch sizes), 'dots' the weight matmuls' outputs.
+    # It never changes results; experiments/RESULTS.md has its measured cost.
+    "model.remat": ("none", "full", "full"),
     # Width of the spatialisation heatmap net.
     "model.spatialisation.hidden": (64, 128, 128),
     # Side of the square frames the pixel encoder reads: it pools the stored frames (video.frame_size) to it.
@@ -166,6 +167,9 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     config.model.mlp_ratio = 4.0
     # Video RoPE positions aligned in time with the audio's (MMAudio's aligned RoPE).
     config.model.aligned_rope = True
+    # jax.nn.dot_product_attention's implementation: 'xla' (any backend) or 'cudnn' (GPU flash attention; needs
+    # compute_dtype bfloat16). It never changes results beyond float rounding.
+    config.model.attention = "xla"
     config.model.spatialisation = ml_collections.ConfigDict()
     # Weight of the ground-truth heatmap BCE (0 = off, the SpatialV2A default); a dataset without ground truth
     # needs 0 unless data.localisation_targets gives audio targets (the task refuses otherwise).

@@ -10,8 +10,15 @@ allocated). For the sizes in --sizes it then measures, on one device with the Vi
   - model FLOP/s: XLA's FLOP count of the step (`model_flops`: unoptimised HLO, remat off) over the step time
     (remat as configured: on for small/large), and that as a fraction of
     a plain matmul's FLOP/s in the compute dtype (--matmul_size cubed, measured in the same run, same device);
+  - a breakdown of the step: forward + backward of each part jitted alone on the step's batch (median of
+    --steps): the encoders (Generator.encode: video and text encoders, conditions), the velocity network (joint and
+    per-ear blocks, given the conditions), the task's whole loss (codec, both networks, flow loss); the optimiser
+    and EMA are the step minus the loss;
   - sampling time for 8 s of audio (250 latent frames, 200 video frames): 25 Euler steps with classifier-free
-    guidance (conditional and unconditional halves in one batch of 2), batch 1, compile excluded.
+    guidance (conditional and unconditional halves in one batch of 2), batch 1, compile excluded, and per
+    network evaluation.
+--remat and --attention override the config's model.remat / model.attention (layers.REMAT_POLICIES,
+layers.ATTENTION_IMPLEMENTATIONS) to measure their effect.
 The codec is the FrameCodec stand-in with MMAudio's 20 latent channels (v2a_jax/autoencoder/frame_codec.py): its
 encode is one small matmul, so the numbers are the generator's. Data loading is not included. --dtype sets the
 compute dtype (params stay float32): float32 on CPU, where bf16 is not faster; bfloat16 on accelerators.
@@ -22,6 +29,7 @@ from __future__ import annotations
 import json
 import time
 
+import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -29,8 +37,8 @@ import numpy as np
 from absl import app, flags
 
 from experiments import generator
-from v2a_jax.generator import samplers
-from v2a_jax.generator.model import count_params
+from v2a_jax.generator import layers, samplers
+from v2a_jax.generator.model import Generator, count_params
 from v2a_jax.generator.task import GeneratorTask
 from v2a_jax.inference import sampling
 from v2a_jax.train import optim, partitioning, state, steps
@@ -42,6 +50,10 @@ _BATCH_SMALL = flags.DEFINE_integer("batch_small", 2, "Training batch of the sma
 _OUT = flags.DEFINE_string("out", "", "Optional JSON file for the results.")
 _DTYPE = flags.DEFINE_enum("dtype", "float32", ["float32", "bfloat16"], "Compute dtype of the model and the matmul.")
 _MATMUL_SIZE = flags.DEFINE_integer("matmul_size", 2048, "Side of the reference square matmul.")
+_REMAT = flags.DEFINE_enum("remat", None, list(layers.REMAT_POLICIES), "Remat policy (default: the config's).")
+_ATTENTION = flags.DEFINE_enum(
+    "attention", None, list(layers.ATTENTION_IMPLEMENTATIONS), "Attention implementation (default: the config's)."
+)
 
 LATENT_DIM = 20
 FRAME_SIZE = 64  # stored binaural_synth frames
@@ -54,6 +66,10 @@ def bench_config(variant: str, dtype: str = "float32") -> ml_collections.ConfigD
     config.codec.kwargs = ml_collections.ConfigDict({"latent_dim": LATENT_DIM})
     config.compute_dtype = dtype
     config.mesh = ml_collections.ConfigDict({"data": 1, "fsdp": 1, "tensor": 1})
+    if _REMAT.present:
+        config.model.remat = _REMAT.value
+    if _ATTENTION.present:
+        config.model.attention = _ATTENTION.value
     return config
 
 
@@ -110,7 +126,7 @@ def model_flops(config: ml_collections.ConfigDict, batch: dict) -> float:
     off, lowered for the CPU (accelerator backends give no count before compilation, and the compiled GPU
     program's count misses its cuBLAS matmuls), so neither recomputation nor the backend changes it."""
     config = ml_collections.ConfigDict(config.to_dict())
-    config.model.remat = False
+    config.model.remat = "none"
     step, abstract, *_, sharding = _step_parts(GeneratorTask(config), config, batch, jax.devices("cpu")[0])
     spec = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), batch)
     cost = step.lower(abstract, spec).cost_analysis()
@@ -142,7 +158,8 @@ def train_speed(
     step_s = (time.perf_counter() - start) / num_steps
     speed = {
         "batch": batch_size,
-        "remat": bool(config.model.remat),
+        "remat": config.model.remat,
+        "attention": config.model.attention,
         "compile_s": compile_s,
         "step_s": step_s,
         "examples_per_s": batch_size / step_s,
@@ -152,7 +169,45 @@ def train_speed(
     memory = jax.devices()[0].memory_stats()  # None on CPU
     if memory and "peak_bytes_in_use" in memory:
         speed["peak_memory_gib"] = memory["peak_bytes_in_use"] / 2**30  # since the process started
+    with jax.set_mesh(mesh), nn.logical_axis_rules(rules):
+        speed["breakdown_s"] = component_times(task, train_state.params, device_batches[0], num_steps)
+    speed["breakdown_s"]["optimizer_and_ema"] = step_s - speed["breakdown_s"]["loss"]
     return speed, task, train_state
+
+
+def _median_seconds(fn, *args, repeats: int) -> float:
+    jax.block_until_ready(fn(*args))  # compile
+    times = []
+    for _ in range(max(repeats, 1)):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def component_times(task: GeneratorTask, params, batch: dict, repeats: int) -> dict[str, float]:
+    """Seconds of forward + backward (gradient wrt the params) of each part of the train step on `batch`
+    (module docstring): "encoders", "velocity_network", "loss" (all of the task's loss)."""
+    model, inputs = task.model, task.model_inputs(batch)
+    b, num_latent = batch["audio"].shape[0], task.seq.num_latent_frames
+    keep = jnp.zeros((b,), bool)
+
+    def encode(p):
+        return model.apply({"params": p}, inputs, keep, keep, num_latent, method=Generator.encode)
+
+    conditions = jax.jit(encode)(params)
+    x = jax.random.normal(jax.random.PRNGKey(0), (b, 2, num_latent, task.codec.latent_dim), jnp.float32)
+    t = jnp.full((b,), 0.5, jnp.float32)
+
+    def total(tree):
+        return sum(jnp.sum(leaf.astype(jnp.float32)) for leaf in jax.tree.leaves(tree))
+
+    parts = {
+        "encoders": lambda p: total(encode(p)),
+        "velocity_network": lambda p: total(model.apply({"params": p}, x, t, conditions, method=Generator.velocity)),
+        "loss": lambda p: task.loss(p, batch, jax.random.PRNGKey(1), 0)[0],
+    }
+    return {name: _median_seconds(jax.jit(jax.grad(fn)), params, repeats=repeats) for name, fn in parts.items()}
 
 
 def sampling_time(task: GeneratorTask, params) -> dict:
@@ -181,7 +236,7 @@ def sampling_time(task: GeneratorTask, params) -> dict:
     audio.block_until_ready()
     seconds = time.perf_counter() - start
     assert audio.shape == (1, 2, int(SAMPLE_SECONDS * task.seq.sample_rate))
-    return {"sample_8s_25steps_s": seconds, "sample_compile_s": compile_s}
+    return {"sample_8s_25steps_s": seconds, "sample_compile_s": compile_s, "sample_per_nfe_s": seconds / 25}
 
 
 def main(argv):
@@ -210,6 +265,8 @@ def main(argv):
             f"(25 Euler steps, CFG); peak memory {speed.get('peak_memory_gib', float('nan')):.1f} GiB",
             flush=True,
         )
+        parts = ", ".join(f"{name} {seconds:.3f} s" for name, seconds in speed["breakdown_s"].items())
+        print(f"  breakdown (forward + backward of each part alone): {parts}", flush=True)
     if _OUT.value:
         with open(_OUT.value, "w") as f:
             json.dump(results, f, indent=2)

@@ -27,3 +27,25 @@ def test_trainer_writes_the_run_config(tmp_path):
     config = toy_config(num_train_steps=1)
     trainer.train_and_evaluate(config, tmp_path)
     assert json.loads((tmp_path / "config.json").read_text())["num_train_steps"] == 1
+
+
+def test_a_saved_generator_run_gets_the_fields_added_since_and_the_renamed_values(tmp_path):
+    """The one conversion of saved configs (run_config.ADDED_FIELDS, RENAMED_VALUES): an old generator run's
+    config.json loads with the values it was trained with; other tasks' configs are read as they are."""
+    old = {
+        "task": "v2a_jax.generator.task:GeneratorTask",
+        "sampler": {"method": "euler", "num_steps": 25, "cfg_strength": 4.5},
+        "model": {"remat": True, "video": {"features": "pixels"}},
+        "data": {"name": "binaural_synth/small"},
+    }
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    config = run_config.load(tmp_path)
+    assert config.sampler.shift == 1.0 and config.model.attention == "xla"
+    assert config.model.remat == "full" and config.model.video.localisation_weight == 0.0
+    assert config.data.localisation_targets == "ground_truth"
+    old["model"]["remat"] = False
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    assert run_config.load(tmp_path).model.remat == "none"
+    other = {"task": "v2a_jax.train.toy_task:ToyRegressionTask", "model": {"remat": True}}
+    (tmp_path / "config.json").write_text(json.dumps(other))
+    assert run_config.load(tmp_path).to_dict() == other

@@ -13,6 +13,7 @@ multiple; RMS-normalised queries and keys; RoPE on audio and video tokens only.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import flax.linen as nn
@@ -292,13 +293,43 @@ class QKV(nn.Module):
         return RMSNorm(name="q_norm")(q), RMSNorm(name="k_norm")(k), v
 
 
-def attention(q: jax.Array, k: jax.Array, v: jax.Array, key_mask: jax.Array | None = None) -> jax.Array:
+# jax.nn.dot_product_attention's implementations: 'xla' (any backend; XLA fuses it on TPU), 'cudnn' (GPU: cuDNN's
+# flash attention, bfloat16/float16 only).
+ATTENTION_IMPLEMENTATIONS = ("xla", "cudnn")
+# What a scanned block keeps for its backward pass (`layer_stack`): 'none' stores every activation; 'full'
+# recomputes the block from its input; 'dots' stores the outputs of the weight matmuls (no batch dimensions) and
+# recomputes the rest (norms, activations, attention), the usual middle ground for transformers.
+REMAT_POLICIES = {
+    "none": None,
+    "full": jax.checkpoint_policies.nothing_saveable,
+    "dots": jax.checkpoint_policies.dots_with_no_batch_dims_saveable,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Execution:
+    """How the blocks run, not what they compute (outputs and gradients equal for every setting, to float
+    tolerance): the attention implementation (ATTENTION_IMPLEMENTATIONS) and the remat policy (REMAT_POLICIES)."""
+
+    attention: str = "xla"
+    remat: str = "none"
+
+    def __post_init__(self):
+        if self.attention not in ATTENTION_IMPLEMENTATIONS:
+            raise ValueError(f"attention={self.attention!r}: expected one of {ATTENTION_IMPLEMENTATIONS}")
+        if self.remat not in REMAT_POLICIES:
+            raise ValueError(f"remat={self.remat!r}: expected one of {tuple(REMAT_POLICIES)}")
+
+
+def attention(
+    q: jax.Array, k: jax.Array, v: jax.Array, key_mask: jax.Array | None = None, implementation: str = "xla"
+) -> jax.Array:
     """Softmax attention. q [B, Lq, H, Dh], k/v [B, Lk, H, Dh], key_mask [B, Lk] bool (True = attend)
-    -> [B, Lq, H, Dh]."""
+    -> [B, Lq, H, Dh], by jax.nn.dot_product_attention's `implementation` (ATTENTION_IMPLEMENTATIONS)."""
     names = ("batch", "length", "heads", "kv")
     q, k, v = (constrain(a, names) for a in (q, k, v))
     mask = None if key_mask is None else key_mask[:, None, None, :]
-    return constrain(jax.nn.dot_product_attention(q, k, v, mask=mask), names)
+    return constrain(jax.nn.dot_product_attention(q, k, v, mask=mask, implementation=implementation), names)
 
 
 def merge_heads(x: jax.Array) -> jax.Array:
@@ -314,6 +345,7 @@ class TransformerLayer(nn.Module):
     num_heads: int
     mlp_ratio: float = 4.0
     dtype: jnp.dtype = jnp.float32
+    execution: Execution = Execution()
 
     @nn.compact
     def __call__(
@@ -324,7 +356,7 @@ class TransformerLayer(nn.Module):
         q, k, v = QKV(self.num_heads, head_dim, dtype=self.dtype, name="qkv")(LayerNorm(self.dtype, name="norm1")(x))
         if positions is not None:
             q, k = rope(q, positions), rope(k, positions)
-        out = merge_heads(attention(q, k, v, key_mask))
+        out = merge_heads(attention(q, k, v, key_mask, self.execution.attention))
         x = x + dense(dim, ("heads", "embed"), dtype=self.dtype, name="proj")(out)
         h = LayerNorm(self.dtype, name="norm2")(x)
         h = nn.gelu(dense(int(dim * self.mlp_ratio), ("embed", "mlp"), dtype=self.dtype, name="fc1")(h))
@@ -332,17 +364,18 @@ class TransformerLayer(nn.Module):
         return x + dense(dim, ("mlp", "embed"), dtype=self.dtype, name="fc2")(h)
 
 
-def layer_stack(block: type[nn.Module], depth: int, remat: bool, in_axes) -> type[nn.Module]:
+def layer_stack(block: type[nn.Module], depth: int, remat: str, in_axes) -> type[nn.Module]:
     """`depth` copies of `block` scanned over a leading "layers" parameter axis: one compiled body whatever the
-    depth. With `remat` each block's activations are recomputed in the backward pass instead of stored, so
-    training memory holds one block's activations plus each block's input rather than all of them (about a
-    third more compute; what lets the large config train at the papers' batch sizes).
+    depth. `remat` (REMAT_POLICIES) decides what each block keeps for the backward pass: with 'full' training
+    memory holds one block's activations plus each block's input rather than all of them (about a third more
+    compute; what lets the large config train at the papers' batch sizes), 'dots' keeps the matmul outputs.
 
     `in_axes` as for nn.scan: how the call's non-carry arguments are scanned (nn.broadcast: the same for
     every layer).
     """
-    if remat:
-        block = nn.remat(block, prevent_cse=False)  # inside scan CSE cannot merge the recomputation anyway
+    if REMAT_POLICIES[remat] is not None:
+        # Inside scan CSE cannot merge the recomputation anyway.
+        block = nn.remat(block, prevent_cse=False, policy=REMAT_POLICIES[remat])
     return nn.scan(
         block,
         variable_axes={"params": 0},

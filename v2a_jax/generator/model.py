@@ -120,7 +120,8 @@ class ModelConfig:
     mlp_ratio: float
     mlp_multiple_of: int
     aligned_rope: bool
-    remat: bool
+    remat: str
+    attention: str
     spacetime: bool
     spatialisation: SpatialisationConfig
     video: VideoConfig
@@ -140,6 +141,10 @@ class ModelConfig:
             )
         if self.hidden % self.num_heads or (self.hidden // self.num_heads) % 2:
             _bad("hidden", self.hidden, f"must split into num_heads={self.num_heads} heads of even size (RoPE)")
+        if self.remat not in layers.REMAT_POLICIES:
+            _bad("remat", self.remat, f"must be one of {tuple(layers.REMAT_POLICIES)}")
+        if self.attention not in layers.ATTENTION_IMPLEMENTATIONS:
+            _bad("attention", self.attention, f"must be one of {layers.ATTENTION_IMPLEMENTATIONS}")
         if self.joint_depth < 1 or self.single_depth < 1:
             _bad(
                 "joint_depth",
@@ -163,6 +168,11 @@ class ModelConfig:
     def patch_localiser(self) -> bool:
         """Whether the video encoder has the sounding-patch read-out (trained when video.localisation_weight > 0)."""
         return self.video.localisation_weight > 0
+
+    @property
+    def execution(self) -> layers.Execution:
+        """How every block runs: attention implementation and remat policy (results are the same for all)."""
+        return layers.Execution(attention=self.attention, remat=self.remat)
 
     @property
     def mlp_hidden(self) -> int:
@@ -236,10 +246,10 @@ class Generator(nn.Module):
     config: ModelConfig
 
     def setup(self):
-        c = self.config
-        dt = c.compute_dtype
-        d, mlp = c.hidden, c.mlp_hidden
-        v = c.video
+        cfg = self.config
+        dt = cfg.compute_dtype
+        d, mlp = cfg.hidden, cfg.mlp_hidden
+        v = cfg.video
         if v.features == "pixels":
             self.video_encoder = PixelVideoEncoder(
                 v.image_size,
@@ -248,16 +258,22 @@ class Generator(nn.Module):
                 v.width,
                 v.depth,
                 v.num_heads,
-                c.semantic_frames_per_video_frame,
-                c.remat,
+                cfg.semantic_frames_per_video_frame,
                 dt,
+                cfg.execution,
             )
         self.null_semantic, self.null_sync, self.null_patches = NullFeatures(), NullFeatures(), NullFeatures()
-        if c.patch_localiser:
+        if cfg.patch_localiser:
             self.patch_localiser_head = layers.dense(1, ("embed", None), dtype=dt)
-        if c.text.enabled:
+        if cfg.text.enabled:
             self.text_encoder = text_encoder.TextEncoder(
-                c.text.vocab_size, c.text.max_len, c.text.width, c.text.depth, c.text.num_heads, dt
+                cfg.text.vocab_size,
+                cfg.text.max_len,
+                cfg.text.width,
+                cfg.text.depth,
+                cfg.text.num_heads,
+                dt,
+                cfg.execution,
             )
             self.text_in = layers.dense(d, (None, "embed"), dtype=dt)
             self.text_mlp = layers.ConvMLP(mlp, 1, dt)
@@ -273,21 +289,21 @@ class Generator(nn.Module):
         self.global_fc1 = layers.dense(4 * d, ("embed", "mlp"), dtype=dt)
         self.global_fc2 = layers.dense(d, ("mlp", "embed"), dtype=dt)
         self.t_embed = layers.TimestepEmbedding(d, dtype=dt)
-        if c.num_branches > 1:
+        if cfg.num_branches > 1:
             self.branch_embedding = self.param(
                 "branch_embedding",
                 layers.boxed(nn.initializers.normal(0.02), ("channels", "embed")),
-                (c.num_branches, d),
+                (cfg.num_branches, d),
             )
-        if c.spacetime:
-            self.spacetime = spacetime.Spacetime(d, c.num_heads, mlp, c.grid, dt)
-        if c.spatialisation.enabled:
-            self.heatmap = spatialisation.HeatmapNet(c.spatialisation.hidden, dt)
+        if cfg.spacetime:
+            self.spacetime = spacetime.Spacetime(d, cfg.num_heads, mlp, cfg.grid, dt)
+        if cfg.spatialisation.enabled:
+            self.heatmap = spatialisation.HeatmapNet(cfg.spatialisation.hidden, dt)
             self.spatial_condition = spatialisation.SpatialCondition(d, mlp, dt)
-        self.joint = transformer.JointStack(d, c.num_heads, mlp, c.joint_depth, c.aligned_rope, c.remat, dt)
-        out_dim = 2 * c.latent_dim if c.layout == "stereo" else c.latent_dim
+        self.joint = transformer.JointStack(d, cfg.num_heads, mlp, cfg.joint_depth, cfg.aligned_rope, dt, cfg.execution)
+        out_dim = 2 * cfg.latent_dim if cfg.layout == "stereo" else cfg.latent_dim
         self.branches = transformer.Branches(
-            d, c.num_heads, mlp, c.single_depth, out_dim, c.branch_weights == "separate", c.remat, dt
+            d, cfg.num_heads, mlp, cfg.single_depth, out_dim, cfg.branch_weights == "separate", dt, cfg.execution
         )
 
     def video_features(self, inputs: dict[str, jax.Array]) -> VideoFeatures:
@@ -311,15 +327,15 @@ class Generator(nn.Module):
     def encode(
         self, inputs: dict[str, jax.Array], drop_video: jax.Array, drop_text: jax.Array, num_latent_frames: int
     ) -> Conditions:
-        c = self.config
-        dt = c.compute_dtype
+        cfg = self.config
+        dt = cfg.compute_dtype
         feats = self.video_features(inputs)
         # A linear read-out keeps the localisation in the patch features themselves (what the spacetime module
         # and the spatialisation branch read), as a spatially tuned pretrained encoder would provide it; it reads
         # the features before a dropped video's are replaced, so the spacetime module masks it by drop_video.
         patch_logits = (
             self.patch_localiser_head(feats.patches.astype(dt))[..., 0].astype(jnp.float32)
-            if c.patch_localiser
+            if cfg.patch_localiser
             else None
         )
         semantic = self.null_semantic(feats.semantic.astype(dt), drop_video)
@@ -329,7 +345,7 @@ class Generator(nn.Module):
         video = layers.constrain(self.video_mlp(self.video_in(semantic)), transformer.TOKENS)
         pooled = self.video_cond_proj(video.mean(axis=1))
         text = text_mask = None
-        if c.text.enabled:
+        if cfg.text.enabled:
             ids = jnp.where(
                 drop_text[:, None], text_encoder.empty_caption_ids(*inputs["caption_ids"].shape), inputs["caption_ids"]
             )
@@ -341,18 +357,18 @@ class Generator(nn.Module):
 
         sync = self.sync_mlp(nn.selu(self.sync_in(sync)))
         sync = layers.resample_nearest(sync, num_latent_frames, axis=1)  # [B, T, D]
-        frame = jnp.broadcast_to(sync[:, None], (sync.shape[0], c.num_branches, *sync.shape[1:]))
-        if c.spacetime:
+        frame = jnp.broadcast_to(sync[:, None], (sync.shape[0], cfg.num_branches, *sync.shape[1:]))
+        if cfg.spacetime:
             # The tuned encoder's sounding-region logits steer where each branch looks; a dropped video has no
             # saliency, so the unconditional pass stays free of the picture.
             saliency = None if patch_logits is None else jnp.where(drop_video[:, None, None], 0.0, patch_logits)
             frame = frame + self.spacetime(patches, num_latent_frames, global_cond, saliency)
         heatmap_logits = None
-        if c.spatialisation.enabled:
+        if cfg.spatialisation.enabled:
             heatmap_logits = self.heatmap(patches)
-            stats = spatialisation.heatmap_statistics(jax.nn.sigmoid(heatmap_logits), c.grid)
+            stats = spatialisation.heatmap_statistics(jax.nn.sigmoid(heatmap_logits), cfg.grid)
             frame = frame + self.spatial_condition(stats, num_latent_frames)[:, None]
-        if c.num_branches > 1:
+        if cfg.num_branches > 1:
             frame = frame + self.branch_embedding.astype(dt)[None, :, None, :]
         return Conditions(
             video_tokens=video,
@@ -366,29 +382,29 @@ class Generator(nn.Module):
 
     def velocity(self, x: jax.Array, t: jax.Array, cond: Conditions) -> jax.Array:
         """x [B, 2, T, C] at flow times t [B] -> velocity [B, 2, T, C] (float32)."""
-        c = self.config
-        dt = c.compute_dtype
+        cfg = self.config
+        dt = cfg.compute_dtype
         b, _, n, ch = x.shape
-        if ch != c.latent_dim:
-            raise ValueError(f"Generator: latents have {ch} channels, the model was built for {c.latent_dim}")
+        if ch != cfg.latent_dim:
+            raise ValueError(f"Generator: latents have {ch} channels, the model was built for {cfg.latent_dim}")
         x = x.astype(dt)
-        if c.layout == "stereo":
+        if cfg.layout == "stereo":
             streams = x.transpose(0, 2, 1, 3).reshape(b, 1, n, 2 * ch)
-        elif c.layout == "mono":
+        elif cfg.layout == "mono":
             streams = x[:, :1]
         else:
             streams = x
         audio = self.audio_mlp(nn.selu(self.audio_in(streams)))
-        if c.num_branches > 1:
+        if cfg.num_branches > 1:
             audio = audio + self.branch_embedding.astype(dt)[None, :, None, :]
         audio = layers.constrain(audio, transformer.AUDIO)
         c_g = cond.global_cond + self.t_embed(t)
         c_f = c_g[:, None, None, :] + cond.frame_cond
         audio = self.joint(audio, cond.video_tokens, cond.text_tokens, c_g, c_f, cond.text_mask)
         out = self.branches(audio, c_f).astype(jnp.float32)  # [B, nb, T, out]
-        if c.layout == "stereo":
+        if cfg.layout == "stereo":
             return out.reshape(b, n, 2, ch).transpose(0, 2, 1, 3)
-        if c.layout == "mono":
+        if cfg.layout == "mono":
             return jnp.broadcast_to(out, (b, 2, n, ch))
         return out
 

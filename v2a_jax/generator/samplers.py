@@ -33,6 +33,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from v2a_jax.train import run_config
+
 METHODS = ("euler", "heun", "midpoint", "ab2")
 EVALUATIONS_PER_STEP = {"euler": 1, "heun": 2, "midpoint": 2, "ab2": 1}
 
@@ -65,8 +67,6 @@ class Sampler:
     @classmethod
     def from_config(cls, sampler) -> Sampler:
         """From a config's `sampler` section (run_config.parse_section: its fields are exactly this class's)."""
-        from v2a_jax.train import run_config  # config parsing, not the jittable maths above
-
         return run_config.parse_section(cls, sampler, "config.sampler")
 
     def replace(self, **overrides) -> Sampler:

@@ -65,6 +65,7 @@ class TextEncoder(nn.Module):
     depth: int
     num_heads: int
     dtype: jnp.dtype = jnp.float32
+    execution: layers.Execution = layers.Execution()
 
     @nn.compact
     def __call__(self, ids: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -84,5 +85,7 @@ class TextEncoder(nn.Module):
         x = embed(ids) + pos.astype(self.dtype)
         x = layers.constrain(x, ("batch", "length", "embed"))
         for i in range(self.depth):
-            x = layers.TransformerLayer(self.num_heads, dtype=self.dtype, name=f"layer{i}")(x, key_mask=mask)
+            x = layers.TransformerLayer(self.num_heads, dtype=self.dtype, execution=self.execution, name=f"layer{i}")(
+                x, key_mask=mask
+            )
         return layers.LayerNorm(self.dtype, name="final_norm")(x), mask

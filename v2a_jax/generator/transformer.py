@@ -76,6 +76,7 @@ class JointBlock(nn.Module):
     num_heads: int
     mlp_hidden: int
     dtype: jnp.dtype = jnp.float32
+    execution: layers.Execution = layers.Execution()
 
     @nn.compact
     def __call__(self, carry, c_g, c_f, text_mask, audio_pos, video_pos):
@@ -96,7 +97,7 @@ class JointBlock(nn.Module):
             streams.append(t_qkv)
             masks.append(text_mask)
         q, k, v = (jnp.concatenate([s[i] for s in streams], axis=1) for i in range(3))
-        out = layers.attention(q, k, v, jnp.concatenate(masks, axis=1))
+        out = layers.attention(q, k, v, jnp.concatenate(masks, axis=1), self.execution.attention)
         a_out = out[:, : nb * t].reshape(b, nb, t, *out.shape[2:])
         v_out = out[:, nb * t : nb * t + video.shape[1]]
         audio = layers.constrain(audio_block.post_attention(audio, a_out, a_mods), AUDIO)
@@ -115,12 +116,15 @@ class SingleBlock(nn.Module):
     num_heads: int
     mlp_hidden: int
     dtype: jnp.dtype = jnp.float32
+    execution: layers.Execution = layers.Execution()
 
     @nn.compact
     def __call__(self, x, c, positions):
         block = StreamBlock(self.dim, self.num_heads, self.mlp_hidden, 3, self.dtype, name="audio")
         (q, k, v), mods = block.pre_attention(x, c, positions)
-        return layers.constrain(block.post_attention(x, layers.attention(q, k, v), mods), TOKENS), None
+        return layers.constrain(
+            block.post_attention(x, layers.attention(q, k, v, None, self.execution.attention), mods), TOKENS
+        ), None
 
 
 class FinalLayer(nn.Module):
@@ -144,14 +148,16 @@ class Branch(nn.Module):
     mlp_hidden: int
     depth: int
     out_dim: int
-    remat: bool = False
     dtype: jnp.dtype = jnp.float32
+    execution: layers.Execution = layers.Execution()
 
     @nn.compact
     def __call__(self, x, c):
         positions = jnp.arange(x.shape[-2], dtype=jnp.float32)
-        blocks = layers.layer_stack(SingleBlock, self.depth, self.remat, in_axes=(nn.broadcast, nn.broadcast))
-        x, _ = blocks(self.dim, self.num_heads, self.mlp_hidden, self.dtype, name="single_blocks")(x, c, positions)
+        blocks = layers.layer_stack(SingleBlock, self.depth, self.execution.remat, in_axes=(nn.broadcast, nn.broadcast))
+        x, _ = blocks(self.dim, self.num_heads, self.mlp_hidden, self.dtype, self.execution, name="single_blocks")(
+            x, c, positions
+        )
         return FinalLayer(self.out_dim, self.dtype, name="final")(x, c)
 
 
@@ -163,18 +169,18 @@ class JointStack(nn.Module):
     mlp_hidden: int
     depth: int
     aligned_rope: bool
-    remat: bool = False
     dtype: jnp.dtype = jnp.float32
+    execution: layers.Execution = layers.Execution()
 
     @nn.compact
     def __call__(self, audio, video, text, c_g, c_f, text_mask):
         t = audio.shape[2]
         audio_pos = jnp.arange(t, dtype=jnp.float32)
         video_pos = layers.aligned_positions(video.shape[1], t, self.aligned_rope)
-        blocks = layers.layer_stack(JointBlock, self.depth, self.remat, in_axes=(nn.broadcast,) * 5)
-        (audio, _, _), _ = blocks(self.dim, self.num_heads, self.mlp_hidden, self.dtype, name="joint_blocks")(
-            (audio, video, text), c_g, c_f, text_mask, audio_pos, video_pos
-        )
+        blocks = layers.layer_stack(JointBlock, self.depth, self.execution.remat, in_axes=(nn.broadcast,) * 5)
+        (audio, _, _), _ = blocks(
+            self.dim, self.num_heads, self.mlp_hidden, self.dtype, self.execution, name="joint_blocks"
+        )((audio, video, text), c_g, c_f, text_mask, audio_pos, video_pos)
         return audio
 
 
@@ -188,12 +194,12 @@ class Branches(nn.Module):
     depth: int
     out_dim: int
     separate: bool
-    remat: bool = False
     dtype: jnp.dtype = jnp.float32
+    execution: layers.Execution = layers.Execution()
 
     @nn.compact
     def __call__(self, audio, c_f):
-        args = (self.dim, self.num_heads, self.mlp_hidden, self.depth, self.out_dim, self.remat, self.dtype)
+        args = (self.dim, self.num_heads, self.mlp_hidden, self.depth, self.out_dim, self.dtype, self.execution)
         if self.separate:
             per_branch = nn.vmap(
                 Branch,

@@ -56,6 +56,7 @@ class SpaceTimeBlock(nn.Module):
 
     num_heads: int
     dtype: jnp.dtype = jnp.float32
+    execution: layers.Execution = layers.Execution()
 
     @nn.compact
     def __call__(self, x: jax.Array, _) -> tuple[jax.Array, None]:
@@ -69,7 +70,7 @@ class SpaceTimeBlock(nn.Module):
         frames = jnp.arange(t, dtype=jnp.float32)
         q, k = layers.rope(q, frames), layers.rope(k, frames)
         h = layers.dense(d, ("heads", "embed"), dtype=self.dtype, name="time_proj")(
-            layers.merge_heads(layers.attention(q, k, v))
+            layers.merge_heads(layers.attention(q, k, v, None, self.execution.attention))
         )
         x = x + h.reshape(b, p, t, d).transpose(0, 2, 1, 3)
         # Spatial: sequences over P for every (clip, frame); position comes from the patch embedding.
@@ -78,7 +79,7 @@ class SpaceTimeBlock(nn.Module):
             layers.LayerNorm(self.dtype, name="space_norm")(xs)
         )
         h = layers.dense(d, ("heads", "embed"), dtype=self.dtype, name="space_proj")(
-            layers.merge_heads(layers.attention(q, k, v))
+            layers.merge_heads(layers.attention(q, k, v, None, self.execution.attention))
         )
         x = x + h.reshape(b, t, p, d)
         hm = layers.LayerNorm(self.dtype, name="mlp_norm")(x)
@@ -100,8 +101,8 @@ class PixelVideoEncoder(nn.Module):
     depth: int
     num_heads: int
     semantic_frames_per_video_frame: float
-    remat: bool = False
     dtype: jnp.dtype = jnp.float32
+    execution: layers.Execution = layers.Execution()
 
     def _num_semantic_frames(self, num_video_frames: int) -> int:
         count = num_video_frames * self.semantic_frames_per_video_frame
@@ -141,8 +142,8 @@ class PixelVideoEncoder(nn.Module):
             "patch_position", layers.boxed(nn.initializers.normal(0.02), ("length", "embed")), (grid * grid, self.width)
         )
         x = x + pos.astype(self.dtype)
-        blocks = layers.layer_stack(SpaceTimeBlock, self.depth, self.remat, in_axes=0)
-        x, _ = blocks(self.num_heads, self.dtype, name="blocks")(x, None)
+        blocks = layers.layer_stack(SpaceTimeBlock, self.depth, self.execution.remat, in_axes=0)
+        x, _ = blocks(self.num_heads, self.dtype, self.execution, name="blocks")(x, None)
         x = layers.LayerNorm(self.dtype, name="final_norm")(x)
         picked = x[:, layers.nearest_indices(self._num_semantic_frames(t), t)]  # [B, T_sem, P, D]
         head = lambda name: layers.dense(self.width, ("embed", "mlp"), dtype=self.dtype, name=name)  # noqa: E731

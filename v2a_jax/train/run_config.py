@@ -7,8 +7,9 @@ A rerun may change only RESUMABLE_FIELDS: how long to train, how often to log, v
 checkpoints, how many checkpoints to keep, and the device layout (checkpoints restore onto any mesh).
 
 Old runs: a field added to a task's config after runs were saved without it is listed in ADDED_FIELDS with the
-value that reproduces those runs, and `load` fills it in; that is the one conversion of saved configs, so that
-the code reading a config never needs a default of its own.
+value that reproduces those runs, and a field whose values were renamed is listed in RENAMED_VALUES; `load`
+applies both. That is the one conversion of saved configs, so that the code reading a config never needs a
+default or an old spelling of its own.
 
 `parse_section` is the one way a config section becomes the frozen dataclass a module is built from (the
 generator's ModelConfig, the autoencoder's AutoencoderConfig, the sampler's settings): field for field, an
@@ -47,7 +48,12 @@ ADDED_FIELDS = {
         ("model.remat", False),
         ("model.video.localisation_weight", 0.0),
         ("data.localisation_targets", "ground_truth"),
+        ("model.attention", "xla"),
     ),
+}
+# Per task: (dotted field, {old value: new value}).
+RENAMED_VALUES = {
+    "v2a_jax.generator.task:GeneratorTask": (("model.remat", {False: "none", True: "full"}),),
 }
 
 
@@ -126,17 +132,29 @@ def load(workdir: epath.PathLike) -> ml_collections.ConfigDict:
         raise cli.ConfigError(f"{path}: not a valid run config ({e})") from e
     if not isinstance(data, dict):
         raise cli.ConfigError(f"{path}: not a valid run config (a JSON {type(data).__name__}, not an object)")
-    return ml_collections.ConfigDict(_tuples(_add_missing_fields(data)))
+    return ml_collections.ConfigDict(_tuples(_upgrade(data)))
 
 
-def _add_missing_fields(data: dict) -> dict:
-    """`data` with the ADDED_FIELDS of its task that it lacks filled in (module docstring)."""
-    for field, value in ADDED_FIELDS.get(data.get("task"), ()):
+def _upgrade(data: dict) -> dict:
+    """`data` with the ADDED_FIELDS of its task that it lacks filled in and its RENAMED_VALUES renamed (module
+    docstring)."""
+    task = data.get("task")
+    for field, value in ADDED_FIELDS.get(task, ()):
         *parents, name = field.split(".")
         node = data
         for parent in parents:
             node = node.setdefault(parent, {})
         node.setdefault(name, value)
+    for field, renames in RENAMED_VALUES.get(task, ()):
+        *parents, name = field.split(".")
+        node = data
+        for parent in parents:
+            node = node.get(parent, {})
+        # bool is hashed like 0/1: look values up by (type, value) so that 1 is not taken for True.
+        old = node.get(name)
+        for before, after in renames.items():
+            if type(old) is type(before) and old == before:
+                node[name] = after
     return data
 
 
