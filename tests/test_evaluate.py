@@ -46,6 +46,8 @@ def test_evaluate_writes_every_row_and_reruns_from_the_cache(workdir, tmp_path, 
     assert report["batches_generated"] == 3  # one batch x (generated, flipped, autoencoder)
     assert set(report["rows"]) == set(ROWS)
     assert "distribution" in report["omitted"]
+    # binaural_synth records its spherical head: the direction columns read ITDs through a map calibrated to it.
+    assert report["itd_map"]["name"] == "spherical(0.0875) calibrated"
     for name, metrics in report["rows"].items():
         for key in ALWAYS_FINITE:
             assert metrics[key] is not None and np.isfinite(metrics[key]), (name, key)

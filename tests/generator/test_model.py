@@ -14,6 +14,7 @@ import pytest
 
 from tests.generator import helpers
 from v2a_jax import cli
+from v2a_jax.generator import layers, transformer
 from v2a_jax.generator.model import Conditions, Generator, ModelConfig, count_params
 
 B, T_VIDEO, T_SEM, T_LAT, C = 2, 32, 8, 40, 8
@@ -197,33 +198,46 @@ def test_baseline_layouts_ears(layout):
         assert np.abs(right_changed - v)[:, 0].max() > 1e-4 and np.abs(right_changed - v)[:, 1].max() > 1e-4
 
 
-def test_remat_changes_memory_not_results():
-    """Recomputing the scanned blocks in the backward pass gives the same parameters, velocity and gradients."""
-    plain = _replace(BASE, **VARIANTS["visaudio"])
-    remat = dataclasses.replace(plain, remat=True)
-    params = Generator(plain).init(jax.random.PRNGKey(0), *_args(plain))
-    # Zero-initialised output layers would leave every block's gradient zero: perturb all weights.
+@pytest.mark.parametrize("policy", ["full", "dots"])
+def test_remat_changes_memory_not_results(policy):
+    """A scanned stack recomputed in the backward pass (each of layers.REMAT_POLICIES) gives the same output and
+    gradients; in the generator, every scanned stack (video encoder, joint blocks, per-ear blocks) is recomputed."""
+    key_x, key_c, key_p = jax.random.split(jax.random.PRNGKey(0), 3)
+    x, c = jax.random.normal(key_x, (2, 12, 32)), jax.random.normal(key_c, (2, 12, 32))
+
+    def branch(remat):
+        return transformer.Branch(32, 2, 64, 2, 8, execution=layers.Execution(remat=remat))
+
+    params = branch("none").init(jax.random.PRNGKey(1), x, c)
+    # The zero-initialised output layer would leave every block's gradient zero: perturb all weights.
     leaves, treedef = jax.tree.flatten(params)
-    keys = jax.random.split(jax.random.PRNGKey(2), len(leaves))
-    params = jax.tree.unflatten(treedef, [x + 0.05 * jax.random.normal(k, x.shape) for x, k in zip(leaves, keys)])
-    assert jax.tree.structure(params) == jax.tree.structure(
-        jax.eval_shape(Generator(remat).init, jax.random.PRNGKey(0), *_args(remat))
-    )
+    keys = jax.random.split(key_p, len(leaves))
+    params = jax.tree.unflatten(treedef, [w + 0.05 * jax.random.normal(k, w.shape) for w, k in zip(leaves, keys)])
 
-    def loss_and_grads(config):
-        def loss(p):
-            velocity, _ = Generator(config).apply(p, *_args(config, jax.random.PRNGKey(1)))
-            return jnp.mean(velocity**2 + velocity)
+    def loss_and_grads(remat):
+        return jax.jit(jax.value_and_grad(lambda p: jnp.mean(branch(remat).apply(p, x, c) ** 2)))(params)
 
-        return jax.jit(jax.value_and_grad(loss))(params)
-
-    (l0, g0), (l1, g1) = loss_and_grads(plain), loss_and_grads(remat)
+    (l0, g0), (l1, g1) = loss_and_grads("none"), loss_and_grads(policy)
     np.testing.assert_allclose(l1, l0, rtol=1e-5)
-    flat0, flat1 = jax.tree.leaves(g0), jax.tree.leaves(g1)
-    for stack in (g0["params"]["joint"], g0["params"]["branches"], g0["params"]["video_encoder"]):
-        assert max(float(jnp.abs(g).max()) for g in jax.tree.leaves(stack)) > 1e-3
-    for a, b in zip(flat0, flat1):
+    assert max(float(jnp.abs(g).max()) for g in jax.tree.leaves(g0["params"]["single_blocks"])) > 1e-3
+    for a, b in zip(jax.tree.leaves(g0), jax.tree.leaves(g1)):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+
+    # The whole generator: same params, and the policy reaches its three scanned stacks (traced, not compiled).
+    plain = _replace(BASE, **VARIANTS["visaudio"])
+    assert plain.remat == "none"
+    remat = dataclasses.replace(plain, remat=policy)
+    shapes = {
+        name: jax.eval_shape(Generator(config).init, jax.random.PRNGKey(0), *_args(config))
+        for name, config in (("plain", plain), ("remat", remat))
+    }
+    assert jax.tree.structure(shapes["plain"]) == jax.tree.structure(shapes["remat"])
+
+    def checkpoints(config):
+        jaxpr = jax.make_jaxpr(lambda p: Generator(config).apply(p, *_args(config)))(shapes["plain"])
+        return str(jaxpr).count("remat2[")  # jax.checkpoint's primitive
+
+    assert checkpoints(plain) == 0 and checkpoints(remat) >= 3
 
 
 def test_tuned_encoder_saliency_steers_the_spacetime_module_and_only_with_the_video():
@@ -250,3 +264,22 @@ def test_tuned_encoder_saliency_steers_the_spacetime_module_and_only_with_the_vi
         np.testing.assert_allclose(
             side(encode(p, ~no)), np.broadcast_to(embedding[0] - embedding[1], (B, T_LAT, config.hidden)), atol=1e-5
         )
+
+
+def test_the_attention_implementation_reaches_every_attention(monkeypatch):
+    """config.model.attention is what jax.nn.dot_product_attention is called with, in the joint and per-ear
+    blocks and both encoders; an unknown implementation is refused naming the field."""
+    seen = []
+    original = jax.nn.dot_product_attention
+
+    def recording(*args, implementation=None, **kwargs):
+        seen.append(implementation)
+        return original(*args, implementation="xla", **kwargs)  # 'cudnn' itself needs a GPU
+
+    monkeypatch.setattr(jax.nn, "dot_product_attention", recording)
+    config = dataclasses.replace(_replace(BASE, **VARIANTS["visaudio"]), attention="cudnn")
+    jax.eval_shape(Generator(config).init, jax.random.PRNGKey(0), *_args(config))
+    # Joint, per-ear, video encoder (time and space) and text encoder attentions, each traced at least once.
+    assert len(seen) >= 5 and set(seen) == {"cudnn"}
+    with pytest.raises(cli.ConfigError, match=r"config.model.attention='flash': must be one of"):
+        dataclasses.replace(config, attention="flash")

@@ -26,11 +26,12 @@ def test_open_split_reads_format(split, tiny_synth):
     assert (clip.duration_s, clip.sample_rate, clip.fps, clip.audio_scale) == (1.28, 16000, 25.0, 1 / 32767)
     assert clip.field_of_view_deg == 90.0 and set(clip.features) == set(source[0])
     assert clip.truth == loader.TRUTH_KEYS and clip.has_truth(("screen_x", "onset_s"))
+    assert clip.hrtf == ("spherical", 0.0875)  # the head binaural_synth rendered with, from its metadata
 
 
 def test_recorded_dataset_has_no_truth_and_non_square_batches(tiny_recorded):
     source, clip = loader.open_split(tiny_recorded, "recorded_tiny", "train")
-    assert clip.truth == () and not clip.has_truth(("relative_azimuth_deg",))
+    assert clip.truth == () and not clip.has_truth(("relative_azimuth_deg",)) and clip.hrtf is None
     assert (clip.duration_s, clip.sample_rate, clip.fps) == (1.28, 16000, 25.0)
     batch = _first(loader.make_dataset(source, clip, SEQ, train=True, batch_size=4, seed=0, mirror_prob=0.5))
     assert set(batch) == {"video", "audio", "caption", "clip_id", "start_s", "gain_db"}
@@ -47,6 +48,13 @@ def test_metadata_fallback_and_the_ground_truth_flag():
     clip = {k: scene[k] for k in ("duration_s", "sample_rate", "fps")}
     flagged = loader.ClipFormat.from_info({"clip": clip, "audio_scale": 1.0, "ground_truth": False}, stored, "d")
     assert flagged.truth == () and flagged.field_of_view_deg == loader.DEFAULT_FOV_DEG
+    # The builders over recordings record the head their decoder used under `builder`.
+    decoded = {
+        "clip": clip,
+        "audio_scale": 1.0,
+        "builder": {"hrtf": "sofa", "sofa_path": "/h.sofa", "head_radius_m": 0.1},
+    }
+    assert loader.ClipFormat.from_info(decoded, stored, "d").hrtf == ("sofa", "/h.sofa")
     with pytest.raises(ValueError, match="^DIR: the dataset metadata has no 'clip'"):
         loader.ClipFormat.from_info({"audio_scale": 1.0}, stored, "DIR")
 

@@ -79,11 +79,13 @@ def export_latent_stats(
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    f = flags.FLAGS
+    flag_values = flags.FLAGS
     for name in ("config", "workdir"):
-        if f[name].value is None:
+        if flag_values[name].value is None:
             raise app.UsageError(f"--{name} is required")
-    stats = export_latent_stats(f.config, f.workdir, step=f.step, batch_size=f.batch_size)
+    stats = export_latent_stats(
+        flag_values.config, flag_values.workdir, step=flag_values.step, batch_size=flag_values.batch_size
+    )
     print(
         f"step {stats['step']}: {stats['num_frames']} frames; mean {np.round(stats['mean'], 3).tolist()}; "
         f"std {np.round(stats['std'], 3).tolist()}"

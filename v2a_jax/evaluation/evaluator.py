@@ -11,7 +11,9 @@ Rows (all on the same clips):
 The metrics of each row are those of scores.py; the distribution metrics need an audio embedding (the CLI's
 --classifier_workdir), else they are left out and the report says why, as it does for the truth-based metrics
 on a dataset without ground truth. Metrics are on the stored audio: a builder's loudness gain (gain_db) is not
-undone (the FAIR-Play-scale columns are independent of it; report.json's "audio_level" says so).
+undone (the FAIR-Play-scale columns are independent of it; report.json's "audio_level" says so). Directions
+are read from ITDs through the dataset's head (spatial/itd_map.dataset_map: calibrated to the head its builder
+rendered with, Woodworth's sphere for recordings); report.json's "itd_map" records which.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from etils import epath
 
 from v2a_jax.classifier.embedding import AudioEmbedding
 from v2a_jax.evaluation import baselines, localiser, report, runner, scores
+from v2a_jax.spatial import itd_map
 
 NO_EMBEDDING = "no classifier given (--classifier_workdir): FD/KL/IS omitted"
 TOO_FEW_CLIPS = "fewer than 2 clips: FD/KL/IS omitted (a Frechet distance needs covariances)"
@@ -66,8 +69,8 @@ def evaluate_checkpoint(
     run = runner.load_run(workdir, settings)
     clips = runner.generate(run, settings, out_dir / "cache", progress)
     fps, rate = run.task.seq.video_fps, run.task.seq.sample_rate
-    t = clips.truth
-    truth = scores.Truth.from_features(t)
+    stored = clips.truth
+    truth = scores.Truth.from_features(stored)
     generated = clips.rows["generated"]
     systems = {"generated": (generated, truth)}
     if "flipped" in clips.rows:
@@ -88,14 +91,16 @@ def evaluate_checkpoint(
         omitted["distribution"], embedding = TOO_FEW_CLIPS, None
     if "flipped" not in clips.rows:
         omitted["flipped"] = "the model reads precomputed features, which cannot be flipped here"
+    # The dataset's head (the one its builder rendered with), or Woodworth's sphere for recordings.
+    head_map = itd_map.dataset_map(clips.clip.hrtf, rate)
     rows = {}
     for name, (audio, row_truth) in systems.items():
-        rows[name] = scores.score(audio, row_truth, fps=fps, sample_rate=rate, embedding=embedding)
+        rows[name] = scores.score(audio, row_truth, fps=fps, sample_rate=rate, itd_map=head_map, embedding=embedding)
         progress(f"{run.workdir}: scored {name}, {time.monotonic() - start:.1f} s")
     localiser_error, localiser_frames = float("nan"), 0
     if clips.clip.has_truth(("relative_azimuth_deg", "visible", "sounding")):
         localiser_error, localiser_frames = localiser.azimuth_error(
-            clips.localised_azimuth_deg, t["relative_azimuth_deg"], t["visible"], t["sounding"]
+            clips.localised_azimuth_deg, stored["relative_azimuth_deg"], stored["visible"], stored["sounding"]
         )
     else:
         omitted["localiser"] = report.NO_LOCALISER_TRUTH
@@ -113,7 +118,8 @@ def evaluate_checkpoint(
         "localiser": {"azimuth_error_deg": localiser_error, "frames": localiser_frames},
         "batches_generated": clips.batches_generated,
         "batches_cached": clips.batches_cached,
-        "audio_level": report.audio_level(t.get("gain_db")),
+        "audio_level": report.audio_level(stored.get("gain_db")),
+        "itd_map": head_map.to_dict(),
     }
     report.write_wavs(out_dir / "wav", {k: a for k, (a, _) in systems.items()}, num_wavs, rate)
     report.write_cue_plots(
@@ -132,6 +138,7 @@ def evaluate_checkpoint(
         f"two-stage localiser azimuth error "
         f"{report.format_value(localiser_error)} deg over {localiser_frames} frames\n\n"
     )
-    notes = "".join(f"\n- {k}: {v}" for k, v in {**omitted, "audio level": result["audio_level"]}.items())
+    noted = {**omitted, "audio level": result["audio_level"], "ITD-to-angle map": head_map.name}
+    notes = "".join(f"\n- {k}: {v}" for k, v in noted.items())
     (out_dir / "report.md").write_text(title + report.markdown_table(rows) + notes + ("\n" if notes else ""))
     return result

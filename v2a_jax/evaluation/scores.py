@@ -26,6 +26,7 @@ import numpy as np
 
 from v2a_jax.classifier.embedding import AudioEmbedding
 from v2a_jax.metrics import binaural, direction, distribution
+from v2a_jax.spatial.itd_map import ItdMap
 
 # The ground-truth features each truth-based metric group reads (names as the loader yields them).
 DIRECTION_TRUTH = ("relative_azimuth_deg", "elevation_deg", "sounding")
@@ -73,13 +74,20 @@ def omitted_without_truth(truth: Truth) -> dict[str, str]:
 
 
 def score(
-    audio: np.ndarray, truth: Truth, *, fps: float, sample_rate: int, embedding: AudioEmbedding | None = None
+    audio: np.ndarray,
+    truth: Truth,
+    *,
+    fps: float,
+    sample_rate: int,
+    itd_map: ItdMap = direction.DEFAULT_MAP,
+    embedding: AudioEmbedding | None = None,
 ) -> dict[str, float]:
-    """All metrics (module docstring) of audio [B, 2, N] against `truth`, as one flat dict of floats."""
+    """All metrics (module docstring) of audio [B, 2, N] against `truth`, as one flat dict of floats; ITDs become
+    angles through `itd_map` (the dataset's head: spatial/itd_map.dataset_map; the evaluator passes it)."""
     out = binaural.binaural_metrics(audio, truth.audio, sample_rate)
     out.update(binaural.peak_normalised_metrics(audio, truth.audio))
     for cue, suffix in (("itd", ""), ("ild", "_ild")):
-        ref = direction.reference_direction(audio, truth.audio, fps, sample_rate, cue=cue)
+        ref = direction.reference_direction(audio, truth.audio, fps, sample_rate, itd_map=itd_map, cue=cue)
         out.update(
             {
                 f"ref_direction_diff{suffix}_deg": ref.difference_deg,
@@ -91,9 +99,10 @@ def score(
     if truth.has_direction:
         cues = (truth.azimuth_deg, truth.sounding, fps, sample_rate)
         for cue, suffix in (("itd", ""), ("ild", "_ild")):
-            error = direction.direction_error(audio, *cues, true_elevation_deg=truth.elevation_deg, cue=cue)
-            agree = direction.left_right_agreement(audio, *cues, true_elevation_deg=truth.elevation_deg, cue=cue)
-            corr = direction.lateral_correlation(audio, *cues, true_elevation_deg=truth.elevation_deg, cue=cue)
+            kwargs = dict(true_elevation_deg=truth.elevation_deg, itd_map=itd_map, cue=cue)
+            error = direction.direction_error(audio, *cues, **kwargs)
+            agree = direction.left_right_agreement(audio, *cues, **kwargs)
+            corr = direction.lateral_correlation(audio, *cues, **kwargs)
             out.update(
                 {
                     f"direction_error{suffix}_deg": error.mean_deg,

@@ -39,6 +39,7 @@ from v2a_jax.generator.model import PRECOMPUTED_KEYS, Conditions, Generator, Mod
 from v2a_jax.inference import sampling
 from v2a_jax.input_pipeline import audio_targets, loader
 from v2a_jax.input_pipeline.sequence import SequenceConfig
+from v2a_jax.spatial import itd_map
 from v2a_jax.train import partitioning
 from v2a_jax.train.summaries import Audio
 from v2a_jax.train.task import import_object
@@ -194,7 +195,12 @@ class GeneratorTask:
             width = None if video.features == "pixels" else video.frame_size
             ds = ds.map(
                 audio_targets.LocalisationTargets(
-                    self.seq.num_video_frames, self.seq.video_fps, self.seq.sample_rate, clip.field_of_view_deg, width
+                    self.seq.num_video_frames,
+                    self.seq.video_fps,
+                    self.seq.sample_rate,
+                    clip.field_of_view_deg,
+                    width,
+                    itd_map.dataset_map(clip.hrtf, self.seq.sample_rate),  # the dataset's head
                 )
             )
         if self.tokenizer is not None:
@@ -222,9 +228,9 @@ class GeneratorTask:
 
     def init(self, rng, batch):
         x = jnp.zeros((batch["audio"].shape[0], 2, self.seq.num_latent_frames, self.codec.latent_dim), jnp.float32)
-        no = jnp.zeros((x.shape[0],), bool)
+        no_drop = jnp.zeros((x.shape[0],), bool)
         t = jnp.zeros((x.shape[0],), jnp.float32)
-        return self.model.init(rng, x, t, self.model_inputs(batch), no, no)["params"]
+        return self.model.init(rng, x, t, self.model_inputs(batch), no_drop, no_drop)["params"]
 
     def _localisation_metrics(self, logits: jax.Array, batch, keep: jax.Array, name: str) -> dict[str, jax.Array]:
         """BCE of per-patch logits [B, K, P] against the ground-truth sounding regions ("{name}_bce"), and the hit
@@ -310,9 +316,11 @@ class GeneratorTask:
         x1 = self.latents(batch)
         b = x1.shape[0]
         x0 = tie_ears(jax.random.normal(rng, x1.shape, jnp.float32), self.model_config.layout)
-        no = jnp.zeros((b,), bool)
+        no_drop = jnp.zeros((b,), bool)
         variables = {"params": params}
-        cond = self.model.apply(variables, self.model_inputs(batch), no, no, x1.shape[2], method=Generator.encode)
+        cond = self.model.apply(
+            variables, self.model_inputs(batch), no_drop, no_drop, x1.shape[2], method=Generator.encode
+        )
 
         def loss_at(t_value):
             t = jnp.full((b,), t_value, jnp.float32)
@@ -323,7 +331,7 @@ class GeneratorTask:
         losses = jax.lax.map(loss_at, fm.bucket_times(num_buckets))
         metrics = dict(zip(fm.bucket_names(num_buckets), losses))
         metrics["loss"] = jnp.mean(losses)
-        metrics.update(self._localisation_losses(cond, batch, ~no)[1])
+        metrics.update(self._localisation_losses(cond, batch, ~no_drop)[1])
         return metrics
 
     # ---- Summaries.

@@ -70,8 +70,10 @@ DEFAULT_FOV_DEG = 90.0  # binaural_synth's camera, for its versions built before
 @dataclasses.dataclass(frozen=True)
 class ClipFormat:
     """What the stored clips are: rates and length, the camera's horizontal field of view, the names of the stored
-    features, the ground-truth ones among them (`truth`, a subset of TRUTH_KEYS; empty for recordings), and the
-    dataset's directory (`path`, for messages)."""
+    features, the ground-truth ones among them (`truth`, a subset of TRUTH_KEYS; empty for recordings), the head
+    the audio was rendered with where the builder records one (`hrtf`: ('spherical', radius_m) or ('sofa', path);
+    None for recordings; spatial/itd_map.dataset_map turns it into the ITD-to-angle map), and the dataset's
+    directory (`path`, for messages)."""
 
     duration_s: float
     sample_rate: int
@@ -80,6 +82,7 @@ class ClipFormat:
     field_of_view_deg: float = DEFAULT_FOV_DEG
     features: tuple[str, ...] = ()
     truth: tuple[str, ...] = ()
+    hrtf: tuple[str, float | str] | None = None
     path: str = dataclasses.field(default="", compare=False)
 
     def has_truth(self, keys: Sequence[str]) -> bool:
@@ -103,6 +106,13 @@ class ClipFormat:
         fov = metadata.get("field_of_view_deg", clip.get("horizontal_fov_deg", DEFAULT_FOV_DEG))
         features = tuple(sorted(features))
         truth = () if metadata.get("ground_truth", True) is False else tuple(k for k in TRUTH_KEYS if k in features)
+        # binaural_synth records its head at the top level, the builders over recordings in `builder`.
+        rendered = metadata.get("builder", metadata)
+        hrtf = None
+        if rendered.get("hrtf") == "spherical":
+            hrtf = ("spherical", float(rendered["head_radius_m"]))
+        elif rendered.get("hrtf") == "sofa":
+            hrtf = ("sofa", str(rendered["sofa_path"]))
         return cls(
             duration_s=float(clip["duration_s"]),
             sample_rate=int(clip["sample_rate"]),
@@ -111,6 +121,7 @@ class ClipFormat:
             field_of_view_deg=float(fov),
             features=features,
             truth=truth,
+            hrtf=hrtf,
         )
 
 

@@ -2,8 +2,9 @@
 truth, or, where a dataset has none, against the reference recording.
 
 - Direction: the lateral angle of the sound, estimated per video frame from its ITD (v2a_jax.spatial.itd.frame_itd:
-  the cross-spectrum summed over +-2 video frames, PHAT-beta weighted) by inverting Woodworth's spherical-head
-  formula (or from its ILD: `lateral_estimate`), compared with the true source azimuth (`direction_error`,
+  the cross-spectrum summed over +-2 video frames, PHAT-beta weighted) through an ITD-to-angle map of the
+  dataset's head (`itd_map`: v2a_jax.spatial.itd_map; Woodworth's sphere by default) (or from its ILD:
+  `lateral_estimate`), compared with the true source azimuth (`direction_error`,
   `left_right_agreement`, `lateral_correlation`) or with the same estimate of the recording
   (`reference_direction`: no ground truth needed).
 - Timing: onsets detected in the audio by spectral flux, compared with the true event onsets
@@ -25,9 +26,10 @@ import scipy.signal
 
 from v2a_jax.metrics import binaural
 from v2a_jax.spatial import itd
+from v2a_jax.spatial.itd_map import ItdMap
 
-HEAD_RADIUS_M = 0.0875
-SPEED_OF_SOUND_M_S = 343.0
+# The map of a head nobody recorded (itd_map.dataset_map's fallback): Woodworth's 8.75 cm sphere.
+DEFAULT_MAP = ItdMap.woodworth()
 # Broadband ILD at 90 degrees for the ILD-only fallback of `azimuth_from_cues`: the Brown-Duda spherical-head
 # model gives at most about 11 dB for white noise at 16 kHz (peaking near 75 degrees).
 ILD_90_DB = 11.0
@@ -92,19 +94,10 @@ class SyncResult(NamedTuple):
     n_detected: int
 
 
-def azimuth_from_cues(
-    itd_s,
-    ild_db=None,
-    head_radius_m: float = HEAD_RADIUS_M,
-    speed_of_sound_m_s: float = SPEED_OF_SOUND_M_S,
-    ild_90_db: float = ILD_90_DB,
-) -> np.ndarray:
+def azimuth_from_cues(itd_s, ild_db=None, itd_map: ItdMap = DEFAULT_MAP, ild_90_db: float = ILD_90_DB) -> np.ndarray:
     """Lateral angle (degrees, [-90, 90], + = left) from interaural cues.
 
-    ITD: inverts Woodworth's spherical-head formula ITD = (a / c)(theta + sin theta), theta the lateral angle
-    in [0, pi/2] (odd-extended to negative ITD = right), by Newton's method. theta + sin theta is increasing
-    and concave, so Newton started below the root (theta0 = u / 2) converges monotonically; |ITD| beyond the
-    model's maximum (a / c)(pi / 2 + 1) (656 us for a = 8.75 cm) maps to +-90.
+    ITD: through `itd_map` (ItdMap.lateral_deg: the head's table inverted; ITDs beyond it map to +-90).
     ILD (optional): used only where itd_s is NaN, through the coarse law ILD = ild_90_db sin theta, clipped.
     Front/back: a lateral angle theta is consistent with azimuths theta and 180 - theta; this returns theta.
 
@@ -115,11 +108,7 @@ def azimuth_from_cues(
       `[...]` degrees; NaN where no cue is available.
     """
     itd_s = np.asarray(itd_s, dtype=np.float64)
-    u = np.clip(np.abs(itd_s) * speed_of_sound_m_s / head_radius_m, 0.0, np.pi / 2 + 1.0)
-    theta = u / 2.0
-    for _ in range(30):
-        theta = theta + (u - theta - np.sin(theta)) / (1.0 + np.cos(theta))
-    lateral = np.degrees(np.sign(itd_s) * np.minimum(theta, np.pi / 2))
+    lateral = itd_map.lateral_deg(itd_s)
     if ild_db is not None:
         from_ild = np.degrees(np.arcsin(np.clip(np.asarray(ild_db, dtype=np.float64) / ild_90_db, -1.0, 1.0)))
         lateral = np.where(np.isnan(itd_s), from_ild, lateral)
@@ -146,10 +135,10 @@ def itd_lateral_deg(
     num_frames: int,
     fps: float,
     sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
-    head_radius_m: float = HEAD_RADIUS_M,
+    itd_map: ItdMap = DEFAULT_MAP,
 ) -> np.ndarray:
     """Lateral angle (degrees, + = left) per video frame from the ITD of the audio under it and its two
-    neighbours on each side (`itd.frame_itd`, lags within the head's +-0.69 ms) through Woodworth's formula.
+    neighbours on each side (`itd.frame_itd`, lags within the head's +-0.69 ms) through `itd_map`.
     `[B, 2, N]` -> `[B, num_frames]`; silent frames give 0."""
     lag = itd.frame_itd(
         jnp.asarray(audio, jnp.float32),
@@ -158,7 +147,7 @@ def itd_lateral_deg(
         sample_rate,
         num_frames=num_frames,
     )
-    return azimuth_from_cues(np.asarray(lag) / sample_rate, head_radius_m=head_radius_m)
+    return azimuth_from_cues(np.asarray(lag) / sample_rate, itd_map=itd_map)
 
 
 CUES = ("itd", "ild")
@@ -170,7 +159,7 @@ def lateral_estimate(
     fps: float,
     sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
     energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
-    head_radius_m: float = HEAD_RADIUS_M,
+    itd_map: ItdMap = DEFAULT_MAP,
     cue: str = "itd",
 ) -> tuple[np.ndarray, np.ndarray]:
     """The direction estimator every metric here uses: lateral angle (degrees, + = left) per video frame and
@@ -183,7 +172,7 @@ def lateral_estimate(
     frames = _video_frames(audio, num_frames, fps, sample_rate)
     valid = binaural.frame_validity(frames, energy_threshold_db)
     if cue == "itd":
-        estimate = itd_lateral_deg(audio, num_frames, fps, sample_rate, head_radius_m)
+        estimate = itd_lateral_deg(audio, num_frames, fps, sample_rate, itd_map)
     else:
         ild = binaural.ild_db(np.moveaxis(frames, -3, -2))  # [B, T]
         estimate = azimuth_from_cues(np.full(ild.shape, np.nan), ild)
@@ -203,7 +192,7 @@ def _lateral_per_frame(
     sample_rate,
     true_elevation_deg,
     energy_threshold_db,
-    head_radius_m,
+    itd_map: ItdMap,
     cue: str = "itd",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Estimated (`lateral_estimate`) and true lateral angle [B, T] and the mask of frames with exactly one
@@ -222,9 +211,7 @@ def _lateral_per_frame(
             f"sounding {sounding.shape}"
         )
     elevation = 0.0 if true_elevation_deg is None else np.broadcast_to(true_elevation_deg, azimuth.shape)
-    estimate, valid = lateral_estimate(
-        audio, azimuth.shape[1], fps, sample_rate, energy_threshold_db, head_radius_m, cue
-    )
+    estimate, valid = lateral_estimate(audio, azimuth.shape[1], fps, sample_rate, energy_threshold_db, itd_map, cue)
     true_lateral = np.sum(np.where(sounding, lateral_angle_deg(azimuth, elevation), 0.0), axis=-1)
     return estimate, true_lateral, valid & (sounding.sum(axis=-1) == 1)
 
@@ -237,13 +224,13 @@ def direction_error(
     sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
     true_elevation_deg=None,
     energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
-    head_radius_m: float = HEAD_RADIUS_M,
+    itd_map: ItdMap = DEFAULT_MAP,
     cue: str = "itd",
 ) -> DirectionResult:
     """Absolute lateral-angle error of generated audio per video frame with exactly one sounding source.
 
     For video frame t the audio in [t / fps, (t + 1) / fps) and its two neighbours on each side give one ITD
-    (`itd.frame_itd`, lags within the head's +-0.69 ms), mapped to a lateral angle by `azimuth_from_cues` (ITD
+    (`itd.frame_itd`, lags within the head's +-0.69 ms), mapped to a lateral angle through `itd_map` (ITD
     only; cue='ild' uses the frame's broadband ILD instead, see `_lateral_per_frame`). The truth is the sounding
     source's azimuth folded to the lateral angle asin(sin(az) cos(el)) (elevation 0 unless given). Frames with
     0 or >= 2 sounding sources, or whose audio is below `energy_threshold_db` in either ear, are skipped.
@@ -263,7 +250,7 @@ def direction_error(
         sample_rate,
         true_elevation_deg,
         energy_threshold_db,
-        head_radius_m,
+        itd_map,
         cue,
     )
     err = np.where(mask, np.abs(estimate - truth), np.nan)
@@ -280,6 +267,7 @@ def left_right_agreement(
     true_elevation_deg=None,
     energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
     min_lateral_deg: float = MIN_LATERAL_DEG,
+    itd_map: ItdMap = DEFAULT_MAP,
     cue: str = "itd",
 ) -> AgreementResult:
     """Fraction of evaluated frames where the estimated side (sign of the lateral angle) matches the truth.
@@ -299,7 +287,7 @@ def left_right_agreement(
         sample_rate,
         true_elevation_deg,
         energy_threshold_db,
-        HEAD_RADIUS_M,
+        itd_map,
         cue,
     )
     mask = mask & (np.abs(truth) >= min_lateral_deg)
@@ -315,6 +303,7 @@ def reference_direction(
     sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
     energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
     min_lateral_deg: float = MIN_LATERAL_DEG,
+    itd_map: ItdMap = DEFAULT_MAP,
     cue: str = "itd",
 ) -> ReferenceDirectionResult:
     """Does the generated sound come from where the recorded one does? Both are measured by `lateral_estimate`
@@ -337,8 +326,8 @@ def reference_direction(
             f"{pred.shape} and {ref.shape}"
         )
     num_frames = int(pred.shape[-1] * fps // sample_rate)
-    est_pred, valid_pred = lateral_estimate(pred, num_frames, fps, sample_rate, energy_threshold_db, cue=cue)
-    est_ref, valid_ref = lateral_estimate(ref, num_frames, fps, sample_rate, energy_threshold_db, cue=cue)
+    est_pred, valid_pred = lateral_estimate(pred, num_frames, fps, sample_rate, energy_threshold_db, itd_map, cue)
+    est_ref, valid_ref = lateral_estimate(ref, num_frames, fps, sample_rate, energy_threshold_db, itd_map, cue)
     both = valid_pred & valid_ref
     sided = both & (np.abs(est_ref) >= min_lateral_deg)
     frames, sided_frames = int(both.sum()), int(sided.sum())
@@ -356,6 +345,7 @@ def lateral_correlation(
     true_elevation_deg=None,
     energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
     min_frames: int = MIN_CLIP_FRAMES,
+    itd_map: ItdMap = DEFAULT_MAP,
     cue: str = "itd",
 ) -> CorrelationResult:
     """Does the generated direction move with the source from clip to clip? Pearson r over clips between the
@@ -373,7 +363,7 @@ def lateral_correlation(
         sample_rate,
         true_elevation_deg,
         energy_threshold_db,
-        HEAD_RADIUS_M,
+        itd_map,
         cue,
     )
     count = mask.sum(axis=-1)

@@ -10,7 +10,9 @@ recording, the direction metrics) takes an `ItdMap`:
   records no HRTF;
 - `ItdMap.from_hrtf(hrtf, sample_rate)`: calibrated to a dataset's HRTF by rendering noise from lateral angles
   0..90 degrees through it and measuring each with the same estimator the consumers use, so the map and its
-  users read ITDs the same way.
+  users read ITDs the same way;
+- `dataset_map(hrtf, sample_rate)`: the map of a dataset, from the head its builder records
+  (input_pipeline.loader.ClipFormat.hrtf): calibrated to that head, or Woodworth's where none is recorded.
 A map is a monotone table (lateral angle -> ITD in seconds, odd in the angle); `lateral_deg` inverts it by
 linear interpolation and clips ITDs beyond the table's end to +-90.
 """
@@ -18,11 +20,14 @@ linear interpolation and clips ITDs beyond the table's end to +-90.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import os
 
 import jax.numpy as jnp
 import numpy as np
 
 from v2a_jax.spatial import geometry, itd
+from v2a_jax.spatial import hrtf as hrtf_lib
 
 CALIBRATION_STEP_DEG = 5.0  # lateral angles rendered by from_hrtf
 CALIBRATION_SECONDS = 1.0  # white noise per direction
@@ -92,3 +97,21 @@ class ItdMap:
     def to_dict(self) -> dict:
         """JSON-able form (reports record which map they used)."""
         return dataclasses.asdict(self)
+
+
+@functools.cache
+def dataset_map(hrtf: tuple[str, float | str] | None, sample_rate: int) -> ItdMap:
+    """The ItdMap of a dataset whose binaural audio was rendered with `hrtf` (loader.ClipFormat.hrtf:
+    ('spherical', head radius in m) or ('sofa', path)): `ItdMap.from_hrtf` of that head, named after it. None
+    (recordings, whose head is not recorded) gives the documented fallback, Woodworth's 8.75 cm sphere, as does a
+    SOFA file that is not on this machine (the map's name says so)."""
+    if hrtf is None:
+        return ItdMap.woodworth()
+    kind, value = hrtf
+    if kind == "sofa" and not os.path.isfile(value):
+        # Built on another machine: the same fallback, named so that the report says the head was not available.
+        return dataclasses.replace(ItdMap.woodworth(), name=f"woodworth (the dataset's SOFA file {value} is missing)")
+    head = hrtf_lib.make_hrtf(
+        kind, sample_rate, **({"head_radius_m": value} if kind == "spherical" else {"path": value})
+    )
+    return ItdMap.from_hrtf(head, sample_rate, name=f"{kind}({value}) calibrated")
