@@ -27,6 +27,7 @@ from etils import epath
 
 from v2a_jax.classifier.embedding import AudioEmbedding
 from v2a_jax.evaluation import baselines, localiser, report, runner, scores
+from v2a_jax.inference.generate import load_generator
 from v2a_jax.spatial import itd_map
 
 NO_EMBEDDING = "no classifier given (--classifier_workdir): FD/KL/IS omitted"
@@ -66,7 +67,7 @@ def evaluate_checkpoint(
     Raises FileNotFoundError naming a missing run config or checkpoint."""
     start = time.monotonic()
     out_dir = epath.Path(out_dir)
-    run = runner.load_run(workdir, settings)
+    run = load_generator(workdir, settings.step, use_ema=settings.ema)
     clips = runner.generate(run, settings, out_dir / "cache", progress)
     fps, rate = run.task.seq.video_fps, run.task.seq.sample_rate
     stored = clips.truth

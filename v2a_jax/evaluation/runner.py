@@ -32,7 +32,7 @@ from v2a_jax.evaluation import localiser
 from v2a_jax.generator import samplers
 from v2a_jax.generator.task import CaptionIds
 from v2a_jax.inference import sampling
-from v2a_jax.inference.generate import LoadedGenerator, load_generator
+from v2a_jax.inference.generate import LoadedGenerator
 from v2a_jax.input_pipeline import loader
 from v2a_jax.train import partitioning
 
@@ -76,12 +76,6 @@ class Clips:
     batches_generated: int
     batches_cached: int
     clip: loader.ClipFormat
-
-
-def load_run(workdir: epath.PathLike, settings: Settings) -> LoadedGenerator:
-    """The generator run in `workdir` at the checkpoint and params `settings` name (inference.generate's
-    load_generator: config from WORKDIR/config.json)."""
-    return load_generator(workdir, settings.step, use_ema=settings.ema)
 
 
 def scored_keys(clip: loader.ClipFormat) -> tuple[str, ...]:

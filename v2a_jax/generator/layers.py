@@ -316,9 +316,9 @@ class Execution:
 
     def __post_init__(self):
         if self.attention not in ATTENTION_IMPLEMENTATIONS:
-            raise ValueError(f"attention={self.attention!r}: expected one of {ATTENTION_IMPLEMENTATIONS}")
+            raise ValueError(f"attention={self.attention!r}: must be one of {ATTENTION_IMPLEMENTATIONS}")
         if self.remat not in REMAT_POLICIES:
-            raise ValueError(f"remat={self.remat!r}: expected one of {tuple(REMAT_POLICIES)}")
+            raise ValueError(f"remat={self.remat!r}: must be one of {tuple(REMAT_POLICIES)}")
 
 
 def attention(

@@ -141,10 +141,10 @@ class ModelConfig:
             )
         if self.hidden % self.num_heads or (self.hidden // self.num_heads) % 2:
             _bad("hidden", self.hidden, f"must split into num_heads={self.num_heads} heads of even size (RoPE)")
-        if self.remat not in layers.REMAT_POLICIES:
-            _bad("remat", self.remat, f"must be one of {tuple(layers.REMAT_POLICIES)}")
-        if self.attention not in layers.ATTENTION_IMPLEMENTATIONS:
-            _bad("attention", self.attention, f"must be one of {layers.ATTENTION_IMPLEMENTATIONS}")
+        try:
+            self.execution  # noqa: B018 -- layers.Execution checks the attention implementation and remat policy
+        except ValueError as e:
+            raise cli.ConfigError(f"config.model.{e}") from e
         if self.joint_depth < 1 or self.single_depth < 1:
             _bad(
                 "joint_depth",

@@ -76,9 +76,9 @@ class LoadedGenerator:
         return partitioning.batch_sharding(self.mesh, self.rules)
 
 
-def _synthetic_batch(task: GeneratorTask, frame_size: int) -> dict[str, jax.ShapeDtypeStruct]:
-    """Shapes of a one-clip batch of the trained duration: all that task.init reads."""
-    seq = task.seq
+def _synthetic_batch(task: GeneratorTask) -> dict[str, jax.ShapeDtypeStruct]:
+    """Shapes of a one-clip batch of the trained duration at the stored frame size: all that task.init reads."""
+    seq, frame_size = task.seq, task.model_config.video.frame_size
     batch = {
         "audio": jax.ShapeDtypeStruct((1, 2, seq.num_samples), jnp.float32),
         "video": jax.ShapeDtypeStruct((1, seq.num_video_frames, frame_size, frame_size, 3), jnp.float32),
@@ -107,7 +107,7 @@ def load_generator(
         )
     mesh = partitioning.make_mesh(config.mesh, devices)
     rules = partitioning.logical_axis_rules(config)
-    batch = _synthetic_batch(task, task.model_config.video.frame_size)
+    batch = _synthetic_batch(task)
     params, step = checkpointing.load_params(
         workdir, task.init, batch, mesh=mesh, rules=rules, step=step, use_ema=use_ema
     )

@@ -26,6 +26,7 @@ from etils import epath
 from orbax.checkpoint import checkpoint_managers
 
 from v2a_jax import cli
+from v2a_jax.train import run_config
 from v2a_jax.train import state as state_lib
 from v2a_jax.train.partitioning import LogicalRules
 from v2a_jax.train.state import TrainState
@@ -163,10 +164,7 @@ def _check_shapes(path: epath.Path, expected, saved) -> None:
 def step_dir(workdir: epath.PathLike, step: int | None = None) -> tuple[int, epath.Path]:
     """(step, WORKDIR/checkpoints/STEP) of the checkpoint `step` of the run in `workdir` (default: the newest).
     Raises cli.NotFoundError naming the missing workdir or checkpoint (and the saved steps)."""
-    workdir = epath.Path(workdir)
-    if not workdir.is_dir():
-        raise cli.NotFoundError(f"{workdir}: {'is a file, not a workdir' if workdir.exists() else 'no such workdir'}")
-    directory = workdir / CHECKPOINTS
+    directory = run_config.check_workdir(workdir) / CHECKPOINTS
     steps = sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit()) if directory.is_dir() else []
     if step is None:
         if not steps:

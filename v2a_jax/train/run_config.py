@@ -114,12 +114,18 @@ def _tuples(value):
     return value
 
 
-def load(workdir: epath.PathLike) -> ml_collections.ConfigDict:
-    """The config saved by `save` in `workdir`. Raises cli.NotFoundError (a FileNotFoundError) naming the file
-    when it is missing and cli.ConfigError (a ValueError) when it is empty or not a JSON object."""
+def check_workdir(workdir: epath.PathLike) -> epath.Path:
+    """`workdir` as a Path; raises cli.NotFoundError when it is a file or does not exist (every reader of a run)."""
     workdir = epath.Path(workdir)
     if not workdir.is_dir():
         raise cli.NotFoundError(f"{workdir}: {'is a file, not a workdir' if workdir.exists() else 'no such workdir'}")
+    return workdir
+
+
+def load(workdir: epath.PathLike) -> ml_collections.ConfigDict:
+    """The config saved by `save` in `workdir`. Raises cli.NotFoundError (a FileNotFoundError) naming the file
+    when it is missing and cli.ConfigError (a ValueError) when it is empty or not a JSON object."""
+    workdir = check_workdir(workdir)
     path = workdir / CONFIG_FILE
     if not path.exists():
         raise cli.NotFoundError(f"{path}: no run config (is {workdir} a training workdir of this project?)")
@@ -140,22 +146,24 @@ def _upgrade(data: dict) -> dict:
     docstring)."""
     task = data.get("task")
     for field, value in ADDED_FIELDS.get(task, ()):
-        *parents, name = field.split(".")
-        node = data
-        for parent in parents:
-            node = node.setdefault(parent, {})
+        node, name = _parent(data, field)
         node.setdefault(name, value)
     for field, renames in RENAMED_VALUES.get(task, ()):
-        *parents, name = field.split(".")
-        node = data
-        for parent in parents:
-            node = node.get(parent, {})
+        node, name = _parent(data, field)
         # bool is hashed like 0/1: look values up by (type, value) so that 1 is not taken for True.
         old = node.get(name)
         for before, after in renames.items():
             if type(old) is type(before) and old == before:
                 node[name] = after
     return data
+
+
+def _parent(data: dict, field: str) -> tuple[dict, str]:
+    """(the section of `data` holding the dotted `field`, created where missing; the field's own name)."""
+    *parents, name = field.split(".")
+    for parent in parents:
+        data = data.setdefault(parent, {})
+    return data, name
 
 
 def parse_section(cls: type, section: Any, path: str, **given: Any):
