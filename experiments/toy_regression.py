@@ -47,6 +47,9 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     config.data.noise = 0.01
     config.data.delay_s = 0.0  # test hook: seconds of sleep per batch
     config.data.nan_example = -1  # test hook: this training example's x is NaN
+    # Test hook: while this file exists, training batches from `hold_from_batch` on are held back ("" = never).
+    config.data.hold_file = ""
+    config.data.hold_from_batch = 0
 
     config.model = ml_collections.ConfigDict()
     config.model.hidden = 32

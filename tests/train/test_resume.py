@@ -66,22 +66,25 @@ def test_sigterm_saves_the_current_step_and_rerun_logs_the_uninterrupted_losses(
 
 def test_sigkill_and_rerun_logs_the_uninterrupted_losses(tmp_path, launch, reference):
     workdir = tmp_path / "run"
-    # 50 ms per batch keeps the run going long enough to be killed between checkpoints.
-    command = run_utils.main_command(workdir, data__delay_s=0.05, **OVERRIDES)
+    # Batch 15 (step 16) and later wait while `hold` exists: the killed run stops at step 15, between checkpoints.
+    hold = tmp_path / "hold"
+    hold.touch()
+    command = run_utils.main_command(workdir, data__hold_file=hold, data__hold_from_batch=15, **OVERRIDES)
 
     run = launch(command, tmp_path / "killed.log")
-    _wait_for(lambda: (workdir / "checkpoints" / "10").exists(), run, "the step-10 checkpoint")
-    # Kill it a few steps past the checkpoint, so that the resumed run redoes logged steps.
-    _wait_for(lambda: any(r["step"] >= 13 for r in run_utils.read_metrics(workdir, "train")), run, "step 13")
+    logged = lambda: (workdir / "metrics.jsonl").exists() and run_utils.read_metrics(workdir, "train")  # noqa: E731
+    _wait_for(lambda: logged() and logged()[-1]["step"] >= 15, run, "step 15")
+    time.sleep(0.5)  # long enough for a step past the hold to be logged, were there one
     run.send_signal(signal.SIGKILL)
     assert run.wait() == -signal.SIGKILL
-    killed_steps = [r["step"] for r in run_utils.read_metrics(workdir, "train")]
-    assert 13 <= max(killed_steps) < 20, killed_steps
+    assert max(r["step"] for r in run_utils.read_metrics(workdir, "train")) == 15
+    assert {p.name for p in (workdir / "checkpoints").iterdir()} == {"10"}
 
+    hold.unlink()
     resumed = launch(command, tmp_path / "resumed.log")
     assert resumed.wait(timeout=TIMEOUT_S) == 0, (tmp_path / "resumed.log").read_text()[-3000:]
     assert "Resuming from the checkpoint of step 10" in (tmp_path / "resumed.log").read_text()
 
-    # Steps 11..max(killed_steps) were logged twice, by the killed and by the resumed run.
-    assert len(run_utils.read_metrics(workdir, "train")) > OVERRIDES["num_train_steps"]
+    # Steps 11..15 were logged twice, by the killed and by the resumed run.
+    assert len(run_utils.read_metrics(workdir, "train")) == OVERRIDES["num_train_steps"] + 5
     _assert_same_losses(workdir, reference)

@@ -5,9 +5,11 @@ axes ('embed', 'mlp') and ('mlp', 'embed'), so on a data x fsdp x tensor mesh th
 over both 'fsdp' and 'tensor'. Examples are a pure function of their index, so runs are exactly
 reproducible. Test hooks live here, not in the trainer: `config.model.nan_at_step` makes the
 loss (and so the gradients) NaN at that step; `config.data.nan_example` makes that training example's input
-NaN; `config.data.delay_s` slows each batch down.
+NaN; `config.data.delay_s` slows each batch down; `config.data.hold_file` holds the training batches from
+`config.data.hold_from_batch` on while that file exists (a test stops a run at a known step, then lets its rerun go).
 """
 
+import os
 import time
 
 import flax.linen as nn
@@ -74,6 +76,11 @@ class ToyRegressionTask:
             time.sleep(data.delay_s)
             return batch
 
+        def hold(index, batch):
+            while index >= data.hold_from_batch and os.path.exists(data.hold_file):
+                time.sleep(0.02)
+            return batch
+
         ds = grain.MapDataset.range(size)
         if split == "train":
             ds = ds.shuffle(seed).repeat()  # a new order every epoch
@@ -81,6 +88,8 @@ class ToyRegressionTask:
         ds = ds.map(make_example).batch(batch_size, drop_remainder=True)
         if data.delay_s:
             ds = ds.map(slow_down)
+        if split == "train" and data.hold_file:
+            ds = ds.map_with_index(hold)
         return ds.to_iter_dataset()
 
     def init(self, rng, batch):
