@@ -1,11 +1,13 @@
-"""Test-wide setup: 8 forced CPU devices so sharding tests see a real mesh.
+"""Test-wide setup: 8 forced CPU devices so sharding tests see a real mesh, compiled fast (tests/xla_flags.py).
 
-The flag must be set before JAX initialises its backends, hence at conftest import time.
+The flags must be set before JAX initialises its backends, hence at conftest import time.
 """
 
 import os
 
-os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+from tests.xla_flags import xla_flags
+
+os.environ.setdefault("XLA_FLAGS", xla_flags())
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import pytest  # noqa: E402

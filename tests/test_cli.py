@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from tests.train import run_utils
+from tests.xla_flags import xla_flags
 from v2a_jax import cli
 from v2a_jax.train import run_config
 
@@ -20,7 +21,7 @@ TIMEOUT_S = 120
 
 def _run(*args: str) -> tuple[int, str]:
     """(exit status, stderr + stdout) of `python -m ARGS` from the repository root on the CPU."""
-    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
+    env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": xla_flags()}
     result = subprocess.run(
         [sys.executable, "-m", *args],
         cwd=run_utils.REPO_ROOT,

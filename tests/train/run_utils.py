@@ -14,6 +14,7 @@ import ml_collections
 from tensorboardX.proto import event_pb2
 
 from experiments import toy_regression
+from tests.xla_flags import xla_flags
 from v2a_jax.train import checkpointing, partitioning
 from v2a_jax.train.task import load_task
 
@@ -86,7 +87,7 @@ def start(
     env = {
         **os.environ,
         "JAX_PLATFORMS": "cpu",
-        "XLA_FLAGS": f"--xla_force_host_platform_device_count={xla_device_count}",
+        "XLA_FLAGS": xla_flags(xla_device_count),
     }
     return subprocess.Popen(
         [*command, *extra_args], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log_path.open("w")

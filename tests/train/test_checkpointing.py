@@ -1,8 +1,11 @@
 """Checkpoint retention: the newest N plus the best by validation loss, also across restarts."""
 
+import logging
+
 import grain
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from v2a_jax.train import checkpointing
 from v2a_jax.train.state import TrainState
@@ -67,3 +70,39 @@ def test_a_failed_background_write_is_named_by_its_os_error_code():
         assert ckpt._write_failure(ValueError(text)) == "No space left on device"
     assert ckpt._write_failure(ValueError("some other failure")) is None
     assert ckpt._write_failure(OSError(28, "No space left on device")) == "No space left on device"
+
+
+def test_small_replicated_arrays_are_saved_without_compiling_per_replica_slices(tmp_path):
+    """A state replicated over 8 devices: orbax cuts replica parts (one compiled slice per shape and device) only
+    for arrays of at least MIN_BYTES_PER_REPLICA_PART per part; every array restores to its value either way."""
+    mesh = jax.make_mesh((8,), ("data",))
+    replicated = jax.NamedSharding(mesh, jax.P())
+    big = 8 * checkpointing.MIN_BYTES_PER_REPLICA_PART // 4  # float32 elements: 8 parts of the minimum size
+    params = {
+        "small": jax.device_put(jnp.arange(128.0).reshape(8, 16), replicated),  # divisible into 8 parts
+        "big": jax.device_put(jnp.arange(big, dtype=jnp.float32), replicated),
+    }
+    state = TrainState(
+        step=jnp.array(1, jnp.int32), params=params, opt_state=(), ema_params=params, rng=jax.random.PRNGKey(0)
+    )
+    manager = checkpointing.make_manager(tmp_path, keep=1)
+    compiled = []
+    handler = logging.Handler()
+    handler.emit = lambda record: compiled.append(record.getMessage())
+    logger = logging.getLogger("jax._src.dispatch")
+    logger.addHandler(handler)
+    try:
+        with jax.log_compiles():
+            checkpointing.save(manager, state, iter(grain.MapDataset.range(3).to_iter_dataset()))
+            manager.wait_until_finished()
+    finally:
+        logger.removeHandler(handler)
+    slices = [m for m in compiled if m.startswith("Finished XLA compilation of jit(slice")]
+    # The big array's 8 parts (one slice shape, 8 devices); none for the small ones.
+    assert len(slices) == 8, compiled
+
+    abstract = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=x.sharding), state)
+    restored = checkpointing.restore(manager, 1, abstract)
+    for name, value in params.items():
+        np.testing.assert_array_equal(np.asarray(restored.params[name]), np.asarray(value))
+    manager.close()
