@@ -1,9 +1,15 @@
 """The pixel video encoder on frames of any stored size: area resampling to image_size x image_size, checked against
-block means and hand-computed overlaps, and the encoder on non-square frames."""
+block means and hand-computed overlaps, the encoder on non-square frames, and its tubelet embedding against the
+strided 3-D convolution it computes."""
 
+import chex
+import flax.linen as nn
 import jax
+import jax.numpy as jnp
 import numpy as np
+import pytest
 
+from v2a_jax.generator import video_encoder
 from v2a_jax.generator.video_encoder import PixelVideoEncoder, area_weights
 
 
@@ -36,3 +42,29 @@ def test_non_square_frames_encode_as_their_area_resampled_square():
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     odd = jax.jit(encoder.apply)(params, video[:, :, :24, :40])  # 24 x 40: no whole factor at all
     assert odd.patches.shape == (2, 2, 16, 32) and np.all(np.isfinite(odd.patches))
+
+
+@pytest.mark.parametrize("frames", [3, 2])
+def test_tubelet_embedding_is_the_strided_3d_convolution_in_value_gradient_and_init(frames):
+    """TubeletEmbedding against flax's nn.Conv (kernel frames x 4 x 4, stride (1, 4, 4), time padded as the
+    encoder pads it): same params at init, same outputs and gradients (float32 summation order apart)."""
+    video = jax.random.uniform(jax.random.PRNGKey(0), (2, 5, 8, 12, 3), minval=-1.0, maxval=1.0)
+    ours = video_encoder.TubeletEmbedding(features=6, frames=frames, patch=4)
+    conv = nn.Conv(6, (frames, 4, 4), strides=(1, 4, 4), padding=(((frames - 1) // 2, frames // 2), (0, 0), (0, 0)))
+    params = nn.meta.unbox(ours.init(jax.random.PRNGKey(1), video)["params"])
+    conv_params = conv.init(jax.random.PRNGKey(1), video)["params"]
+    chex.assert_trees_all_close(params["kernel"], conv_params["kernel"], rtol=0, atol=0)
+    params = {"kernel": params["kernel"], "bias": jax.random.normal(jax.random.PRNGKey(2), (6,))}
+
+    def loss(module, p, x):
+        return jnp.sum(jnp.sin(module.apply({"params": p}, x)))
+
+    out = ours.apply({"params": params}, video)
+    assert out.shape == (2, 5, 2, 3, 6)
+    np.testing.assert_allclose(out, conv.apply({"params": params}, video), rtol=1e-5, atol=1e-5)
+    chex.assert_trees_all_close(
+        jax.grad(loss, argnums=(1, 2))(ours, params, video),
+        jax.grad(loss, argnums=(1, 2))(conv, params, video),
+        rtol=1e-4,
+        atol=1e-5,
+    )

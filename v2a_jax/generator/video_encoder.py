@@ -48,6 +48,39 @@ def area_weights(size_in: int, size_out: int) -> np.ndarray:
     return (overlap / overlap.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
+class TubeletEmbedding(nn.Module):
+    """video [B, T, H, W, C] -> [B, T, H / patch, W / patch, features]: the 3-D convolution of `frames` x patch x
+    patch with stride (1, patch, patch), time padded to keep T (params as nn.Conv's: kernel [frames, patch, patch,
+    C, features], bias [features]).
+
+    Written as patches and a matmul over (frame offset, row, column, channel) rather than nn.Conv: the same sums,
+    and XLA's CPU convolution backward for this stride is more than twice as slow as the matmul's
+    (experiments/RESULTS.md, "Generator: speed work")."""
+
+    features: int
+    frames: int
+    patch: int
+    dtype: jnp.dtype = jnp.float32
+
+    @nn.compact
+    def __call__(self, video: jax.Array) -> jax.Array:
+        b, t, h, w, c = video.shape
+        gh, gw, p = h // self.patch, w // self.patch, self.patch
+        kernel = self.param(
+            "kernel",
+            layers.boxed(nn.initializers.lecun_normal(), ("conv_kernel", None, None, None, "embed")),
+            (self.frames, p, p, c, self.features),
+        )
+        bias = self.param("bias", layers.boxed(layers.ZEROS, ("embed",)), (self.features,))
+        patches = video.reshape(b, t, gh, p, gw, p, c).transpose(0, 1, 2, 4, 3, 5, 6)  # [B, T, gh, gw, p, p, C]
+        before, after = (self.frames - 1) // 2, self.frames // 2
+        padded = jnp.pad(patches, ((0, 0), (before, after)) + ((0, 0),) * 5)
+        # [B, T, gh, gw, frames, p, p, C]: frame t sees frames t - before .. t + after, as the convolution does.
+        windows = jnp.stack([padded[:, k : k + t] for k in range(self.frames)], axis=4)
+        out = jnp.einsum("btijkpqc,kpqcd->btijd", windows, kernel.astype(self.dtype))
+        return out + bias.astype(self.dtype)
+
+
 class SpaceTimeBlock(nn.Module):
     """Temporal attention over frames (per patch), then spatial attention over patches (per frame), then MLP.
 
@@ -125,17 +158,9 @@ class PixelVideoEncoder(nn.Module):
             rows = jnp.asarray(area_weights(h, self.image_size), self.dtype)
             cols = jnp.asarray(area_weights(w, self.image_size), self.dtype)
             video = jnp.einsum("ih,bthwc,jw->btijc", rows, video, cols, precision=jax.lax.Precision.HIGHEST)
-        pad_t = ((self.tubelet_frames - 1) // 2, self.tubelet_frames // 2)
-        x = nn.Conv(
-            self.width,
-            (self.tubelet_frames, self.patch_size, self.patch_size),
-            strides=(1, self.patch_size, self.patch_size),
-            padding=(pad_t, (0, 0), (0, 0)),
-            dtype=self.dtype,
-            name="tubelet",
-            kernel_init=layers.boxed(nn.initializers.lecun_normal(), ("conv_kernel", None, None, None, "embed")),
-            bias_init=layers.boxed(layers.ZEROS, ("embed",)),
-        )(video)  # [B, T, gh, gw, D]
+        x = TubeletEmbedding(self.width, self.tubelet_frames, self.patch_size, self.dtype, name="tubelet")(
+            video
+        )  # [B, T, gh, gw, D]
         grid = self.image_size // self.patch_size
         x = x.reshape(b, t, grid * grid, self.width)
         pos = self.param(
