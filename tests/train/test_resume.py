@@ -24,6 +24,14 @@ def _wait_for(condition, run, what):
         time.sleep(0.02)
 
 
+def _last_logged_step(workdir) -> int:
+    """The last training step in workdir/metrics.jsonl (0 before the first)."""
+    if not (workdir / "metrics.jsonl").exists():
+        return 0
+    records = run_utils.read_metrics(workdir, "train")
+    return records[-1]["step"] if records else 0
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """Workdir of the uninterrupted run."""
@@ -45,8 +53,7 @@ def test_sigterm_saves_the_current_step_and_rerun_logs_the_uninterrupted_losses(
     workdir = tmp_path / "run"
     command = run_utils.main_command(workdir, data__delay_s=0.05, **OVERRIDES)
     run = launch(command, tmp_path / "stopped.log")
-    logged = lambda: (workdir / "metrics.jsonl").exists() and run_utils.read_metrics(workdir, "train")  # noqa: E731
-    _wait_for(lambda: logged() and logged()[-1]["step"] >= 13, run, "step 13")
+    _wait_for(lambda: _last_logged_step(workdir) >= 13, run, "step 13")
     run.send_signal(signal.SIGTERM)
     assert run.wait(timeout=TIMEOUT_S) == cli.EXIT_PREEMPTED, (tmp_path / "stopped.log").read_text()[-3000:]
     log = (tmp_path / "stopped.log").read_text()
@@ -72,8 +79,7 @@ def test_sigkill_and_rerun_logs_the_uninterrupted_losses(tmp_path, launch, refer
     command = run_utils.main_command(workdir, data__hold_file=hold, data__hold_from_batch=15, **OVERRIDES)
 
     run = launch(command, tmp_path / "killed.log")
-    logged = lambda: (workdir / "metrics.jsonl").exists() and run_utils.read_metrics(workdir, "train")  # noqa: E731
-    _wait_for(lambda: logged() and logged()[-1]["step"] >= 15, run, "step 15")
+    _wait_for(lambda: _last_logged_step(workdir) >= 15, run, "step 15")
     time.sleep(0.5)  # long enough for a step past the hold to be logged, were there one
     run.send_signal(signal.SIGKILL)
     assert run.wait() == -signal.SIGKILL

@@ -39,8 +39,8 @@ CHECKPOINTS = "checkpoints"  # WORKDIR/checkpoints/STEP/{state,data}
 
 # Orbax writes a replicated array in parts, one per replica, each cut out by a slice compiled per array shape and
 # device. For small arrays (biases, norms, a tiny model's kernels) the compiles cost far more than the parallel
-# write gains: 448 of them, 14 s, at the first save of the test-sized generator on 8 CPU devices. Parts below
-# this size are written whole by one replica; the files are the same either way.
+# write gains (experiments/RESULTS.md, "Project operations"). Parts below this size are written whole by one
+# replica; the files are the same either way.
 MIN_BYTES_PER_REPLICA_PART = 4 * 2**20
 type_handler_registry.GLOBAL_TYPE_HANDLER_REGISTRY.add(
     jax.Array,
