@@ -17,6 +17,9 @@ allocated). For the sizes in --sizes it then measures, on one device with the Vi
   - sampling time for 8 s of audio (250 latent frames, 200 video frames): 25 Euler steps with classifier-free
     guidance (conditional and unconditional halves in one batch of 2), batch 1, compile excluded, and per
     network evaluation.
+--profile_top=N adds a per-op profile of the train step: a jax.profiler trace of --steps steps, the N HLO
+operations that took the most time (summed over threads, per step), each with the model code it came from (the
+compiled HLO's op_name metadata).
 --remat and --attention override the config's model.remat / model.attention (layers.REMAT_POLICIES,
 layers.ATTENTION_IMPLEMENTATIONS) to measure their effect.
 The codec is the FrameCodec stand-in with MMAudio's 20 latent channels (v2a_jax/autoencoder/frame_codec.py): its
@@ -26,7 +29,12 @@ compute dtype (params stay float32): float32 on CPU, where bf16 is not faster; b
 
 from __future__ import annotations
 
+import collections
+import gzip
 import json
+import pathlib
+import re
+import tempfile
 import time
 
 import flax.linen as nn
@@ -50,6 +58,7 @@ _BATCH_SMALL = flags.DEFINE_integer("batch_small", 2, "Training batch of the sma
 _OUT = flags.DEFINE_string("out", "", "Optional JSON file for the results.")
 _DTYPE = flags.DEFINE_enum("dtype", "float32", ["float32", "bfloat16"], "Compute dtype of the model and the matmul.")
 _MATMUL_SIZE = flags.DEFINE_integer("matmul_size", 2048, "Side of the reference square matmul.")
+_PROFILE_TOP = flags.DEFINE_integer("profile_top", 0, "Print the train step's N slowest HLO ops (0: no profile).")
 _REMAT = flags.DEFINE_enum("remat", None, list(layers.REMAT_POLICIES), "Remat policy (default: the config's).")
 _ATTENTION = flags.DEFINE_enum(
     "attention", None, list(layers.ATTENTION_IMPLEMENTATIONS), "Attention implementation (default: the config's)."
@@ -156,6 +165,8 @@ def train_speed(
         train_state, metrics = compiled(train_state, device_batches[i % 2])
     jax.block_until_ready(metrics)
     step_s = (time.perf_counter() - start) / num_steps
+    if _PROFILE_TOP.value:
+        train_state, profile = op_profile(compiled, train_state, device_batches, num_steps, _PROFILE_TOP.value)
     speed = {
         "batch": batch_size,
         "remat": config.model.remat,
@@ -166,6 +177,8 @@ def train_speed(
         "step_gflop": flops / 1e9,
         "model_gflop_per_s": flops / step_s / 1e9,
     }
+    if _PROFILE_TOP.value:
+        speed["profile"] = profile
     memory = jax.devices()[0].memory_stats()  # None on CPU
     if memory and "peak_bytes_in_use" in memory:
         speed["peak_memory_gib"] = memory["peak_bytes_in_use"] / 2**30  # since the process started
@@ -173,6 +186,40 @@ def train_speed(
         speed["breakdown_s"] = component_times(task, train_state.params, device_batches[0], num_steps)
     speed["breakdown_s"]["optimizer_and_ema"] = step_s - speed["breakdown_s"]["loss"]
     return speed, task, train_state
+
+
+# Parts of the model named in the HLO's op_name paths, in the order tried (the first match names an op's part);
+# "other" is everything else: the codec, the loss, the optimiser and EMA, the step's bookkeeping.
+PROFILE_COMPONENTS = ("video_encoder", "text_encoder", "spacetime", "joint_blocks", "single_blocks", "Generator")
+_HLO_OP = re.compile(r"^\s*(?:ROOT )?%?([\w.\-]+) = .*?metadata=\{[^}]*op_name=\"([^\"]*)\"", re.MULTILINE)
+
+
+def op_profile(compiled, train_state, batches: list, num_steps: int, top: int):
+    """(train state, the `top` slowest HLO ops of the step): a jax.profiler trace of `num_steps` steps, each
+    op's time summed over the threads that ran it, per step, with the model code it came from (op_name)."""
+    op_names = dict(_HLO_OP.findall(compiled.as_text()))
+    with tempfile.TemporaryDirectory() as trace_dir:
+        with jax.profiler.trace(trace_dir, create_perfetto_trace=True):
+            for i in range(num_steps):
+                train_state, metrics = compiled(train_state, batches[i % len(batches)])
+            jax.block_until_ready(metrics)
+        (trace_file,) = pathlib.Path(trace_dir).rglob("*.trace.json.gz")
+        events = json.loads(gzip.decompress(trace_file.read_bytes()))["traceEvents"]
+    seconds = collections.Counter()
+    for event in events:
+        op = event.get("args", {}).get("hlo_op")
+        if event.get("ph") == "X" and op:
+            seconds[op] += event["dur"] * 1e-6 / num_steps
+    total = sum(seconds.values())
+    components = collections.Counter()
+    for op, s in seconds.items():
+        source = op_names.get(op, "")
+        part = next((name for name in PROFILE_COMPONENTS if f"/{name}" in source), "other")
+        components[f"{part} {'backward' if 'transpose(' in source else 'forward'}"] += s
+    rows = [
+        {"op": op, "s": s, "share": s / total, "source": op_names.get(op, "")} for op, s in seconds.most_common(top)
+    ]
+    return train_state, {"total_op_s": total, "components_s": dict(components.most_common()), "top": rows}
 
 
 def _median_seconds(fn, *args, repeats: int) -> float:
@@ -267,6 +314,13 @@ def main(argv):
         )
         parts = ", ".join(f"{name} {seconds:.3f} s" for name, seconds in speed["breakdown_s"].items())
         print(f"  breakdown (forward + backward of each part alone): {parts}", flush=True)
+        if "profile" in speed:
+            profile = speed["profile"]
+            parts = ", ".join(f"{name} {s:.3f} s" for name, s in profile["components_s"].items())
+            print(f"  op time per step {profile['total_op_s']:.3f} s (summed over threads): {parts}")
+            print("  slowest ops:")
+            for row in profile["top"]:
+                print(f"    {row['s']:7.4f} s {100 * row['share']:5.1f} %  {row['op']:28s} {row['source']}")
     if _OUT.value:
         with open(_OUT.value, "w") as f:
             json.dump(results, f, indent=2)
