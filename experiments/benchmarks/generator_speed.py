@@ -17,9 +17,9 @@ allocated). For the sizes in --sizes it then measures, on one device with the Vi
   - sampling time for 8 s of audio (250 latent frames, 200 video frames): 25 Euler steps with classifier-free
     guidance (conditional and unconditional halves in one batch of 2), batch 1, compile excluded, and per
     network evaluation.
---profile_top=N adds a per-op profile of the train step: a jax.profiler trace of --steps steps, the N HLO
-operations that took the most time (summed over threads, per step), each with the model code it came from (the
-compiled HLO's op_name metadata).
+--profile_top=N adds a per-op profile of the train step: a jax.profiler trace of --steps steps, its op time
+per model part (PROFILE_COMPONENTS, forward and backward), and the N HLO operations that took the most time
+(summed over threads, per step), each with the model code it came from (the compiled HLO's op_name metadata).
 --remat and --attention override the config's model.remat / model.attention (layers.REMAT_POLICIES,
 layers.ATTENTION_IMPLEMENTATIONS) to measure their effect.
 The codec is the FrameCodec stand-in with MMAudio's 20 latent channels (v2a_jax/autoencoder/frame_codec.py): its
@@ -165,8 +165,6 @@ def train_speed(
         train_state, metrics = compiled(train_state, device_batches[i % 2])
     jax.block_until_ready(metrics)
     step_s = (time.perf_counter() - start) / num_steps
-    if _PROFILE_TOP.value:
-        train_state, profile = op_profile(compiled, train_state, device_batches, num_steps, _PROFILE_TOP.value)
     speed = {
         "batch": batch_size,
         "remat": config.model.remat,
@@ -178,7 +176,7 @@ def train_speed(
         "model_gflop_per_s": flops / step_s / 1e9,
     }
     if _PROFILE_TOP.value:
-        speed["profile"] = profile
+        train_state, speed["profile"] = op_profile(compiled, train_state, device_batches, num_steps, _PROFILE_TOP.value)
     memory = jax.devices()[0].memory_stats()  # None on CPU
     if memory and "peak_bytes_in_use" in memory:
         speed["peak_memory_gib"] = memory["peak_bytes_in_use"] / 2**30  # since the process started
@@ -205,13 +203,13 @@ def op_profile(compiled, train_state, batches: list, num_steps: int, top: int):
             jax.block_until_ready(metrics)
         (trace_file,) = pathlib.Path(trace_dir).rglob("*.trace.json.gz")
         events = json.loads(gzip.decompress(trace_file.read_bytes()))["traceEvents"]
-    seconds = collections.Counter()
+    seconds: collections.Counter[str] = collections.Counter()
     for event in events:
         op = event.get("args", {}).get("hlo_op")
         if event.get("ph") == "X" and op:
             seconds[op] += event["dur"] * 1e-6 / num_steps
     total = sum(seconds.values())
-    components = collections.Counter()
+    components: collections.Counter[str] = collections.Counter()
     for op, s in seconds.items():
         source = op_names.get(op, "")
         part = next((name for name in PROFILE_COMPONENTS if f"/{name}" in source), "other")
