@@ -224,8 +224,7 @@ def test_remat_changes_memory_not_results(policy):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
 
     # The whole generator: same params, and the policy reaches its three scanned stacks (traced, not compiled).
-    plain = _replace(BASE, **VARIANTS["visaudio"])
-    assert plain.remat == "none"
+    plain = dataclasses.replace(_replace(BASE, **VARIANTS["visaudio"]), remat="none")
     remat = dataclasses.replace(plain, remat=policy)
     shapes = {
         name: jax.eval_shape(Generator(config).init, jax.random.PRNGKey(0), *_args(config))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from v2a_jax.generator import video_encoder
-from v2a_jax.generator.video_encoder import PixelVideoEncoder, area_weights
+from v2a_jax.generator.video_encoder import PixelVideoEncoder, area_resample, area_weights
 
 
 def test_area_weights_are_block_means_or_pixel_overlaps():
@@ -21,6 +21,15 @@ def test_area_weights_are_block_means_or_pixel_overlaps():
     np.testing.assert_allclose(w[1, :3], [0.0, 1 / 3, 2 / 3], rtol=1e-6)
     np.testing.assert_allclose(w.sum(axis=1), 1.0, rtol=1e-6)
     np.testing.assert_allclose(area_weights(8, 16)[:4, :2], [[1, 0], [1, 0], [0, 1], [0, 1]])  # upsampling repeats
+
+
+@pytest.mark.parametrize("hw", [(32, 48), (24, 40), (16, 16), (8, 12)])
+def test_area_resample_is_the_area_weights_contraction(hw):
+    """Whole factors (32 x 48, 16 x 16) take the block-mean path, the others the weights' contraction: both give
+    the area_weights matrices applied to rows and columns (float64 numpy)."""
+    video = np.random.default_rng(2).uniform(-1, 1, size=(2, 3, *hw, 3)).astype(np.float32)
+    want = np.einsum("ih,bthwc,jw->btijc", area_weights(hw[0], 8), video.astype(np.float64), area_weights(hw[1], 8))
+    np.testing.assert_allclose(jax.jit(area_resample, static_argnums=1)(video, 8), want, rtol=1e-5, atol=1e-6)
 
 
 def test_non_square_frames_encode_as_their_area_resampled_square():

@@ -13,7 +13,7 @@ position, RoPE over frame index) followed by spatial attention (per frame). Sema
 are read at the video frames under each semantic frame's centre (`layers.nearest_indices`).
 
 Frames of any stored size H x W (H != W included) are first area-resampled to image_size x image_size
-(`area_weights`: each output pixel the mean of the input area it covers; an exact block mean when H and W are
+(`area_resample`: each output pixel the mean of the input area it covers; an exact block mean when H and W are
 multiples of image_size). A non-square frame is squeezed, not cropped: patch column j still covers the j-th share
 of the frame's width, so the patch-centre grid (spatialisation.patch_centres, x in [-1, 1] from the left edge to
 the right one) keeps meaning horizontal position in the stored picture, which is what the spatial modules read.
@@ -48,13 +48,28 @@ def area_weights(size_in: int, size_out: int) -> np.ndarray:
     return (overlap / overlap.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
+def area_resample(video: jax.Array, size: int) -> jax.Array:
+    """video [B, T, H, W, C] -> [B, T, size, size, C], each output pixel the mean of the input area it covers.
+
+    When H and W are whole multiples of `size` that is a block mean, computed as a reshape and a mean: the same
+    numbers as the `area_weights` contraction (which the other sizes take), at a quarter of its time on CPU, where
+    the contraction's layout copy of the whole video dominated (experiments/RESULTS.md, "Generator: speed work")."""
+    b, t, h, w, c = video.shape
+    if h % size == 0 and w % size == 0:
+        return video.reshape(b, t, size, h // size, size, w // size, c).mean(axis=(3, 5))
+    rows = jnp.asarray(area_weights(h, size), video.dtype)
+    cols = jnp.asarray(area_weights(w, size), video.dtype)
+    return jnp.einsum("ih,bthwc,jw->btijc", rows, video, cols, precision=jax.lax.Precision.HIGHEST)
+
+
 class TubeletEmbedding(nn.Module):
     """video [B, T, H, W, C] -> [B, T, H / patch, W / patch, features]: the 3-D convolution of `frames` x patch x
     patch with stride (1, patch, patch), time padded to keep T (params as nn.Conv's: kernel [frames, patch, patch,
     C, features], bias [features]).
 
-    Written as patches and a matmul over (frame offset, row, column, channel) rather than nn.Conv: the same sums,
-    and XLA's CPU convolution backward for this stride is more than twice as slow as the matmul's
+    Written as one matmul of every frame's patches with every frame offset's kernel, then a shifted sum over the
+    offsets, rather than nn.Conv (whose XLA CPU backward for this stride is more than twice as slow) or a matmul
+    over stacked time windows (which copies the video `frames` times): the same sums
     (experiments/RESULTS.md, "Generator: speed work")."""
 
     features: int
@@ -73,11 +88,12 @@ class TubeletEmbedding(nn.Module):
         )
         bias = self.param("bias", layers.boxed(layers.ZEROS, ("embed",)), (self.features,))
         patches = video.reshape(b, t, gh, p, gw, p, c).transpose(0, 1, 2, 4, 3, 5, 6)  # [B, T, gh, gw, p, p, C]
+        # [B, T, gh, gw, frames, features]: frame s through kernel offset k.
+        per_offset = jnp.einsum("btijpqc,kpqcd->btijkd", patches, kernel.astype(self.dtype))
         before, after = (self.frames - 1) // 2, self.frames // 2
-        padded = jnp.pad(patches, ((0, 0), (before, after)) + ((0, 0),) * 5)
-        # [B, T, gh, gw, frames, p, p, C]: frame t sees frames t - before .. t + after, as the convolution does.
-        windows = jnp.stack([padded[:, k : k + t] for k in range(self.frames)], axis=4)
-        out = jnp.einsum("btijkpqc,kpqcd->btijd", windows, kernel.astype(self.dtype))
+        padded = jnp.pad(per_offset, ((0, 0), (before, after)) + ((0, 0),) * 4)
+        # Output frame t sums frame t - before + k through offset k (k = 0 .. frames - 1), as the convolution does.
+        out = sum(padded[:, k : k + t, :, :, k] for k in range(self.frames))
         return out + bias.astype(self.dtype)
 
 
@@ -155,9 +171,7 @@ class PixelVideoEncoder(nn.Module):
             )
         video = video.astype(self.dtype)
         if (h, w) != (self.image_size, self.image_size):
-            rows = jnp.asarray(area_weights(h, self.image_size), self.dtype)
-            cols = jnp.asarray(area_weights(w, self.image_size), self.dtype)
-            video = jnp.einsum("ih,bthwc,jw->btijc", rows, video, cols, precision=jax.lax.Precision.HIGHEST)
+            video = area_resample(video, self.image_size)
         x = TubeletEmbedding(self.width, self.tubelet_frames, self.patch_size, self.dtype, name="tubelet")(
             video
         )  # [B, T, gh, gw, D]
