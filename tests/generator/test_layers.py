@@ -18,6 +18,18 @@ def _dot_after_rope(q, k, m, n):
     return float(jnp.dot(rq, rk))
 
 
+def test_rope_rotates_each_feature_pair_by_position_times_its_frequency():
+    """Against the docstring's maths in float64 numpy: pair (i, i + Dh/2) rotated by pos * theta^(-2i/Dh)."""
+    x = np.random.default_rng(0).standard_normal((2, 5, 3, 8))  # [B, L, H, Dh]
+    positions = np.array([0.0, 1.0, 2.5, 7.0, 31.25])
+    angles = positions[:, None] * 10000.0 ** (-np.arange(4) / 4)  # [L, Dh/2]
+    cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
+    x1, x2 = x[..., :4], x[..., 4:]
+    want = np.concatenate([x1 * cos - x2 * sin, x1 * sin + x2 * cos], axis=-1)
+    got = layers.rope(jnp.asarray(x, jnp.float32), jnp.asarray(positions, jnp.float32))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 def test_rope_scores_depend_only_on_relative_position():
     q, k = jax.random.normal(jax.random.PRNGKey(0), (2, 16))
     base = _dot_after_rope(q, k, 3.0, 1.0)

@@ -26,7 +26,7 @@ def test_training_reduces_validation_loss_and_writes_summaries(tmp_path):
     assert val[-1]["loss"] < 0.5 * val[0]["loss"]
     train = run_utils.read_metrics(tmp_path, "train")
     assert [r["step"] for r in train] == [10, 20, 30, 40, 50, 60]
-    assert {"loss", "grad_norm", "learning_rate", "steps_per_sec", "pred_std"} <= set(train[0])
+    assert {"loss", "grad_norm", "learning_rate", "steps_per_sec", "input_fraction", "pred_std"} <= set(train[0])
     np.testing.assert_allclose(train[0]["learning_rate"], 1e-2)
 
     tags = {(e.step, v.tag, v.WhichOneof("value")) for e in run_utils.read_events(tmp_path) for v in e.summary.value}

@@ -250,9 +250,14 @@ def rope(x: jax.Array, positions: jax.Array, theta: float = 10000.0) -> jax.Arra
         raise ValueError(f"rope: head dimension must be even, got {dim}")
     freqs = theta ** (-jnp.arange(dim // 2, dtype=jnp.float32) / (dim // 2))
     angles = positions.astype(jnp.float32)[:, None] * freqs[None]  # [L, Dh/2]
-    cos, sin = jnp.cos(angles)[:, None, :], jnp.sin(angles)[:, None, :]  # [L, 1, Dh/2]
-    x1, x2 = jnp.split(x.astype(jnp.float32), 2, axis=-1)
-    return jnp.concatenate([x1 * cos - x2 * sin, x1 * sin + x2 * cos], axis=-1).astype(x.dtype)
+    cos, sin = jnp.cos(angles), jnp.sin(angles)
+    # The two halves as an axis of 2 ([..., L, H, 2, Dh/2]): (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin) is
+    # x cos + reversed(x) (-sin, +sin), elementwise with no split or concatenate (which XLA's CPU backend runs
+    # as separate, slower copies).
+    cos2 = jnp.stack([cos, cos], axis=-2)[:, None]  # [L, 1, 2, Dh/2]
+    sin2 = jnp.stack([-sin, sin], axis=-2)[:, None]
+    halves = x.astype(jnp.float32).reshape(*x.shape[:-1], 2, dim // 2)
+    return (halves * cos2 + halves[..., ::-1, :] * sin2).reshape(x.shape).astype(x.dtype)
 
 
 def aligned_positions(num_tokens: int, num_latent_frames: int, aligned: bool) -> jax.Array:

@@ -12,6 +12,7 @@ checkpoint (on every process, at the step they agree on) and raises cli.Preempte
 
 import itertools
 import math
+import time
 from typing import Any
 
 import flax.linen as nn
@@ -98,7 +99,9 @@ def train_and_evaluate(config: ml_collections.ConfigDict, workdir: epath.PathLik
     try:
         with preemption.PreemptionWatch() as watch:
             for step in range(first_step + 1, config.num_train_steps + 1):
+                fetch_start = time.monotonic()
                 local_batch = next(train_iter)
+                progress.input_time(time.monotonic() - fetch_start)
                 state, metrics = train_step(state, partitioning.global_batch(local_batch, batch_sharding))
                 # Checking the previous step's loss while this one runs keeps the device queue full.
                 if unchecked is not None:
