@@ -52,8 +52,8 @@ def area_resample(video: jax.Array, size: int) -> jax.Array:
     """video [B, T, H, W, C] -> [B, T, size, size, C], each output pixel the mean of the input area it covers.
 
     When H and W are whole multiples of `size` that is a block mean, computed as a reshape and a mean: the same
-    numbers as the `area_weights` contraction (which the other sizes take), at a quarter of its time on CPU, where
-    the contraction's layout copy of the whole video dominated (experiments/RESULTS.md, "Generator: speed work")."""
+    numbers as the `area_weights` contraction (which the other sizes take) without the contraction's layout copy
+    of the whole video, which dominated its time on CPU (experiments/RESULTS.md, "Generator: speed work")."""
     b, t, h, w, c = video.shape
     if h % size == 0 and w % size == 0:
         return video.reshape(b, t, size, h // size, size, w // size, c).mean(axis=(3, 5))
