@@ -48,7 +48,7 @@ from v2a_jax.video import io
 _WORKDIR = flags.DEFINE_string("workdir", "runs/quickstart", "Where every stage writes its outputs.")
 _NUM_WORKERS = flags.DEFINE_integer("num_workers", 2, "Processes used to render the benchmark.")
 _AE_STEPS = flags.DEFINE_integer("ae_steps", 800, "Autoencoder training steps.")
-_GENERATOR_STEPS = flags.DEFINE_integer("generator_steps", 1800, "Generator training steps.")
+_GENERATOR_STEPS = flags.DEFINE_integer("generator_steps", 2400, "Generator training steps.")
 _EVAL_CLIPS = flags.DEFINE_integer("eval_clips", 32, "Test clips evaluated (0: the whole split).")
 _EVAL_STEPS = flags.DEFINE_integer("eval_sampler_steps", 25, "Euler steps of the evaluation and the samples.")
 _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 4, "Test clips written as videos with generated sound.")
@@ -165,7 +165,7 @@ def run(
     workdir: str,
     num_workers: int = 2,
     ae_steps: int = 800,
-    generator_steps: int = 1800,
+    generator_steps: int = 2400,
     eval_clips: int = 32,
     eval_sampler_steps: int = 25,
     num_samples: int = 4,

@@ -137,8 +137,11 @@ class BiAudio(sources.WindowFilteringBuilder):
     """Perspective video + binaural audio along random camera trajectories through 360-degree video with FOA."""
 
     name = "biaudio"
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "First release."}
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {
+        "1.0.0": "First release.",
+        "1.1.0": "Audio stored as raw int16 bytes, not an int64 list: examples decode several times faster.",
+    }
     BUILDER_CONFIGS = BUILDER_CONFIGS
     DEFAULT_CONFIG_NAME = "small"
 

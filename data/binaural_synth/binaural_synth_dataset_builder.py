@@ -151,7 +151,10 @@ def features(scene: scenes.SceneConfig) -> tfds.features.FeaturesDict:
             "video": tfds.features.Tensor(
                 shape=(t, size, size, 3), dtype=np.uint8, encoding=tfds.features.Encoding.ZLIB
             ),
-            "audio": tfds.features.Tensor(shape=(2, shapes["num_samples"]), dtype=np.int16),
+            # Raw bytes: TFDS would otherwise store int16 as an int64 list, whose decoding dominates the input pipeline.
+            "audio": tfds.features.Tensor(
+                shape=(2, shapes["num_samples"]), dtype=np.int16, encoding=tfds.features.Encoding.BYTES
+            ),
             "caption": tfds.features.Text(),
             "seed": np.int64,
             "class_id": tfds.features.Tensor(shape=(s,), dtype=np.int32),
@@ -173,8 +176,11 @@ def features(scene: scenes.SceneConfig) -> tfds.features.FeaturesDict:
 class BinauralSynth(tfds.core.GeneratorBasedBuilder):
     """Procedurally generated binaural scenes with per-frame source ground truth."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "First release."}
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {
+        "1.0.0": "First release.",
+        "1.1.0": "Audio stored as raw int16 bytes, not an int64 list: examples decode several times faster.",
+    }
     BUILDER_CONFIGS = BUILDER_CONFIGS
     DEFAULT_CONFIG_NAME = "default"
 

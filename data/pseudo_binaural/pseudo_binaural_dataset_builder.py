@@ -192,8 +192,11 @@ class PseudoBinaural(sources.WindowFilteringBuilder):
     """Ordinary videos with their mono sound placed at the sounding object's on-screen direction, in binaural."""
 
     name = "pseudo_binaural"
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "First release."}
+    VERSION = tfds.core.Version("1.1.0")
+    RELEASE_NOTES = {
+        "1.0.0": "First release.",
+        "1.1.0": "Audio stored as raw int16 bytes, not an int64 list: examples decode several times faster.",
+    }
     BUILDER_CONFIGS = BUILDER_CONFIGS
     DEFAULT_CONFIG_NAME = "small"
 

@@ -6,7 +6,8 @@ r"""Generator speed on this machine: parameter counts, training throughput, mode
 For every MODEL-SIZE of experiments/generator.py it prints the parameter count (from shapes alone, nothing
 allocated). For the sizes in --sizes it then measures, on one device with the ViSAudio model:
   - training throughput: the trainer's jitted train step (forward, backward, AdamW, EMA) on synthetic batches of
-    the config's shapes (--batch_tiny / --batch_small examples), after one warm-up step; examples/s;
+    the config's shapes (--batch_tiny / --batch_small examples), after one warm-up step; the median of --steps
+    steps, each timed alone; examples/s;
   - model FLOP/s: XLA's FLOP count of the step (`model_flops`: unoptimised HLO, remat off) over the step time
     (remat as configured: on for small/large), and that as a fraction of
     a plain matmul's FLOP/s in the compute dtype (--matmul_size cubed, measured in the same run, same device);
@@ -160,11 +161,14 @@ def train_speed(
     flops = model_flops(config, batches[0])
     train_state, metrics = compiled(train_state, device_batches[0])  # warm-up
     jax.block_until_ready(metrics)
-    start = time.perf_counter()
+    # Each step timed alone and the median kept: on a shared CPU one slow step would move a mean.
+    step_times = []
     for i in range(num_steps):
+        start = time.perf_counter()
         train_state, metrics = compiled(train_state, device_batches[i % 2])
-    jax.block_until_ready(metrics)
-    step_s = (time.perf_counter() - start) / num_steps
+        jax.block_until_ready(metrics)
+        step_times.append(time.perf_counter() - start)
+    step_s = float(np.median(step_times))
     speed = {
         "batch": batch_size,
         "remat": config.model.remat,

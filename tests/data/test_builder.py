@@ -38,6 +38,7 @@ def test_stored_clip_is_the_seeded_render(tiny_synth):
         assert int(stored["seed"]) == seed
         clip = scenes.render_clip(seed, config.scene, hrtf)
         np.testing.assert_array_equal(stored["video"], clip["video"])
+        assert stored["audio"].dtype == np.int16
         np.testing.assert_allclose(stored["audio"] / 32767.0, clip["audio"], atol=0.6 / 32767)
         np.testing.assert_array_equal(stored["sounding"], clip["sounding"])
         np.testing.assert_array_equal(stored["class_id"], clip["class_id"])

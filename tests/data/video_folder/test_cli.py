@@ -75,7 +75,7 @@ def test_build_summarises_and_never_overwrites(tmp_path, capsys):
     assert _main(argv) == 0
     out = capsys.readouterr().out
     assert "train 1 examples" in out and "1 file(s) skipped" in out and "bad_mono.mp4: 1-channel" in out
-    shard = next(p for p in (data / "binaural_video/test_cli/1.0.0").iterdir() if "array_record" in p.name)
+    shard = next(p for p in (data / "binaural_video/test_cli/1.1.0").iterdir() if "array_record" in p.name)
     before = shard.stat().st_mtime_ns
     mf.write_video(str(folder / "b.mp4"), duration_s=1.2, audio=mf.tones(1.2, 48000))
     assert _main(argv) == 0
