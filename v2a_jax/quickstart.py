@@ -71,13 +71,21 @@ HEADLINE_ROWS = (
     "two_stage",
     "random_direction",
 )
-HEADLINE_METRICS = ("left_right_agreement", "direction_error_deg", "delta_itd_us", "delta_ild_db", "stft")
+HEADLINE_METRICS = (
+    "left_right_agreement",
+    "direction_error_deg",
+    "delta_itd_us",
+    "delta_ild_db",
+    "cue_agreement",
+    "stft",
+)
 # Without ground truth: the direction against the recording's, and the STFT distance on the FAIR-Play scale.
 HEADLINE_METRICS_WITHOUT_TRUTH = (
     "ref_left_right_agreement",
     "ref_direction_diff_deg",
     "delta_itd_us",
     "delta_ild_db",
+    "cue_agreement",
     "stft_peak_norm",
 )
 

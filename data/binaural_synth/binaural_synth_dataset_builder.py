@@ -17,6 +17,7 @@ from collections.abc import Iterator
 import numpy as np
 import tensorflow_datasets as tfds
 
+from data import features as clip_features
 from data.binaural_synth import scenes
 from v2a_jax.spatial import hrtf as hrtf_lib
 
@@ -147,14 +148,8 @@ def features(scene: scenes.SceneConfig) -> tfds.features.FeaturesDict:
     per_frame = lambda dtype: tfds.features.Tensor(shape=(t, s), dtype=dtype)  # noqa: E731
     return tfds.features.FeaturesDict(
         {
-            # Flat synthetic frames compress ~10x with zlib; decoding stays pure numpy.
-            "video": tfds.features.Tensor(
-                shape=(t, size, size, 3), dtype=np.uint8, encoding=tfds.features.Encoding.ZLIB
-            ),
-            # Raw bytes: TFDS would otherwise store int16 as an int64 list, whose decoding dominates the input pipeline.
-            "audio": tfds.features.Tensor(
-                shape=(2, shapes["num_samples"]), dtype=np.int16, encoding=tfds.features.Encoding.BYTES
-            ),
+            "video": clip_features.video_frames(t, size, size),
+            "audio": clip_features.binaural_audio(shapes["num_samples"]),
             "caption": tfds.features.Text(),
             "seed": np.int64,
             "class_id": tfds.features.Tensor(shape=(s,), dtype=np.int32),

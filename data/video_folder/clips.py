@@ -29,6 +29,7 @@ import av
 import numpy as np
 import tensorflow_datasets as tfds
 
+from data import features as clip_features
 from data.video_folder import media
 from v2a_jax.input_pipeline.sequence import SequenceConfig
 from v2a_jax.video.io import VideoError
@@ -306,16 +307,8 @@ def features(spec: ClipSpec, **extra) -> tfds.features.FeaturesDict:
     """The contract's feature spec for windows of `spec` (plus `valid_s`), with builder-specific `extra` ones."""
     return tfds.features.FeaturesDict(
         {
-            # Recorded frames compress less than the synthetic ones but zlib still pays, and decoding stays numpy.
-            "video": tfds.features.Tensor(
-                shape=(spec.num_frames, spec.height, spec.width, 3),
-                dtype=np.uint8,
-                encoding=tfds.features.Encoding.ZLIB,
-            ),
-            # Raw bytes: TFDS would otherwise store int16 as an int64 list, whose decoding dominates the input pipeline.
-            "audio": tfds.features.Tensor(
-                shape=(2, spec.num_samples), dtype=np.int16, encoding=tfds.features.Encoding.BYTES
-            ),
+            "video": clip_features.video_frames(spec.num_frames, spec.height, spec.width),
+            "audio": clip_features.binaural_audio(spec.num_samples),
             "caption": tfds.features.Text(),
             "clip_id": tfds.features.Text(),
             "start_s": np.float32,

@@ -15,9 +15,13 @@ allocated). For the sizes in --sizes it then measures, on one device with the Vi
     --steps): the encoders (Generator.encode: video and text encoders, conditions), the velocity network (joint and
     per-ear blocks, given the conditions), the task's whole loss (codec, both networks, flow loss); the optimiser
     and EMA are the step minus the loss;
-  - sampling time for 8 s of audio (250 latent frames, 200 video frames): 25 Euler steps with classifier-free
-    guidance (conditional and unconditional halves in one batch of 2), batch 1, compile excluded, and per
-    network evaluation.
+  - sampling time for 8 s of audio (250 latent frames, 200 video frames), batch 1, compile excluded, with
+    classifier-free guidance (conditional and unconditional halves in one batch of 2), for each of SAMPLERS:
+    25 Euler steps and the few-step sampler (midpoint, 4 steps = 8 network evaluations: the 8-evaluation sampler
+    the few-step evaluation found within 5 % of 25-step Euler, experiments/RESULTS.md); from the two, the cost
+    of one network evaluation and the fixed part (encoders and decoder, run once per sample).
+--notrain skips the train step and samples with freshly initialised parameters (sampling time does not depend
+on their values), so the small and large sampling figures take minutes instead of the train step's compile.
 --profile_top=N adds a per-op profile of the train step: a jax.profiler trace of --steps steps, its op time
 per model part (PROFILE_COMPONENTS, forward and backward), and the N HLO operations that took the most time
 (summed over threads, per step), each with the model code it came from (the compiled HLO's op_name metadata).
@@ -59,6 +63,7 @@ _BATCH_SMALL = flags.DEFINE_integer("batch_small", 2, "Training batch of the sma
 _OUT = flags.DEFINE_string("out", "", "Optional JSON file for the results.")
 _DTYPE = flags.DEFINE_enum("dtype", "float32", ["float32", "bfloat16"], "Compute dtype of the model and the matmul.")
 _MATMUL_SIZE = flags.DEFINE_integer("matmul_size", 2048, "Side of the reference square matmul.")
+_TRAIN = flags.DEFINE_bool("train", True, "Measure the train step (--notrain: sampling only, fresh parameters).")
 _PROFILE_TOP = flags.DEFINE_integer("profile_top", 0, "Print the train step's N slowest HLO ops (0: no profile).")
 _REMAT = flags.DEFINE_enum("remat", None, list(layers.REMAT_POLICIES), "Remat policy (default: the config's).")
 _ATTENTION = flags.DEFINE_enum(
@@ -68,6 +73,11 @@ _ATTENTION = flags.DEFINE_enum(
 LATENT_DIM = 20
 FRAME_SIZE = 64  # stored binaural_synth frames
 SAMPLE_SECONDS = 8.0
+# Samplers timed (name: sampler); guidance as the evaluation's default.
+SAMPLERS = {
+    "euler25": samplers.Sampler(method="euler", num_steps=25, cfg_strength=4.5, shift=1.0),
+    "midpoint4": samplers.Sampler(method="midpoint", num_steps=4, cfg_strength=4.5, shift=1.0),
+}
 
 
 def bench_config(variant: str, dtype: str = "float32") -> ml_collections.ConfigDict:
@@ -260,32 +270,50 @@ def component_times(task: GeneratorTask, params, batch: dict, repeats: int) -> d
 
 
 def sampling_time(task: GeneratorTask, params) -> dict:
-    """Seconds to sample 8 s of audio (25 Euler steps, CFG 4.5, batch 1), compile excluded."""
+    """Seconds to sample 8 s of audio with each of SAMPLERS (batch 1, compile excluded), and the split of that
+    time into one network evaluation and the fixed part (a line through the samplers' (NFE, seconds))."""
     batch = synthetic_batch(task, 1, SAMPLE_SECONDS, np.random.default_rng(1))
     inputs = {k: jnp.asarray(v) for k, v in task.model_inputs(batch).items()}
     num_latent = int(round(SAMPLE_SECONDS * task.seq.latent_fps))
+    out, nfes = {}, {}
+    for name, sampler in SAMPLERS.items():
 
-    def sample(params, inputs, key):
-        return sampling.sample_audio(
-            task.model,
-            task.codec,
-            params,
-            inputs,
-            key,
-            num_latent_frames=num_latent,
-            sampler=samplers.Sampler(method="euler", num_steps=25, cfg_strength=4.5, shift=1.0),
-        )
+        def sample(params, inputs, key, sampler=sampler):
+            return sampling.sample_audio(
+                task.model, task.codec, params, inputs, key, num_latent_frames=num_latent, sampler=sampler
+            )
 
-    start = time.perf_counter()
-    fn = jax.jit(sample).lower(params, inputs, jax.random.PRNGKey(0)).compile()
-    compile_s = time.perf_counter() - start
-    fn(params, inputs, jax.random.PRNGKey(0)).block_until_ready()
-    start = time.perf_counter()
-    audio = fn(params, inputs, jax.random.PRNGKey(1))
-    audio.block_until_ready()
-    seconds = time.perf_counter() - start
-    assert audio.shape == (1, 2, int(SAMPLE_SECONDS * task.seq.sample_rate))
-    return {"sample_8s_25steps_s": seconds, "sample_compile_s": compile_s, "sample_per_nfe_s": seconds / 25}
+        start = time.perf_counter()
+        fn = jax.jit(sample).lower(params, inputs, jax.random.PRNGKey(0)).compile()
+        out[f"sample_compile_{name}_s"] = time.perf_counter() - start
+        fn(params, inputs, jax.random.PRNGKey(0)).block_until_ready()
+        start = time.perf_counter()
+        audio = fn(params, inputs, jax.random.PRNGKey(1))
+        audio.block_until_ready()
+        out[f"sample_8s_{name}_s"] = time.perf_counter() - start
+        assert audio.shape == (1, 2, int(SAMPLE_SECONDS * task.seq.sample_rate))
+        nfes[name] = samplers.EVALUATIONS_PER_STEP[sampler.method] * sampler.num_steps
+    (a, na), (b, nb) = [(out[f"sample_8s_{name}_s"], n) for name, n in nfes.items()]
+    out["sample_per_nfe_s"] = (a - b) / (na - nb)
+    out["sample_fixed_s"] = a - na * out["sample_per_nfe_s"]
+    return out
+
+
+def sampling_line(speed: dict) -> str:
+    """The sampling figures of one size, for the printout."""
+    times = ", ".join(f"{name} {speed[f'sample_8s_{name}_s']:.2f} s" for name in SAMPLERS)
+    return (
+        f"  8 s of audio (CFG): {times}; per network evaluation {speed['sample_per_nfe_s']:.3f} s, "
+        f"fixed (encoders + decoder) {speed['sample_fixed_s']:.2f} s"
+    )
+
+
+def initial_params(variant: str, dtype: str) -> tuple[GeneratorTask, dict]:
+    """The task and freshly initialised parameters of `variant` (for --notrain)."""
+    config = bench_config(variant, dtype)
+    task = GeneratorTask(config)
+    batch = synthetic_batch(task, 1, config.data.duration_s, np.random.default_rng(0))
+    return task, jax.jit(task.init)(jax.random.PRNGKey(0), batch)
 
 
 def main(argv):
@@ -300,20 +328,26 @@ def main(argv):
             print(f"  {variant:20s} {results['params'][variant] / 1e6:9.2f} M")
     for size in _SIZES.value:
         batch = _BATCH_TINY.value if size == "tiny" else _BATCH_SMALL.value
-        speed, task, train_state = train_speed(f"visaudio-{size}", batch, _STEPS.value, _DTYPE.value)
+        variant = f"visaudio-{size}"
+        if not _TRAIN.value:
+            speed = sampling_time(*initial_params(variant, _DTYPE.value))
+            results["speed"][variant] = speed
+            print(f"{variant}: sampling only (--notrain)\n{sampling_line(speed)}", flush=True)
+            continue
+        speed, task, train_state = train_speed(variant, batch, _STEPS.value, _DTYPE.value)
         speed.update(sampling_time(task, train_state.ema_params))
         speed["matmul_gflop_per_s"] = matmul_flops_per_s(_MATMUL_SIZE.value, _DTYPE.value) / 1e9
         speed["mfu_vs_matmul"] = speed["model_gflop_per_s"] / speed["matmul_gflop_per_s"]
-        results["speed"][f"visaudio-{size}"] = speed
+        results["speed"][variant] = speed
         print(
-            f"visaudio-{size}: batch {batch}, remat {speed['remat']}, {speed['step_s']:.3f} s/step, "
+            f"{variant}: batch {batch}, remat {speed['remat']}, {speed['step_s']:.3f} s/step, "
             f"{speed['examples_per_s']:.2f} examples/s, {speed['step_gflop']:.1f} GFLOP/step, "
             f"{speed['model_gflop_per_s']:.1f} GFLOP/s = "
             f"{100 * speed['mfu_vs_matmul']:.1f} % of a {speed['matmul_gflop_per_s']:.0f} GFLOP/s matmul; "
-            f"compile {speed['compile_s']:.0f} s; 8 s of audio in {speed['sample_8s_25steps_s']:.2f} s "
-            f"(25 Euler steps, CFG); peak memory {speed.get('peak_memory_gib', float('nan')):.1f} GiB",
+            f"compile {speed['compile_s']:.0f} s; peak memory {speed.get('peak_memory_gib', float('nan')):.1f} GiB",
             flush=True,
         )
+        print(sampling_line(speed), flush=True)
         parts = ", ".join(f"{name} {seconds:.3f} s" for name, seconds in speed["breakdown_s"].items())
         print(f"  breakdown (forward + backward of each part alone): {parts}", flush=True)
         if "profile" in speed:

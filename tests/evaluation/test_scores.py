@@ -32,6 +32,8 @@ def test_truth_scores_zero_distance_and_its_own_direction(truth):
     assert s["stft"] == 0 and s["delta_itd_us"] == 0 and s["delta_ild_db"] == 0
     assert s["direction_error_deg"] < 3 and s["left_right_agreement"] == 1.0
     assert s["av_sync_offset_s"] < 0.02 and s["onsets_matched"] >= 6
+    # The spherical head's rendering gives the time and the level cue one side.
+    assert s["cue_agreement_frames"] > 0 and s["cue_agreement"] == 1.0
 
 
 def test_mirrored_audio_against_mirrored_truth_scores_as_the_original(truth):

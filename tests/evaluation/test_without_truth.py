@@ -57,11 +57,13 @@ def test_report_has_the_reference_rows_and_no_truth_columns(evaluated):
     for name, metrics in saved["rows"].items():
         assert all(metrics[k] is not None and np.isfinite(metrics[k]) for k in REFERENCE_METRICS), name
         assert not any(k in metrics for k in TRUTH_METRICS), name
+        assert "cue_agreement" in metrics, name  # needs no truth (NaN where no frame has two confident cues)
     recording = saved["rows"]["recording"]
     assert recording["stft"] == 0.0 and recording["stft_peak_norm"] == 0.0 and recording["delta_itd_us"] == 0.0
     assert recording["ref_left_right_agreement"] == 1.0 and recording["ref_direction_diff_deg"] == 0.0
     assert recording["ref_agreement_frames"] > 0  # the fixture's sources sit well to one side
     assert saved["rows"]["mono_copy"]["ref_left_right_agreement"] == 0.0  # identical ears name no side
+    assert saved["rows"]["mono_copy"]["cue_agreement_frames"] == 0.0  # nor does either cue
     assert set(saved["omitted"]) >= {"direction", "sync", "localiser", "distribution"}
     assert saved["localiser"]["frames"] == 0 and "gain_db mean -3.0 dB" in saved["audio_level"]
     assert saved["itd_map"]["name"].startswith("woodworth")  # a recording's head is not known: the fallback

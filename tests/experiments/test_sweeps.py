@@ -1,3 +1,5 @@
+import pytest
+
 from experiments import generator
 from experiments.sweeps import generator_ablations
 from v2a_jax.generator.model import ModelConfig
@@ -31,3 +33,14 @@ def test_every_ablation_run_builds_a_distinct_valid_model():
     assert trainings["visaudio_no_mirror"][-1] == 0 < trainings["visaudio"][-1]
     assert models["visaudio"].patch_localiser and not models["visaudio_untuned_encoder"].patch_localiser
     assert not models["spatialv2a"].patch_localiser and not models["mono"].patch_localiser
+
+
+def test_a_subset_of_runs_with_common_overrides():
+    runs = generator_ablations.sweep("tiny", "runs/x", ["visaudio", "mono"], ["num_train_steps=7", "seed=2"])
+    assert [name for name, _, _ in runs] == ["mono", "visaudio"]  # RUNS' order
+    for _, _, argv in runs:
+        assert argv[-2:] == ["--config.num_train_steps=7", "--config.seed=2"]
+    with pytest.raises(ValueError, match="unknown run.*visaudo"):
+        generator_ablations.sweep("tiny", "runs/x", ["visaudo"])
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        generator_ablations.sweep("tiny", "runs/x", None, ["seed"])

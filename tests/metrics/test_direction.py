@@ -227,3 +227,26 @@ def test_reference_direction_against_independent_woodworth_angles():
     assert mono.agreement == 0.0  # identical ears name no side
     silent = dm.reference_direction(np.zeros_like(ref), ref, FPS, SR)
     assert silent.frames == 0 and np.isnan(silent.difference_deg) and np.isnan(silent.agreement)
+
+
+def test_cue_agreement_of_consistent_and_contradicting_cues():
+    """Noise with a 6-sample interaural delay and a 4 dB level difference per clip: left leads and left louder
+    (agree), left leads and right louder (contradict), and identical ears (no confident frame)."""
+    rng = np.random.default_rng(7)
+    n = SR  # 1 s: 25 video frames
+    mono = 0.1 * rng.standard_normal(n + 16)
+    lead, lag = mono[16:], mono[10 : 10 + n]  # `lag` is `lead` delayed by 6 samples
+    louder, quieter = 10.0 ** (2.0 / 20.0), 10.0 ** (-2.0 / 20.0)
+    agreeing = np.stack([louder * lead, quieter * lag])
+    contradicting = np.stack([quieter * lead, louder * lag])
+    centred = np.stack([lead, lead])
+    result = dm.cue_agreement(np.stack([agreeing, contradicting, agreeing[::-1]]), FPS, SR)
+    assert result.count == 3 * 25 and result.fraction == pytest.approx(2 / 3)
+    assert dm.cue_agreement(contradicting[None], FPS, SR).fraction == 0.0
+    # Left ahead by 6 samples but within 1 dB: its level names no side, so no frame counts.
+    weak = np.stack([10.0 ** (0.4 / 20.0) * lead, lag])[None]
+    assert dm.cue_agreement(weak, FPS, SR).count == 0
+    none = dm.cue_agreement(centred[None], FPS, SR)
+    assert none.count == 0 and np.isnan(none.fraction)
+    with pytest.raises(ValueError, match="cue_agreement"):
+        dm.cue_agreement(agreeing, FPS, SR)

@@ -48,6 +48,7 @@ COLUMNS = (
     ("ref_direction_diff_deg", "dir diff vs rec deg (ITD)"),
     ("ref_left_right_agreement_ild", "L/R agree vs rec (ILD)"),
     ("ref_direction_diff_ild_deg", "dir diff vs rec deg (ILD)"),
+    ("cue_agreement", "ITD/ILD same side"),
     ("direction_error_deg", "dir err deg (ITD)"),
     ("left_right_agreement", "L/R agree (ITD)"),
     ("lateral_r", "lateral r (ITD)"),

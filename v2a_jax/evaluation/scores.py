@@ -8,6 +8,8 @@ and, where the dataset has it, their ground truth (numpy).
   reference     the lateral angle of the row against that of the reference, by one estimator on both
                 (metrics.direction.reference_direction): mean difference and left/right agreement, from the ITD
                 and (suffix _ild) from the ILD (ref_direction_diff_deg, ref_left_right_agreement, with frame counts);
+  cues          whether the row's ITD and ILD name the same side (metrics.direction.cue_agreement: cue_agreement,
+                cue_agreement_frames), needing neither reference nor truth;
   direction     (ground truth) lateral-angle error and left/right agreement per video frame with one sounding
                 source, and the per-clip correlation of estimated and true lateral angle (metrics.direction),
                 with their frame / clip counts, from the ITD and (suffix _ild) from the ILD;
@@ -96,6 +98,8 @@ def score(
                 f"ref_agreement_frames{suffix}": float(ref.sided_frames),
             }
         )
+    cues = direction.cue_agreement(audio, fps, sample_rate, itd_map=itd_map)
+    out.update({"cue_agreement": cues.fraction, "cue_agreement_frames": float(cues.count)})
     if truth.has_direction:
         cues = (truth.azimuth_deg, truth.sounding, fps, sample_rate)
         for cue, suffix in (("itd", ""), ("ild", "_ild")):

@@ -6,7 +6,8 @@ truth, or, where a dataset has none, against the reference recording.
   dataset's head (`itd_map`: v2a_jax.spatial.itd_map; Woodworth's sphere by default) (or from its ILD:
   `lateral_estimate`), compared with the true source azimuth (`direction_error`,
   `left_right_agreement`, `lateral_correlation`) or with the same estimate of the recording
-  (`reference_direction`: no ground truth needed).
+  (`reference_direction`: no ground truth needed); whether a clip's ITD and ILD name the same side
+  (`cue_agreement`: needs neither).
 - Timing: onsets detected in the audio by spectral flux, compared with the true event onsets
   (`av_sync_offset`, an analogue of the DeSync metric that needs no Synchformer).
 
@@ -37,6 +38,9 @@ MIN_LATERAL_DEG = 5.0  # left_right_agreement ignores frames whose true source i
 # left_right_agreement: an estimate this close to the median plane names no side (identical ears measure an
 # ITD a rounding error off 0, which must not count as a side; 2 degrees ~ 18 us ~ 0.3 samples).
 CENTRE_DEAD_ZONE_DEG = 2.0
+# cue_agreement: a frame's ILD names a side from this level difference on (the coarse law ILD = ILD_90_DB
+# sin(lateral) gives 1 dB at about MIN_LATERAL_DEG, where the ITD's side starts to count).
+MIN_CUE_ILD_DB = 1.0
 
 # Onset detection: log-compressed spectral flux on the 2.5D-Visual-Sound STFT grid (10 ms hop at 16 kHz).
 ONSET_N_FFT = 512
@@ -334,6 +338,39 @@ def reference_direction(
     difference = float(np.abs(est_pred - est_ref)[both].mean()) if frames else float("nan")
     agreement = float((_side(est_pred)[sided] == np.sign(est_ref[sided])).mean()) if sided_frames else float("nan")
     return ReferenceDirectionResult(difference, frames, agreement, sided_frames)
+
+
+def cue_agreement(
+    audio,
+    fps: float,
+    sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
+    energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
+    min_lateral_deg: float = MIN_LATERAL_DEG,
+    min_ild_db: float = MIN_CUE_ILD_DB,
+    itd_map: ItdMap = DEFAULT_MAP,
+) -> AgreementResult:
+    """Do a clip's two interaural cues name the same side? Per video frame (T = N * fps / sample_rate, rounded
+    down) the ITD-implied lateral angle (`lateral_estimate`, cue 'itd') and the frame's broadband ILD
+    (`binaural.ild_db`); a frame counts where both are confident: measurable in both ears, the angle at least
+    `min_lateral_deg` off the median plane and |ILD| at least `min_ild_db`. A real source to one side gives both
+    cues that side; audio whose time cue says left while its level says right is not a sound from anywhere. Needs
+    no reference or ground truth.
+
+    Args:
+      audio: `[B, 2, N]`.
+    Returns:
+      AgreementResult(fraction of counted frames whose two sides agree (NaN if none), count), pooled over the batch.
+    """
+    audio = binaural.as_binaural(audio, "audio")
+    if audio.ndim != 3:
+        raise ValueError(f"cue_agreement: expected audio [B, 2, N], got {audio.shape}")
+    num_frames = int(audio.shape[-1] * fps // sample_rate)
+    lateral, valid = lateral_estimate(audio, num_frames, fps, sample_rate, energy_threshold_db, itd_map, "itd")
+    ild = binaural.ild_db(np.moveaxis(_video_frames(audio, num_frames, fps, sample_rate), -3, -2))  # [B, T]
+    confident = valid & (np.abs(lateral) >= min_lateral_deg) & (np.abs(ild) >= min_ild_db)
+    count = int(confident.sum())
+    agree = np.sign(lateral[confident]) == np.sign(ild[confident])
+    return AgreementResult(float(agree.mean()) if count else float("nan"), count)
 
 
 def lateral_correlation(
