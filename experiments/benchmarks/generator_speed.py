@@ -331,8 +331,13 @@ def main(argv):
         variant = f"visaudio-{size}"
         if not _TRAIN.value:
             speed = sampling_time(*initial_params(variant, _DTYPE.value))
+            speed["matmul_gflop_per_s"] = matmul_flops_per_s(_MATMUL_SIZE.value, _DTYPE.value) / 1e9
             results["speed"][variant] = speed
-            print(f"{variant}: sampling only (--notrain)\n{sampling_line(speed)}", flush=True)
+            print(
+                f"{variant}: sampling only (--notrain), beside a {speed['matmul_gflop_per_s']:.0f} GFLOP/s matmul\n"
+                f"{sampling_line(speed)}",
+                flush=True,
+            )
             continue
         speed, task, train_state = train_speed(variant, batch, _STEPS.value, _DTYPE.value)
         speed.update(sampling_time(task, train_state.ema_params))

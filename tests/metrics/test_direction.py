@@ -250,3 +250,23 @@ def test_cue_agreement_of_consistent_and_contradicting_cues():
     assert none.count == 0 and np.isnan(none.fraction)
     with pytest.raises(ValueError, match="cue_agreement"):
         dm.cue_agreement(agreeing, FPS, SR)
+
+
+def test_cue_agreement_reads_the_level_difference_above_the_head_shadow_band():
+    """Left leads by 6 samples in every clip; a 6 dB level difference only below 1 kHz is not the head's (it names
+    no side), one only above 2 kHz is (left louder agrees, right louder contradicts)."""
+    import scipy.signal
+
+    rng = np.random.default_rng(8)
+    mono = 0.1 * rng.standard_normal(SR + 16)
+    low = scipy.signal.sosfiltfilt(scipy.signal.butter(8, 1000.0, "lowpass", fs=SR, output="sos"), mono)
+    high = scipy.signal.sosfiltfilt(scipy.signal.butter(8, 2000.0, "highpass", fs=SR, output="sos"), mono)
+    lead, lag = slice(16, 16 + SR), slice(10, 10 + SR)  # the right ear hears the same 6 samples later
+
+    def clip(low_db, high_db):  # left-ear gain over the right ear's in each band
+        gl, gh = 10.0 ** (low_db / 40.0), 10.0 ** (high_db / 40.0)
+        return np.stack([low[lead] * gl + high[lead] * gh, low[lag] / gl + high[lag] / gh])
+
+    assert dm.cue_agreement(clip(-6.0, 0.0)[None], FPS, SR).count == 0
+    result = dm.cue_agreement(np.stack([clip(-6.0, 6.0), clip(6.0, -6.0), clip(-6.0, 0.0)]), FPS, SR)
+    assert result.count == 2 * 25 and result.fraction == pytest.approx(0.5)
