@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Sequence
 
 from absl import app, flags
 
@@ -63,7 +64,7 @@ RUNS: dict[str, tuple[str, dict[str, object]]] = {
 
 
 def sweep(
-    size: str, root: str, names: list[str] | None = None, common: list[str] = ()
+    size: str, root: str, names: Sequence[str] | None = None, common: Sequence[str] = ()
 ) -> list[tuple[str, str, list[str]]]:
     """(name, workdir, `python -m v2a_jax.main` argv) of the runs `names` (None: every run), each with the
     "key=value" overrides `common` after its own."""

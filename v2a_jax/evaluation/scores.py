@@ -98,8 +98,8 @@ def score(
                 f"ref_agreement_frames{suffix}": float(ref.sided_frames),
             }
         )
-    cues = direction.cue_agreement(audio, fps, sample_rate, itd_map=itd_map)
-    out.update({"cue_agreement": cues.fraction, "cue_agreement_frames": float(cues.count)})
+    sides = direction.cue_agreement(audio, fps, sample_rate, itd_map=itd_map)
+    out.update({"cue_agreement": sides.fraction, "cue_agreement_frames": float(sides.count)})
     if truth.has_direction:
         cues = (truth.azimuth_deg, truth.sounding, fps, sample_rate)
         for cue, suffix in (("itd", ""), ("ild", "_ild")):
