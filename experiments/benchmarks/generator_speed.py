@@ -293,9 +293,8 @@ def sampling_time(task: GeneratorTask, params) -> dict:
         out[f"sample_8s_{name}_s"] = time.perf_counter() - start
         assert audio.shape == (1, 2, int(SAMPLE_SECONDS * task.seq.sample_rate))
         nfes[name] = samplers.EVALUATIONS_PER_STEP[sampler.method] * sampler.num_steps
-    (a, na), (b, nb) = [(out[f"sample_8s_{name}_s"], n) for name, n in nfes.items()]
-    out["sample_per_nfe_s"] = (a - b) / (na - nb)
-    out["sample_fixed_s"] = a - na * out["sample_per_nfe_s"]
+    slope, intercept = np.polyfit(list(nfes.values()), [out[f"sample_8s_{name}_s"] for name in nfes], 1)
+    out["sample_per_nfe_s"], out["sample_fixed_s"] = float(slope), float(intercept)
     return out
 
 
@@ -327,7 +326,6 @@ def main(argv):
             results["params"][variant] = param_count(variant)
             print(f"  {variant:20s} {results['params'][variant] / 1e6:9.2f} M")
     for size in _SIZES.value:
-        batch = _BATCH_TINY.value if size == "tiny" else _BATCH_SMALL.value
         variant = f"visaudio-{size}"
         if not _TRAIN.value:
             speed = sampling_time(*initial_params(variant, _DTYPE.value))
@@ -339,6 +337,7 @@ def main(argv):
                 flush=True,
             )
             continue
+        batch = _BATCH_TINY.value if size == "tiny" else _BATCH_SMALL.value
         speed, task, train_state = train_speed(variant, batch, _STEPS.value, _DTYPE.value)
         speed.update(sampling_time(task, train_state.ema_params))
         speed["matmul_gflop_per_s"] = matmul_flops_per_s(_MATMUL_SIZE.value, _DTYPE.value) / 1e9

@@ -322,7 +322,13 @@ def ild_db(x) -> np.ndarray:
     """
     x = as_binaural(x, "x")
     power = np.mean(x**2, axis=-1)
-    return 10.0 * np.log10((power[..., 0] + ILD_EPS) / (power[..., 1] + ILD_EPS))
+    return power_ild_db(power[..., 0], power[..., 1])
+
+
+def power_ild_db(left, right) -> np.ndarray:
+    """ILD in dB of the ears' powers (mean squares, or sums of them; any matching shapes):
+    10 log10((L + ILD_EPS) / (R + ILD_EPS))."""
+    return 10.0 * np.log10((np.asarray(left) + ILD_EPS) / (np.asarray(right) + ILD_EPS))
 
 
 def delta_ild_db(pred, gt) -> np.ndarray:
@@ -363,7 +369,7 @@ def band_ild_db(x, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.ndarray:
     freqs = np.fft.rfftfreq(BAND_N_FFT, d=1.0 / sample_rate)
     in_band = (freqs[None, :] >= edges[:, :1]) & (freqs[None, :] < edges[:, 1:])  # [n_bands, F]
     band_power = power @ in_band.T / in_band.sum(axis=-1)  # [..., 2, n_bands]
-    return 10.0 * np.log10((band_power[..., 0, :] + ILD_EPS) / (band_power[..., 1, :] + ILD_EPS))
+    return power_ild_db(band_power[..., 0, :], band_power[..., 1, :])
 
 
 def delta_band_ild_db(pred, gt, sample_rate: int = DEFAULT_SAMPLE_RATE) -> np.ndarray:

@@ -378,7 +378,7 @@ def cue_agreement(
     c = itd.CONTEXT_FRAMES
     padded = np.pad(power, [(0, 0), (0, 0), (c, c)])
     context = sum(padded[..., i : i + num_frames] for i in range(2 * c + 1))
-    ild = 10.0 * np.log10((context[:, 0] + binaural.ILD_EPS) / (context[:, 1] + binaural.ILD_EPS))  # [B, T]
+    ild = binaural.power_ild_db(context[:, 0], context[:, 1])  # [B, T]
     confident = valid & (np.abs(lateral) >= min_lateral_deg) & (np.abs(ild) >= min_ild_db)
     count = int(confident.sum())
     agree = np.sign(lateral[confident]) == np.sign(ild[confident])
