@@ -171,6 +171,10 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     # jax.nn.dot_product_attention's implementation: 'xla' (any backend) or 'cudnn' (GPU flash attention; needs
     # compute_dtype bfloat16). It never changes results beyond float rounding.
     config.model.attention = "xla"
+    # Each stack of blocks as one scanned body (True: compiles once whatever the depth) or unrolled (False: longer
+    # compiles, the same parameters and results; the speed benchmark counts FLOPs this way). Measured effect:
+    # experiments/RESULTS.md.
+    config.model.scan_layers = True
     config.model.spatialisation = ml_collections.ConfigDict()
     # Weight of the ground-truth heatmap BCE (0 = off, the SpatialV2A default); a dataset without ground truth
     # needs 0 unless data.localisation_targets gives audio targets (the task refuses otherwise).

@@ -35,6 +35,7 @@ compute dtype (params stay float32): float32 on CPU, where bf16 is not faster; b
 from __future__ import annotations
 
 import collections
+import dataclasses
 import gzip
 import json
 import pathlib
@@ -143,13 +144,20 @@ def _step_parts(task: GeneratorTask, config: ml_collections.ConfigDict, batch: d
 
 def model_flops(config: ml_collections.ConfigDict, batch: dict) -> float:
     """FLOPs of one training step of the model itself: XLA's count on the lowered (unoptimised) HLO with remat
-    off, lowered for the CPU (accelerator backends give no count before compilation, and the compiled GPU
-    program's count misses its cuBLAS matmuls), so neither recomputation nor the backend changes it."""
+    off and every stack of blocks unrolled (the count takes a loop body once, whatever its trip count), lowered
+    for the CPU (accelerator backends give no count before compilation, and the compiled GPU program's count
+    misses its cuBLAS matmuls), so neither recomputation nor the backend changes it."""
     config = ml_collections.ConfigDict(config.to_dict())
     config.model.remat = "none"
+    config.model.scan_layers = False
     step, abstract, *_, sharding = _step_parts(GeneratorTask(config), config, batch, jax.devices("cpu")[0])
     spec = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), batch)
-    cost = step.lower(abstract, spec).cost_analysis()
+    return lowered_flops(step.lower(abstract, spec))
+
+
+def lowered_flops(lowered) -> float:
+    """XLA's FLOP count of a lowered (not compiled) program."""
+    cost = lowered.cost_analysis()
     return float((cost[0] if isinstance(cost, (list, tuple)) else cost)["flops"])
 
 
@@ -295,14 +303,33 @@ def sampling_time(task: GeneratorTask, params) -> dict:
         nfes[name] = samplers.EVALUATIONS_PER_STEP[sampler.method] * sampler.num_steps
     slope, intercept = np.polyfit(list(nfes.values()), [out[f"sample_8s_{name}_s"] for name in nfes], 1)
     out["sample_per_nfe_s"], out["sample_fixed_s"] = float(slope), float(intercept)
+    out["nfe_gflop"] = network_evaluation_flops(task, params, inputs, num_latent) / 1e9
     return out
+
+
+def network_evaluation_flops(task: GeneratorTask, params, inputs: dict, num_latent: int) -> float:
+    """FLOPs of one guided network evaluation (the velocity network on the conditional and unconditional halves,
+    batch 2 B), counted as `model_flops` counts: XLA's count of the lowered program with every stack unrolled."""
+    batch = 2 * next(iter(inputs.values())).shape[0]
+    both = jax.tree.map(lambda a: jnp.concatenate([a, a]), inputs)
+    drop = jnp.arange(batch) >= batch // 2
+    conditions = jax.eval_shape(
+        lambda p: task.model.apply({"params": p}, both, drop, drop, num_latent, method=Generator.encode), params
+    )
+    x = jax.ShapeDtypeStruct((batch, 2, num_latent, task.codec.latent_dim), jnp.float32)
+    t = jax.ShapeDtypeStruct((batch,), jnp.float32)
+    model = Generator(dataclasses.replace(task.model.config, scan_layers=False))
+    velocity = jax.jit(lambda p, x, t, c: model.apply({"params": p}, x, t, c, method=Generator.velocity))
+    return lowered_flops(velocity.lower(params, x, t, conditions))
 
 
 def sampling_line(speed: dict) -> str:
     """The sampling figures of one size, for the printout."""
     times = ", ".join(f"{name} {speed[f'sample_8s_{name}_s']:.2f} s" for name in SAMPLERS)
+    nfe_rate = speed["nfe_gflop"] / speed["sample_per_nfe_s"]
     return (
-        f"  8 s of audio (CFG): {times}; per network evaluation {speed['sample_per_nfe_s']:.3f} s, "
+        f"  8 s of audio (CFG): {times}; per network evaluation {speed['sample_per_nfe_s']:.3f} s "
+        f"({speed['nfe_gflop']:.1f} GFLOP = {100 * nfe_rate / speed['matmul_gflop_per_s']:.0f} % of the matmul rate), "
         f"fixed (encoders + decoder) {speed['sample_fixed_s']:.2f} s"
     )
 

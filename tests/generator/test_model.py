@@ -198,30 +198,44 @@ def test_baseline_layouts_ears(layout):
         assert np.abs(right_changed - v)[:, 0].max() > 1e-4 and np.abs(right_changed - v)[:, 1].max() > 1e-4
 
 
-@pytest.mark.parametrize("policy", ["full", "dots"])
-def test_remat_changes_memory_not_results(policy):
-    """A scanned stack recomputed in the backward pass (each of layers.REMAT_POLICIES) gives the same output and
-    gradients; in the generator, every scanned stack (video encoder, joint blocks, per-ear blocks) is recomputed."""
+def _branch_loss_and_grads(execution: layers.Execution):
+    """(loss, gradients) of a 2-block per-ear branch run as `execution` says, at fixed perturbed params."""
     key_x, key_c, key_p = jax.random.split(jax.random.PRNGKey(0), 3)
     x, c = jax.random.normal(key_x, (2, 12, 32)), jax.random.normal(key_c, (2, 12, 32))
-
-    def branch(remat):
-        return transformer.Branch(32, 2, 64, 2, 8, execution=layers.Execution(remat=remat))
-
-    params = branch("none").init(jax.random.PRNGKey(1), x, c)
+    branch = transformer.Branch(32, 2, 64, 2, 8, execution=execution)
+    params = transformer.Branch(32, 2, 64, 2, 8).init(jax.random.PRNGKey(1), x, c)
     # The zero-initialised output layer would leave every block's gradient zero: perturb all weights.
     leaves, treedef = jax.tree.flatten(params)
     keys = jax.random.split(key_p, len(leaves))
     params = jax.tree.unflatten(treedef, [w + 0.05 * jax.random.normal(k, w.shape) for w, k in zip(leaves, keys)])
+    assert jax.tree.structure(branch.init(jax.random.PRNGKey(1), x, c)) == treedef
+    return jax.jit(jax.value_and_grad(lambda p: jnp.mean(branch.apply(p, x, c) ** 2)))(params)
 
-    def loss_and_grads(remat):
-        return jax.jit(jax.value_and_grad(lambda p: jnp.mean(branch(remat).apply(p, x, c) ** 2)))(params)
 
-    (l0, g0), (l1, g1) = loss_and_grads("none"), loss_and_grads(policy)
+def _assert_same_results(execution: layers.Execution):
+    (l0, g0), (l1, g1) = _branch_loss_and_grads(layers.Execution()), _branch_loss_and_grads(execution)
     np.testing.assert_allclose(l1, l0, rtol=1e-5)
     assert max(float(jnp.abs(g).max()) for g in jax.tree.leaves(g0["params"]["single_blocks"])) > 1e-3
     for a, b in zip(jax.tree.leaves(g0), jax.tree.leaves(g1)):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+
+
+def test_unrolled_stack_same_params_and_results():
+    """An unrolled stack (scan_layers=False) has the scanned stack's parameters, output and gradients, and its
+    compiled program has no loop left (so XLA's cost analysis sees every block)."""
+    _assert_same_results(layers.Execution(scan_layers=False))
+    x = jnp.ones((2, 12, 32))
+    for scan, loops in ((True, True), (False, False)):
+        branch = transformer.Branch(32, 2, 64, 2, 8, execution=layers.Execution(scan_layers=scan))
+        params = branch.init(jax.random.PRNGKey(1), x, x)
+        assert ("while" in jax.jit(branch.apply).lower(params, x, x).as_text()) == loops
+
+
+@pytest.mark.parametrize("policy", ["full", "dots"])
+def test_remat_changes_memory_not_results(policy):
+    """A scanned stack recomputed in the backward pass (each of layers.REMAT_POLICIES) gives the same output and
+    gradients; in the generator, every scanned stack (video encoder, joint blocks, per-ear blocks) is recomputed."""
+    _assert_same_results(layers.Execution(remat=policy))
 
     # The whole generator: same params, and the policy reaches its three scanned stacks (traced, not compiled).
     plain = dataclasses.replace(_replace(BASE, **VARIANTS["visaudio"]), remat="none")

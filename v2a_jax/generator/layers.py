@@ -314,10 +314,14 @@ REMAT_POLICIES = {
 @dataclasses.dataclass(frozen=True)
 class Execution:
     """How the blocks run, not what they compute (outputs and gradients equal for every setting, to float
-    tolerance): the attention implementation (ATTENTION_IMPLEMENTATIONS) and the remat policy (REMAT_POLICIES)."""
+    tolerance): the attention implementation (ATTENTION_IMPLEMENTATIONS), the remat policy (REMAT_POLICIES), and
+    whether a stack of blocks is one scanned body (`scan_layers`, the default: one compiled body whatever the
+    depth) or unrolled (each block its own code, the same stacked parameters: longer compiles, and what lets
+    XLA's cost analysis count every block, which counts a loop body once)."""
 
     attention: str = "xla"
     remat: str = "none"
+    scan_layers: bool = True
 
     def __post_init__(self):
         if self.attention not in ATTENTION_IMPLEMENTATIONS:
@@ -369,24 +373,26 @@ class TransformerLayer(nn.Module):
         return x + dense(dim, ("mlp", "embed"), dtype=self.dtype, name="fc2")(h)
 
 
-def layer_stack(block: type[nn.Module], depth: int, remat: str, in_axes) -> type[nn.Module]:
-    """`depth` copies of `block` scanned over a leading "layers" parameter axis: one compiled body whatever the
-    depth. `remat` (REMAT_POLICIES) decides what each block keeps for the backward pass: with 'full' training
+def layer_stack(block: type[nn.Module], depth: int, execution: Execution, in_axes) -> type[nn.Module]:
+    """`depth` copies of `block` over a leading "layers" parameter axis, scanned (one compiled body whatever the
+    depth) or unrolled as `execution.scan_layers` says; the parameters are the same either way.
+    `execution.remat` (REMAT_POLICIES) decides what each block keeps for the backward pass: with 'full' training
     memory holds one block's activations plus each block's input rather than all of them (about a third more
     compute; what lets the large config train at the papers' batch sizes), 'dots' keeps the matmul outputs.
 
     `in_axes` as for nn.scan: how the call's non-carry arguments are scanned (nn.broadcast: the same for
     every layer).
     """
-    if REMAT_POLICIES[remat] is not None:
-        # Inside scan CSE cannot merge the recomputation anyway.
-        block = nn.remat(block, prevent_cse=False, policy=REMAT_POLICIES[remat])
+    if REMAT_POLICIES[execution.remat] is not None:
+        # Inside a scan CSE cannot merge the recomputation into the forward pass; unrolled, it could.
+        block = nn.remat(block, prevent_cse=not execution.scan_layers, policy=REMAT_POLICIES[execution.remat])
     return nn.scan(
         block,
         variable_axes={"params": 0},
         split_rngs={"params": True},
         in_axes=in_axes,
         length=depth,
+        unroll=1 if execution.scan_layers else True,
         metadata_params={nn.PARTITION_NAME: "layers"},
     )
 

@@ -122,6 +122,7 @@ class ModelConfig:
     aligned_rope: bool
     remat: str
     attention: str
+    scan_layers: bool
     spacetime: bool
     spatialisation: SpatialisationConfig
     video: VideoConfig
@@ -171,8 +172,9 @@ class ModelConfig:
 
     @property
     def execution(self) -> layers.Execution:
-        """How every block runs: attention implementation and remat policy (results are the same for all)."""
-        return layers.Execution(attention=self.attention, remat=self.remat)
+        """How every block runs: attention implementation, remat policy, scanned or unrolled stacks (results are the
+        same for all)."""
+        return layers.Execution(attention=self.attention, remat=self.remat, scan_layers=self.scan_layers)
 
     @property
     def mlp_hidden(self) -> int:

@@ -154,7 +154,7 @@ class Branch(nn.Module):
     @nn.compact
     def __call__(self, x, c):
         positions = jnp.arange(x.shape[-2], dtype=jnp.float32)
-        blocks = layers.layer_stack(SingleBlock, self.depth, self.execution.remat, in_axes=(nn.broadcast, nn.broadcast))
+        blocks = layers.layer_stack(SingleBlock, self.depth, self.execution, in_axes=(nn.broadcast, nn.broadcast))
         x, _ = blocks(self.dim, self.num_heads, self.mlp_hidden, self.dtype, self.execution, name="single_blocks")(
             x, c, positions
         )
@@ -177,7 +177,7 @@ class JointStack(nn.Module):
         t = audio.shape[2]
         audio_pos = jnp.arange(t, dtype=jnp.float32)
         video_pos = layers.aligned_positions(video.shape[1], t, self.aligned_rope)
-        blocks = layers.layer_stack(JointBlock, self.depth, self.execution.remat, in_axes=(nn.broadcast,) * 5)
+        blocks = layers.layer_stack(JointBlock, self.depth, self.execution, in_axes=(nn.broadcast,) * 5)
         (audio, _, _), _ = blocks(
             self.dim, self.num_heads, self.mlp_hidden, self.dtype, self.execution, name="joint_blocks"
         )((audio, video, text), c_g, c_f, text_mask, audio_pos, video_pos)

@@ -181,7 +181,7 @@ class PixelVideoEncoder(nn.Module):
             "patch_position", layers.boxed(nn.initializers.normal(0.02), ("length", "embed")), (grid * grid, self.width)
         )
         x = x + pos.astype(self.dtype)
-        blocks = layers.layer_stack(SpaceTimeBlock, self.depth, self.execution.remat, in_axes=0)
+        blocks = layers.layer_stack(SpaceTimeBlock, self.depth, self.execution, in_axes=0)
         x, _ = blocks(self.num_heads, self.dtype, self.execution, name="blocks")(x, None)
         x = layers.LayerNorm(self.dtype, name="final_norm")(x)
         picked = x[:, layers.nearest_indices(self._num_semantic_frames(t), t)]  # [B, T_sem, P, D]

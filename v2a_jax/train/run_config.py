@@ -49,6 +49,7 @@ ADDED_FIELDS = {
         ("model.video.localisation_weight", 0.0),
         ("data.localisation_targets", "ground_truth"),
         ("model.attention", "xla"),
+        ("model.scan_layers", True),
     ),
 }
 # Per task: (dotted field, {old value: new value}).

@@ -1,9 +1,13 @@
-"""The speed benchmark's per-op profile: a trace of a jitted step, read back per HLO op with its source."""
+"""The speed benchmark: its per-op profile (a trace of a jitted step, read back per HLO op with its source) and
+its FLOP count."""
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from experiments.benchmarks import generator_speed
+from v2a_jax.generator import layers
+from v2a_jax.generator.task import GeneratorTask
 
 
 def test_op_profile_names_the_step_s_ops_and_their_source():
@@ -30,3 +34,27 @@ def test_op_profile_names_the_step_s_ops_and_their_source():
     parts = {name.split()[0] for name in profile["components_s"]}
     assert parts <= set(generator_speed.PROFILE_COMPONENTS) | {"other"}
     assert parts & {"joint_blocks", "video_encoder"}
+
+
+def _nfe_gflop(single_depth: int) -> float:
+    config = generator_speed.bench_config("visaudio-tiny")
+    config.model.single_depth = single_depth
+    task = GeneratorTask(config)
+    batch = generator_speed.synthetic_batch(task, 1, config.data.duration_s, np.random.default_rng(0))
+    inputs = {k: jnp.asarray(v) for k, v in task.model_inputs(batch).items()}
+    shapes = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), batch)
+    params = jax.eval_shape(task.init, jax.random.PRNGKey(0), shapes)
+    return generator_speed.network_evaluation_flops(task, params, inputs, task.seq.num_latent_frames) / 1e9
+
+
+def test_flop_count_takes_every_block_of_a_scanned_stack():
+    """XLA's cost analysis takes a loop body once: the count must grow by one block's FLOPs per block, at least
+    the block's ConvMLP matmuls counted by hand (2 guided halves x 2 ears x T rows; w1, w3: 3 D -> H, w2: 3 H -> D)."""
+    g2, g3, g4 = (_nfe_gflop(d) for d in (2, 3, 4))
+    config = generator_speed.bench_config("visaudio-tiny")
+    num_latent = GeneratorTask(config).seq.num_latent_frames
+    dim = config.model.hidden
+    hidden = layers.mlp_hidden(dim, config.model.mlp_ratio, config.model.mlp_multiple_of)
+    conv_mlp = 2 * (2 * 2 * num_latent) * (3 * dim * hidden * 2 + 3 * hidden * dim) / 1e9
+    assert abs((g4 - g3) - (g3 - g2)) < 1e-3 * g2
+    assert conv_mlp <= g3 - g2 <= 2 * conv_mlp
