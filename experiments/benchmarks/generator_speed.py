@@ -8,7 +8,8 @@ allocated). For the sizes in --sizes it then measures, on one device with the Vi
   - training throughput: the trainer's jitted train step (forward, backward, AdamW, EMA) on synthetic batches of
     the config's shapes (--batch_tiny / --batch_small examples), after one warm-up step; the median of --steps
     steps, each timed alone; examples/s;
-  - model FLOP/s: XLA's FLOP count of the step (`model_flops`: unoptimised HLO, remat off) over the step time
+  - model FLOP/s: XLA's FLOP count of the step (`model_flops`: unoptimised HLO, remat off, every stack of blocks
+    unrolled, since the count takes a loop's body once) over the step time
     (remat as configured: on for small/large), and that as a fraction of
     a plain matmul's FLOP/s in the compute dtype (--matmul_size cubed, measured in the same run, same device);
   - a breakdown of the step: forward + backward of each part jitted alone on the step's batch (median of
@@ -19,14 +20,16 @@ allocated). For the sizes in --sizes it then measures, on one device with the Vi
     classifier-free guidance (conditional and unconditional halves in one batch of 2), for each of SAMPLERS:
     25 Euler steps and the few-step sampler (midpoint, 4 steps = 8 network evaluations: the 8-evaluation sampler
     the few-step evaluation found within 5 % of 25-step Euler, experiments/RESULTS.md); from the two, the cost
-    of one network evaluation and the fixed part (encoders and decoder, run once per sample).
+    of one network evaluation and the fixed part (encoders and decoder, run once per sample); one evaluation's
+    FLOPs (`network_evaluation_flops`, counted as the step's) and its rate as a fraction of the matmul's.
 --notrain skips the train step and samples with freshly initialised parameters (sampling time does not depend
 on their values), so the small and large sampling figures take minutes instead of the train step's compile.
 --profile_top=N adds a per-op profile of the train step: a jax.profiler trace of --steps steps, its op time
 per model part (PROFILE_COMPONENTS, forward and backward), and the N HLO operations that took the most time
 (summed over threads, per step), each with the model code it came from (the compiled HLO's op_name metadata).
---remat and --attention override the config's model.remat / model.attention (layers.REMAT_POLICIES,
-layers.ATTENTION_IMPLEMENTATIONS) to measure their effect.
+--remat, --attention and --[no]scan_layers override the config's model.remat / model.attention /
+model.scan_layers (layers.REMAT_POLICIES, layers.ATTENTION_IMPLEMENTATIONS, scanned or unrolled stacks) to measure
+their effect.
 The codec is the FrameCodec stand-in with MMAudio's 20 latent channels (v2a_jax/autoencoder/frame_codec.py): its
 encode is one small matmul, so the numbers are the generator's. Data loading is not included. --dtype sets the
 compute dtype (params stay float32): float32 on CPU, where bf16 is not faster; bfloat16 on accelerators.
@@ -70,6 +73,7 @@ _REMAT = flags.DEFINE_enum("remat", None, list(layers.REMAT_POLICIES), "Remat po
 _ATTENTION = flags.DEFINE_enum(
     "attention", None, list(layers.ATTENTION_IMPLEMENTATIONS), "Attention implementation (default: the config's)."
 )
+_SCAN_LAYERS = flags.DEFINE_bool("scan_layers", None, "Scanned (True) or unrolled stacks (default: the config's).")
 
 LATENT_DIM = 20
 FRAME_SIZE = 64  # stored binaural_synth frames
@@ -91,6 +95,8 @@ def bench_config(variant: str, dtype: str = "float32") -> ml_collections.ConfigD
         config.model.remat = _REMAT.value
     if _ATTENTION.present:
         config.model.attention = _ATTENTION.value
+    if _SCAN_LAYERS.present:
+        config.model.scan_layers = _SCAN_LAYERS.value
     return config
 
 
