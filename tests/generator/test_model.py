@@ -221,9 +221,11 @@ def _assert_same_results(execution: layers.Execution):
 
 
 def test_unrolled_stack_same_params_and_results():
-    """An unrolled stack (scan_layers=False) has the scanned stack's parameters, output and gradients, and its
-    compiled program has no loop left (so XLA's cost analysis sees every block)."""
+    """An unrolled stack (scan_layers=False; also recomputed in the backward pass) has the scanned stack's
+    parameters, output and gradients, and its lowered program has no loop left (so XLA's cost analysis sees every
+    block)."""
     _assert_same_results(layers.Execution(scan_layers=False))
+    _assert_same_results(layers.Execution(remat="full", scan_layers=False))
     x = jnp.ones((2, 12, 32))
     for scan, loops in ((True, True), (False, False)):
         branch = transformer.Branch(32, 2, 64, 2, 8, execution=layers.Execution(scan_layers=scan))
