@@ -90,7 +90,7 @@ BY_SIZE = {
     "model.single_depth": (2, 8, 14),
     # SwiGLU hidden width rounded up to a multiple of this.
     "model.mlp_multiple_of": (32, 256, 256),
-    # What each scanned block keeps for the backward pass (v2a_jax/generator/layers.REMAT_POLICIES): 'none' all
+    # What each stacked block keeps for the backward pass (v2a_jax/generator/layers.REMAT_POLICIES): 'none' all
     # activations, 'full' only its input (memory for the papers' batch sizes), 'dots' the weight matmuls' outputs.
     # It never changes results; experiments/RESULTS.md has its measured cost ('dots' is also the fastest at tiny
     # on CPU: it recomputes the cheap elementwise work instead of storing and re-reading it).

@@ -164,6 +164,8 @@ def model_flops(config: ml_collections.ConfigDict, batch: dict) -> float:
 def lowered_flops(lowered) -> float:
     """XLA's FLOP count of a lowered (not compiled) program."""
     cost = lowered.cost_analysis()
+    if cost is None:
+        raise RuntimeError("generator_speed: this backend gives no FLOP count for a lowered program")
     return float((cost[0] if isinstance(cost, (list, tuple)) else cost)["flops"])
 
 
@@ -310,6 +312,7 @@ def sampling_time(task: GeneratorTask, params) -> dict:
     slope, intercept = np.polyfit(list(nfes.values()), [out[f"sample_8s_{name}_s"] for name in nfes], 1)
     out["sample_per_nfe_s"], out["sample_fixed_s"] = float(slope), float(intercept)
     out["nfe_gflop"] = network_evaluation_flops(task, params, inputs, num_latent) / 1e9
+    out["scan_layers"] = task.model.config.scan_layers
     return out
 
 
@@ -322,19 +325,23 @@ def network_evaluation_flops(task: GeneratorTask, params, inputs: dict, num_late
     conditions = jax.eval_shape(
         lambda p: task.model.apply({"params": p}, both, drop, drop, num_latent, method=Generator.encode), params
     )
-    x = jax.ShapeDtypeStruct((batch, 2, num_latent, task.codec.latent_dim), jnp.float32)
-    t = jax.ShapeDtypeStruct((batch,), jnp.float32)
+    # Lowered for the CPU, as model_flops is (accelerator backends give no count before compilation).
+    cpu = jax.sharding.SingleDeviceSharding(jax.devices("cpu")[0])
+    on_cpu = lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=cpu)  # noqa: E731
+    x = jax.ShapeDtypeStruct((batch, 2, num_latent, task.codec.latent_dim), jnp.float32, sharding=cpu)
+    t = jax.ShapeDtypeStruct((batch,), jnp.float32, sharding=cpu)
     model = Generator(dataclasses.replace(task.model.config, scan_layers=False))
     velocity = jax.jit(lambda p, x, t, c: model.apply({"params": p}, x, t, c, method=Generator.velocity))
-    return lowered_flops(velocity.lower(params, x, t, conditions))
+    return lowered_flops(velocity.lower(jax.tree.map(on_cpu, params), x, t, jax.tree.map(on_cpu, conditions)))
 
 
 def sampling_line(speed: dict) -> str:
     """The sampling figures of one size, for the printout."""
     times = ", ".join(f"{name} {speed[f'sample_8s_{name}_s']:.2f} s" for name in SAMPLERS)
     nfe_rate = speed["nfe_gflop"] / speed["sample_per_nfe_s"]
+    stacks = "scanned" if speed["scan_layers"] else "unrolled"
     return (
-        f"  8 s of audio (CFG): {times}; per network evaluation {speed['sample_per_nfe_s']:.3f} s "
+        f"  8 s of audio (CFG, stacks {stacks}): {times}; per network evaluation {speed['sample_per_nfe_s']:.3f} s "
         f"({speed['nfe_gflop']:.1f} GFLOP = {100 * nfe_rate / speed['matmul_gflop_per_s']:.0f} % of the matmul rate), "
         f"fixed (encoders + decoder) {speed['sample_fixed_s']:.2f} s"
     )

@@ -42,7 +42,7 @@ def test_a_saved_generator_run_gets_the_fields_added_since_and_the_renamed_value
     config = run_config.load(tmp_path)
     assert config.sampler.shift == 1.0 and config.model.attention == "xla"
     assert config.model.remat == "full" and config.model.video.localisation_weight == 0.0
-    assert config.data.localisation_targets == "ground_truth"
+    assert config.data.localisation_targets == "ground_truth" and config.model.scan_layers is True
     old["model"]["remat"] = False
     (tmp_path / "config.json").write_text(json.dumps(old))
     assert run_config.load(tmp_path).model.remat == "none"

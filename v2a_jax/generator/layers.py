@@ -301,7 +301,7 @@ class QKV(nn.Module):
 # jax.nn.dot_product_attention's implementations: 'xla' (any backend; XLA fuses it on TPU), 'cudnn' (GPU: cuDNN's
 # flash attention, bfloat16/float16 only).
 ATTENTION_IMPLEMENTATIONS = ("xla", "cudnn")
-# What a scanned block keeps for its backward pass (`layer_stack`): 'none' stores every activation; 'full'
+# What a stacked block keeps for its backward pass (`layer_stack`): 'none' stores every activation; 'full'
 # recomputes the block from its input; 'dots' stores the outputs of the weight matmuls (no batch dimensions) and
 # recomputes the rest (norms, activations, attention), the usual middle ground for transformers.
 REMAT_POLICIES = {
@@ -392,7 +392,8 @@ def layer_stack(block: type[nn.Module], depth: int, execution: Execution, in_axe
         split_rngs={"params": True},
         in_axes=in_axes,
         length=depth,
-        unroll=1 if execution.scan_layers else True,
+        # Unrolled: unroll >= 2, since jax lowers a depth-1 stack with unroll 1 as a one-trip loop.
+        unroll=1 if execution.scan_layers else max(depth, 2),
         metadata_params={nn.PARTITION_NAME: "layers"},
     )
 

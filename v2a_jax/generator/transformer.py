@@ -141,7 +141,7 @@ class FinalLayer(nn.Module):
 
 
 class Branch(nn.Module):
-    """`depth` single blocks (scanned) + FinalLayer: x [B', T, D], c [B', T, D] -> velocity [B', T, out_dim]."""
+    """`depth` single blocks (one stack) + FinalLayer: x [B', T, D], c [B', T, D] -> velocity [B', T, out_dim]."""
 
     dim: int
     num_heads: int
@@ -162,7 +162,7 @@ class Branch(nn.Module):
 
 
 class JointStack(nn.Module):
-    """`depth` scanned JointBlocks: returns the audio tokens [B, nb, T, D] after the last one."""
+    """`depth` stacked JointBlocks: returns the audio tokens [B, nb, T, D] after the last one."""
 
     dim: int
     num_heads: int

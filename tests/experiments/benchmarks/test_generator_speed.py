@@ -36,6 +36,15 @@ def test_op_profile_names_the_step_s_ops_and_their_source():
     assert parts & {"joint_blocks", "video_encoder"}
 
 
+def _conv_mlp_gflop(rows_per_frame: int) -> float:
+    """One tiny block's ConvMLP matmuls by hand, over rows_per_frame x T rows (w1, w3: 3 D -> H; w2: 3 H -> D)."""
+    config = generator_speed.bench_config("visaudio-tiny")
+    rows = rows_per_frame * GeneratorTask(config).seq.num_latent_frames
+    dim = config.model.hidden
+    hidden = layers.mlp_hidden(dim, config.model.mlp_ratio, config.model.mlp_multiple_of)
+    return 2 * rows * (3 * dim * hidden * 2 + 3 * hidden * dim) / 1e9
+
+
 def _nfe_gflop(single_depth: int) -> float:
     config = generator_speed.bench_config("visaudio-tiny")
     config.model.single_depth = single_depth
@@ -48,13 +57,23 @@ def _nfe_gflop(single_depth: int) -> float:
 
 
 def test_flop_count_takes_every_block_of_a_scanned_stack():
-    """XLA's cost analysis takes a loop body once: the count must grow by one block's FLOPs per block, at least
-    the block's ConvMLP matmuls counted by hand (2 guided halves x 2 ears x T rows; w1, w3: 3 D -> H, w2: 3 H -> D)."""
+    """XLA's cost analysis takes a loop body once: the count of one guided evaluation must grow by one block's
+    FLOPs per block, at least the block's ConvMLP (2 guided halves x 2 ears x T rows)."""
     g2, g3, g4 = (_nfe_gflop(d) for d in (2, 3, 4))
-    config = generator_speed.bench_config("visaudio-tiny")
-    num_latent = GeneratorTask(config).seq.num_latent_frames
-    dim = config.model.hidden
-    hidden = layers.mlp_hidden(dim, config.model.mlp_ratio, config.model.mlp_multiple_of)
-    conv_mlp = 2 * (2 * 2 * num_latent) * (3 * dim * hidden * 2 + 3 * hidden * dim) / 1e9
     assert abs((g4 - g3) - (g3 - g2)) < 1e-3 * g2
-    assert conv_mlp <= g3 - g2 <= 2 * conv_mlp
+    assert _conv_mlp_gflop(4) <= g3 - g2 <= 2 * _conv_mlp_gflop(4)
+
+
+def test_train_step_flop_count_takes_every_block():
+    """The train step's count (forward + backward, about 3 forwards) grows per block by at least 3 x the block's
+    ConvMLP (1 clip x 2 ears x T rows)."""
+
+    def step_gflop(single_depth):
+        config = generator_speed.bench_config("visaudio-tiny")
+        config.model.single_depth, config.batch_size = single_depth, 1
+        batch = generator_speed.synthetic_batch(
+            GeneratorTask(config), 1, config.data.duration_s, np.random.default_rng(0)
+        )
+        return generator_speed.model_flops(config, batch) / 1e9
+
+    assert 3 * _conv_mlp_gflop(2) <= step_gflop(3) - step_gflop(2) <= 6 * _conv_mlp_gflop(2)
