@@ -1,12 +1,14 @@
 """The summary writer: TensorBoard events and metrics.jsonl from process 0 only."""
 
 import io
+import threading
 
 import numpy as np
 import pytest
 import soundfile
 
 from tests.train import run_utils
+from v2a_jax import cli
 from v2a_jax.train.summaries import Audio, SummaryWriter
 
 
@@ -54,3 +56,24 @@ def test_bad_media_raise(tmp_path, value, message):
     with pytest.raises(ValueError, match=message):
         writer.media(1, {"bad": value})
     writer.close()
+
+
+def test_a_failed_event_write_raises_instead_of_hanging(tmp_path):
+    """tensorboardX writes from a thread that ends on a write error (a full disk): the writer must then fail with
+    a one-line error, and close, instead of blocking on the thread's full queue."""
+    writer = SummaryWriter(tmp_path, enabled=True)
+    event_writer = writer._tb._get_file_writer().event_writer
+
+    def full_disk(event):
+        raise OSError(28, "No space left on device")
+
+    event_writer._ev_writer.write_event = full_disk
+    writer.scalars(1, "train", {"loss": 1.0})  # queued; the thread dies writing it
+    event_writer._worker.join(timeout=10)
+    with pytest.raises(cli.UserError, match="cannot write TensorBoard events"):
+        for step in range(2, 100):  # without the check, the queue (10 events) fills and put() blocks for ever
+            writer.scalars(step, "train", {"loss": 1.0})
+    closer = threading.Thread(target=writer.close, daemon=True)
+    closer.start()
+    closer.join(timeout=10)
+    assert not closer.is_alive()

@@ -45,6 +45,7 @@ class SummaryWriter:
         if not self._enabled:
             return
         values = {name: float(value) for name, value in scalars.items()}
+        self._check_event_writer()
         for name, value in values.items():
             self._tb.add_scalar(f"{split}/{name}", value, step)
         # Flushed per record so that readers (tests, `tail -f`) see it even if the run is killed.
@@ -58,6 +59,7 @@ class SummaryWriter:
         """Writes images (uint8 [H, W, 3]) and `Audio` values under `media/<name>` at `step`."""
         if not self._enabled:
             return
+        self._check_event_writer()
         for name, value in media.items():
             tag = f"media/{name}"
             if isinstance(value, Audio):
@@ -76,7 +78,18 @@ class SummaryWriter:
                     )
                 self._tb.add_image(tag, image, step, dataformats="HWC")
 
+    def _event_writer_stopped(self) -> bool:
+        # tensorboardX (2.6) writes events from a background thread that ends silently when a write fails (a full
+        # disk); its bounded queue then fills and the next event would block the training forever.
+        worker = self._tb._get_file_writer().event_writer._worker
+        return worker is not None and not worker.is_alive()
+
+    def _check_event_writer(self) -> None:
+        if self._event_writer_stopped():
+            raise cli.UserError(f"{self._tb.logdir}: cannot write TensorBoard events (its writer stopped on an error)")
+
     def close(self) -> None:
         if self._enabled:
-            self._tb.close()
+            if not self._event_writer_stopped():  # a stopped writer's close would wait on it forever
+                self._tb.close()
             self._jsonl.close()
