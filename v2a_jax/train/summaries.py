@@ -45,8 +45,8 @@ class SummaryWriter:
         if not self._enabled:
             return
         values = {name: float(value) for name, value in scalars.items()}
-        self._check_event_writer()
         for name, value in values.items():
+            self._check_event_writer()  # per event: one call may hold more events than the writer's queue
             self._tb.add_scalar(f"{split}/{name}", value, step)
         # Flushed per record so that readers (tests, `tail -f`) see it even if the run is killed.
         try:
@@ -59,8 +59,8 @@ class SummaryWriter:
         """Writes images (uint8 [H, W, 3]) and `Audio` values under `media/<name>` at `step`."""
         if not self._enabled:
             return
-        self._check_event_writer()
         for name, value in media.items():
+            self._check_event_writer()
             tag = f"media/{name}"
             if isinstance(value, Audio):
                 wave = np.asarray(value.waveform, np.float32)
