@@ -118,12 +118,17 @@ def synthetic_batch(task: GeneratorTask, batch: int, seconds: float, rng: np.ran
     }
 
 
-def param_count(variant: str) -> int:
-    config = bench_config(variant)
+def abstract_params(config: ml_collections.ConfigDict) -> tuple[GeneratorTask, dict, dict]:
+    """(the task of `config`, a one-clip synthetic batch of its clip length, the parameters' shapes): nothing
+    allocated for the parameters."""
     task = GeneratorTask(config)
     batch = synthetic_batch(task, 1, config.data.duration_s, np.random.default_rng(0))
     shapes = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), batch)
-    return count_params(jax.eval_shape(task.init, jax.random.PRNGKey(0), shapes))
+    return task, batch, jax.eval_shape(task.init, jax.random.PRNGKey(0), shapes)
+
+
+def param_count(variant: str) -> int:
+    return count_params(abstract_params(bench_config(variant))[2])
 
 
 def matmul_flops_per_s(n: int, dtype: str, repeats: int = 5) -> float:

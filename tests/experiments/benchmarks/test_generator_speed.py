@@ -48,11 +48,8 @@ def _conv_mlp_gflop(rows_per_frame: int) -> float:
 def _nfe_gflop(single_depth: int) -> float:
     config = generator_speed.bench_config("visaudio-tiny")
     config.model.single_depth = single_depth
-    task = GeneratorTask(config)
-    batch = generator_speed.synthetic_batch(task, 1, config.data.duration_s, np.random.default_rng(0))
+    task, batch, params = generator_speed.abstract_params(config)
     inputs = {k: jnp.asarray(v) for k, v in task.model_inputs(batch).items()}
-    shapes = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype), batch)
-    params = jax.eval_shape(task.init, jax.random.PRNGKey(0), shapes)
     return generator_speed.network_evaluation_flops(task, params, inputs, task.seq.num_latent_frames) / 1e9
 
 
