@@ -12,6 +12,9 @@ Errors found while parsing flags (an unknown `--config.x` override, a config fil
 errors too. `check_output_dir` checks an output folder before a command does its work, so that a mistake leaves
 nothing behind.
 
+Allocator: every command run through `run` works under mimalloc (v2a_jax/host_allocator.py: XLA's CPU runtime
+allocates each step's buffers afresh, and the C library's malloc would fault them in again every step).
+
 Logs: records below WARNING from libraries (orbax, clu, grain, ...) are dropped unless `--verbose`, so that the
 project's own progress lines stay readable.
 """
@@ -27,6 +30,8 @@ from collections.abc import Callable, Sequence
 
 from absl import app, flags
 from absl import logging as absl_logging
+
+from v2a_jax import host_allocator
 
 EXIT_USER_ERROR = 2
 EXIT_PREEMPTED = 3
@@ -185,7 +190,9 @@ def _exit(message: str) -> None:
 
 
 def run(main: Callable[[Sequence[str]], int | None]) -> None:
-    """absl.app.run(main) with the endings of the module docstring and the --verbose flag."""
+    """absl.app.run(main) with the endings of the module docstring and the --verbose flag, in a process whose host
+    allocator is mimalloc (`host_allocator.preload`: the command starts over under it once)."""
+    host_allocator.preload()
     if "verbose" not in flags.FLAGS:
         flags.DEFINE_bool("verbose", False, "Also log the INFO lines of libraries (orbax, clu, grain, ...).")
 

@@ -17,6 +17,7 @@ import numpy as np
 from absl import app, flags
 from ml_collections import config_flags
 
+from v2a_jax import cli
 from v2a_jax.autoencoder import codec as codec_lib
 from v2a_jax.autoencoder.model import BinauralAutoencoder, model_config
 
@@ -59,4 +60,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

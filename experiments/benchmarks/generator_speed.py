@@ -31,14 +31,17 @@ per model part (PROFILE_COMPONENTS, forward and backward), and the N HLO operati
 model.scan_layers (layers.REMAT_POLICIES, layers.ATTENTION_IMPLEMENTATIONS, scanned or unrolled stacks) to measure
 their effect.
 The codec is the FrameCodec stand-in with MMAudio's 20 latent channels (v2a_jax/autoencoder/frame_codec.py): its
-encode is one small matmul, so the numbers are the generator's. Data loading is not included. --dtype sets the
-compute dtype (params stay float32): float32 on CPU, where bf16 is not faster; bfloat16 on accelerators.
+encode is one small matmul, so the numbers are the generator's. Data loading is not included. The process runs
+under the project's host allocator (v2a_jax/host_allocator.py; V2A_HOST_ALLOCATOR=system measures glibc's malloc
+instead), which the header line names. --dtype sets the compute dtype (params stay float32): float32 on CPU, where
+bf16 is not faster; bfloat16 on accelerators.
 """
 
 from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import gzip
 import json
 import pathlib
@@ -51,9 +54,10 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from absl import app, flags
+from absl import flags
 
 from experiments import generator
+from v2a_jax import cli, host_allocator
 from v2a_jax.generator import layers, samplers
 from v2a_jax.generator.model import Generator, count_params
 from v2a_jax.generator.task import GeneratorTask
@@ -322,22 +326,25 @@ def sampling_time(task: GeneratorTask, params) -> dict:
 
 
 def network_evaluation_flops(task: GeneratorTask, params, inputs: dict, num_latent: int) -> float:
-    """FLOPs of one guided network evaluation (the velocity network on the conditional and unconditional halves,
-    batch 2 B), counted as `model_flops` counts: XLA's count of the lowered program with every stack unrolled."""
-    batch = 2 * next(iter(inputs.values())).shape[0]
-    both = jax.tree.map(lambda a: jnp.concatenate([a, a]), inputs)
-    drop = jnp.arange(batch) >= batch // 2
-    conditions = jax.eval_shape(
-        lambda p: task.model.apply({"params": p}, both, drop, drop, num_latent, method=Generator.encode), params
-    )
+    """FLOPs of one guided network evaluation as sampling runs it (`sampling.guided_field`: the audio input
+    projections once, the rest of the velocity network on the conditional and unconditional halves, batch 2 B),
+    counted as `model_flops` counts: XLA's count of the lowered program with every stack unrolled."""
+    batch = next(iter(inputs.values())).shape[0]
+
+    def encode(p, drop):
+        return task.model.apply({"params": p}, inputs, drop, drop, num_latent, method=Generator.encode)
+
+    cond = jax.eval_shape(lambda p: encode(p, jnp.zeros((batch,), bool)), params)
+    uncond = jax.eval_shape(lambda p: encode(p, jnp.ones((batch,), bool)), params)
     # Lowered for the CPU, as model_flops is (accelerator backends give no count before compilation).
     cpu = jax.sharding.SingleDeviceSharding(jax.devices("cpu")[0])
     on_cpu = lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=cpu)  # noqa: E731
     x = jax.ShapeDtypeStruct((batch, 2, num_latent, task.codec.latent_dim), jnp.float32, sharding=cpu)
     t = jax.ShapeDtypeStruct((batch,), jnp.float32, sharding=cpu)
     model = Generator(dataclasses.replace(task.model.config, scan_layers=False))
-    velocity = jax.jit(lambda p, x, t, c: model.apply({"params": p}, x, t, c, method=Generator.velocity))
-    return lowered_flops(velocity.lower(jax.tree.map(on_cpu, params), x, t, jax.tree.map(on_cpu, conditions)))
+    guided = jax.jit(lambda p, x, t, c, u: sampling.guided_field(model, p, c, u, 4.5)(x, t))
+    on_cpu_tree = functools.partial(jax.tree.map, on_cpu)
+    return lowered_flops(guided.lower(on_cpu_tree(params), x, t, on_cpu_tree(cond), on_cpu_tree(uncond)))
 
 
 def sampling_line(speed: dict) -> str:
@@ -362,8 +369,10 @@ def initial_params(variant: str, dtype: str) -> tuple[GeneratorTask, dict]:
 
 def main(argv):
     del argv
-    results = {"device": jax.devices()[0].device_kind, "dtype": _DTYPE.value, "params": {}, "speed": {}}
-    print(f"device: {results['device']}, compute dtype {_DTYPE.value}")
+    allocator = "mimalloc" if host_allocator.active() else "system malloc"
+    results = {"device": jax.devices()[0].device_kind, "dtype": _DTYPE.value, "host_allocator": allocator}
+    results.update(params={}, speed={})
+    print(f"device: {results['device']}, compute dtype {_DTYPE.value}, host allocator {allocator}")
     print("parameter counts (latent_dim 20):")
     for size in generator.SIZES:
         for model in generator.MODELS:
@@ -412,4 +421,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -9,8 +9,9 @@ Figures on the 2-core development machine are in experiments/RESULTS.md ("Projec
 
 import time
 
-from absl import app, flags
+from absl import flags
 
+from v2a_jax import cli
 from v2a_jax.input_pipeline import loader
 from v2a_jax.input_pipeline.sequence import SequenceConfig
 
@@ -46,4 +47,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
-from absl import app, flags
+from absl import flags
 
+from v2a_jax import cli
 from v2a_jax.input_pipeline import loader
 from v2a_jax.metrics import direction
 from v2a_jax.spatial import geometry, itd
@@ -62,4 +63,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -16,8 +16,9 @@ matplotlib.use("Agg")  # file output only; no display on the servers
 
 import matplotlib.pyplot as plt
 import numpy as np
-from absl import app, flags
+from absl import flags
 
+from v2a_jax import cli
 from v2a_jax.spatial import geometry, hrtf, renderer
 
 _OUT = flags.DEFINE_string("out", "/tmp/itd_vs_azimuth.png", "PNG written here.")
@@ -84,4 +85,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -300,3 +300,35 @@ def test_the_attention_implementation_reaches_every_attention(monkeypatch):
     assert len(seen) >= 5 and set(seen) == {"cudnn"}
     with pytest.raises(cli.ConfigError, match=r"config.model.attention='flash': must be one of"):
         dataclasses.replace(config, attention="flash")
+
+
+@pytest.mark.parametrize("name", ["visaudio", "joint_stereo", "mono"])
+def test_guided_field_shares_the_audio_input_projections_and_matches_the_full_network(name):
+    """sampling.guided_field runs Generator.audio_tokens once on x and the rest on both halves: the same velocity as
+    the whole network run on [x, x] (float tolerance), and fewer FLOPs by exactly one audio_tokens on B clips."""
+    from v2a_jax.generator import samplers
+    from v2a_jax.inference import sampling
+
+    config = _replace(BASE, **VARIANTS[name])
+    model = Generator(config)
+    x, t, inputs, no, _ = _args(config)
+    params = model.init(jax.random.PRNGKey(1), x, t, inputs, no, no)["params"]
+
+    def encode(drop):
+        return model.apply({"params": params}, inputs, drop, drop, T_LAT, method=Generator.encode)
+
+    cond, uncond = encode(no), encode(~no)
+
+    def whole_network(x, t, c):
+        return model.apply({"params": params}, x, t, c, method=Generator.velocity)
+
+    shared = jax.jit(sampling.guided_field(model, params, cond, uncond, 4.5))
+    plain = jax.jit(samplers.guided_velocity(whole_network, cond, uncond, 4.5))
+    np.testing.assert_allclose(shared(x, t), plain(x, t), rtol=1e-4, atol=1e-5)
+
+    def flops(fn, *args):
+        return jax.jit(fn).lower(*args).cost_analysis()["flops"]
+
+    projections = flops(lambda x: model.apply({"params": params}, x, method=Generator.audio_tokens), x)
+    assert projections > 0
+    np.testing.assert_allclose(flops(plain, x, t) - flops(shared, x, t), projections, rtol=0.02)

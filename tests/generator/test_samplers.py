@@ -101,3 +101,24 @@ def test_bad_arguments_are_named():
         samplers.sample(lambda x, t: x, X0, num_steps=0)
     with pytest.raises(ValueError, match="shift"):
         samplers.sample(lambda x, t: x, X0, num_steps=2, shift=0.5)
+
+
+def test_guidance_runs_the_condition_free_part_once_on_x():
+    seen = []
+
+    def shared(x):
+        seen.append(x.shape[0])
+        return jnp.tanh(3.0 * x)
+
+    def field(h, t, cond):
+        return h * cond["scale"] + t[:, None]
+
+    cond, uncond = {"scale": jnp.array([[2.0, 1.0, 0.5]])}, {"scale": jnp.array([[-1.0, 3.0, 0.0]])}
+    t = jnp.full((1,), 0.25)
+    x = jnp.array([[0.1, -0.4, 0.7]])
+    shared_once = samplers.guided_velocity(field, cond, uncond, 4.5, shared=shared)(x, t)
+    assert seen == [1]  # once, on the B clips, not on the guided batch of 2 B
+    both_halves = samplers.guided_velocity(lambda x, t, c: field(shared(x), t, c), cond, uncond, 4.5)(x, t)
+    np.testing.assert_allclose(shared_once, both_halves, rtol=1e-6)
+    h = np.tanh(3.0 * np.asarray(x))
+    np.testing.assert_allclose(shared_once, 4.5 * (h * cond["scale"] + 0.25) - 3.5 * (h * uncond["scale"] + 0.25), 1e-5)

@@ -384,6 +384,12 @@ class Generator(nn.Module):
 
     def velocity(self, x: jax.Array, t: jax.Array, cond: Conditions) -> jax.Array:
         """x [B, 2, T, C] at flow times t [B] -> velocity [B, 2, T, C] (float32)."""
+        return self.velocity_of_tokens(self.audio_tokens(x), t, cond)
+
+    def audio_tokens(self, x: jax.Array) -> jax.Array:
+        """x [B, 2, T, C] -> audio tokens [B, nb, T, D]: MMAudio's audio input projections plus the branch
+        embedding, the part of `velocity` that reads x and nothing else (a guided evaluation, whose two halves share
+        x, runs it once: samplers.guided_velocity)."""
         cfg = self.config
         dt = cfg.compute_dtype
         b, _, n, ch = x.shape
@@ -399,15 +405,20 @@ class Generator(nn.Module):
         audio = self.audio_mlp(nn.selu(self.audio_in(streams)))
         if cfg.num_branches > 1:
             audio = audio + self.branch_embedding.astype(dt)[None, :, None, :]
-        audio = layers.constrain(audio, transformer.AUDIO)
+        return layers.constrain(audio, transformer.AUDIO)
+
+    def velocity_of_tokens(self, audio: jax.Array, t: jax.Array, cond: Conditions) -> jax.Array:
+        """Audio tokens [B, nb, T, D] (`audio_tokens`) at flow times t [B] -> velocity [B, 2, T, C] (float32)."""
+        cfg = self.config
+        b, _, n, _ = audio.shape
         c_g = cond.global_cond + self.t_embed(t)
         c_f = c_g[:, None, None, :] + cond.frame_cond
         audio = self.joint(audio, cond.video_tokens, cond.text_tokens, c_g, c_f, cond.text_mask)
         out = self.branches(audio, c_f).astype(jnp.float32)  # [B, nb, T, out]
         if cfg.layout == "stereo":
-            return out.reshape(b, n, 2, ch).transpose(0, 2, 1, 3)
+            return out.reshape(b, n, 2, cfg.latent_dim).transpose(0, 2, 1, 3)
         if cfg.layout == "mono":
-            return jnp.broadcast_to(out, (b, 2, n, ch))
+            return jnp.broadcast_to(out, (b, 2, n, cfg.latent_dim))
         return out
 
     def __call__(

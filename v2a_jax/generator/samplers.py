@@ -18,7 +18,8 @@ sigma = 1 - t: sigma' = s sigma / (1 + (s - 1) sigma)), where a learnt flow's ve
 the uniform grid.
 
 Guidance (`guided_velocity`): v = s v(x, t | c) + (1 - s) v(x, t | null) (MMAudio's convention; s = 1 is the
-conditional model, s = 0 the unconditional one). Both halves run as one batch of 2B.
+conditional model, s = 0 the unconditional one). Both halves run as one batch of 2B, after the network's
+condition-free input part, which they share, has run once on x.
 
 `Sampler` bundles one sampling run's settings (config.sampler, or a command's flags) and validates them.
 """
@@ -124,14 +125,21 @@ def sample(
 
 
 def guided_velocity(
-    velocity_fn: Callable[[jax.Array, jax.Array, Any], jax.Array], cond: Any, uncond: Any, strength: float
+    velocity_fn: Callable[[Any, jax.Array, Any], jax.Array],
+    cond: Any,
+    uncond: Any,
+    strength: float,
+    shared: Callable[[jax.Array], Any] = lambda x: x,
 ) -> VelocityFn:
-    """Classifier-free guided field from `velocity_fn(x, t, conditions)`; `cond`/`uncond` are pytrees of
-    [B, ...] arrays (None leaves allowed). Strength 1 gives the conditional field."""
+    """Classifier-free guided field from `velocity_fn(h, t, conditions)` with h = `shared(x)`: `shared` is the part
+    of the network that reads x and no condition (identity by default), run once since both halves see the same x;
+    `velocity_fn` then runs on both halves as one batch of 2B. `cond`/`uncond` are pytrees of [B, ...] arrays (None
+    leaves allowed). Strength 1 gives the conditional field."""
     both = jax.tree.map(lambda a, b: jnp.concatenate([a, b], axis=0), cond, uncond)
 
     def guided(x, t):
-        v = velocity_fn(jnp.concatenate([x, x], axis=0), jnp.concatenate([t, t], axis=0), both)
+        h = jax.tree.map(lambda a: jnp.concatenate([a, a], axis=0), shared(x))
+        v = velocity_fn(h, jnp.concatenate([t, t], axis=0), both)
         v_cond, v_uncond = jnp.split(v, 2, axis=0)
         return strength * v_cond + (1.0 - strength) * v_uncond
 

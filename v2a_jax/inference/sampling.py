@@ -12,7 +12,22 @@ import jax.numpy as jnp
 
 from v2a_jax.autoencoder.codec import AudioCodec
 from v2a_jax.generator import samplers
-from v2a_jax.generator.model import Generator, tie_ears
+from v2a_jax.generator.model import Conditions, Generator, tie_ears
+
+
+def guided_field(
+    model: Generator, params, cond: Conditions, uncond: Conditions, cfg_strength: float
+) -> samplers.VelocityFn:
+    """The guided velocity field of `model` for a batch's conditional and unconditional `Conditions`
+    (samplers.guided_velocity, the audio input projections shared by the two halves)."""
+    variables = {"params": params}
+    return samplers.guided_velocity(
+        lambda h, t, c: model.apply(variables, h, t, c, method=Generator.velocity_of_tokens),
+        cond,
+        uncond,
+        cfg_strength,
+        shared=lambda x: model.apply(variables, x, method=Generator.audio_tokens),
+    )
 
 
 def sample_latents(
@@ -27,17 +42,14 @@ def sample_latents(
     """Generated normalised latents [B, 2, num_latent_frames, C] for the model's `inputs` (Generator.encode's:
     video or precomputed features [B, ...], caption ids [B, L]) with classifier-free guidance."""
     batch = next(iter(inputs.values())).shape[0]
-    variables = {"params": params}
 
     def encode(drop):
-        return model.apply(variables, inputs, drop, drop, num_latent_frames, method=Generator.encode)
+        return model.apply({"params": params}, inputs, drop, drop, num_latent_frames, method=Generator.encode)
 
     cond, uncond = encode(jnp.zeros((batch,), bool)), encode(jnp.ones((batch,), bool))
     shape = (batch, 2, num_latent_frames, model.config.latent_dim)
     x0 = tie_ears(jax.random.normal(key, shape, jnp.float32), model.config.layout)
-    field = samplers.guided_velocity(
-        lambda x, t, c: model.apply(variables, x, t, c, method=Generator.velocity), cond, uncond, sampler.cfg_strength
-    )
+    field = guided_field(model, params, cond, uncond, sampler.cfg_strength)
     return samplers.sample(field, x0, num_steps=sampler.num_steps, method=sampler.method, shift=sampler.shift)
 
 
