@@ -172,7 +172,8 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     # compute_dtype bfloat16). It never changes results beyond float rounding.
     config.model.attention = "xla"
     # Each stack of blocks as one scanned body (True: compiles once whatever the depth) or unrolled (False: longer
-    # compiles, the same parameters and results; the speed benchmark counts FLOPs this way). Measured effect:
+    # compiles, the same parameters and results; the speed benchmark counts FLOPs this way) in training and its
+    # summaries; the sampling commands always unroll (inference/generate.load_generator). Measured effect:
     # experiments/RESULTS.md.
     config.model.scan_layers = True
     config.model.spatialisation = ml_collections.ConfigDict()

@@ -17,7 +17,8 @@ allocated). For the sizes in --sizes it then measures, on one device with the Vi
     per-ear blocks, given the conditions), the task's whole loss (codec, both networks, flow loss); the optimiser
     and EMA are the step minus the loss;
   - sampling time for 8 s of audio (250 latent frames, 200 video frames), batch 1, compile excluded, with
-    classifier-free guidance (conditional and unconditional halves in one batch of 2), for each of SAMPLERS:
+    classifier-free guidance (sampling.guided_field: the conditional and unconditional halves in one batch of 2),
+    every stack unrolled as the inference commands sample (generate.load_generator), for each of SAMPLERS:
     25 Euler steps and the few-step sampler (midpoint, 4 steps = 8 network evaluations: the 8-evaluation sampler
     the few-step evaluation found within 5 % of 25-step Euler, experiments/RESULTS.md); from the two, the cost
     of one network evaluation and the fixed part (encoders and decoder, run once per sample); one evaluation's
@@ -28,8 +29,8 @@ on their values), so the small and large sampling figures take minutes instead o
 per model part (PROFILE_COMPONENTS, forward and backward), and the N HLO operations that took the most time
 (summed over threads, per step), each with the model code it came from (the compiled HLO's op_name metadata).
 --remat, --attention and --[no]scan_layers override the config's model.remat / model.attention /
-model.scan_layers (layers.REMAT_POLICIES, layers.ATTENTION_IMPLEMENTATIONS, scanned or unrolled stacks) to measure
-their effect.
+model.scan_layers of the train step (layers.REMAT_POLICIES, layers.ATTENTION_IMPLEMENTATIONS, scanned or unrolled
+stacks) to measure their effect.
 The codec is the FrameCodec stand-in with MMAudio's 20 latent channels (v2a_jax/autoencoder/frame_codec.py): its
 encode is one small matmul, so the numbers are the generator's. Data loading is not included. The process runs
 under the project's host allocator (v2a_jax/host_allocator.py; V2A_HOST_ALLOCATOR=system measures glibc's malloc
@@ -300,12 +301,14 @@ def sampling_time(task: GeneratorTask, params) -> dict:
     batch = synthetic_batch(task, 1, SAMPLE_SECONDS, np.random.default_rng(1))
     inputs = {k: jnp.asarray(v) for k, v in task.model_inputs(batch).items()}
     num_latent = int(round(SAMPLE_SECONDS * task.seq.latent_fps))
+    # Stacks unrolled, as the inference commands sample (generate.load_generator).
+    model = Generator(dataclasses.replace(task.model.config, scan_layers=False))
     out, nfes = {}, {}
     for name, sampler in SAMPLERS.items():
 
         def sample(params, inputs, key, sampler=sampler):
             return sampling.sample_audio(
-                task.model, task.codec, params, inputs, key, num_latent_frames=num_latent, sampler=sampler
+                model, task.codec, params, inputs, key, num_latent_frames=num_latent, sampler=sampler
             )
 
         start = time.perf_counter()
@@ -321,7 +324,6 @@ def sampling_time(task: GeneratorTask, params) -> dict:
     slope, intercept = np.polyfit(list(nfes.values()), [out[f"sample_8s_{name}_s"] for name in nfes], 1)
     out["sample_per_nfe_s"], out["sample_fixed_s"] = float(slope), float(intercept)
     out["nfe_gflop"] = network_evaluation_flops(task, params, inputs, num_latent) / 1e9
-    out["scan_layers"] = task.model.config.scan_layers
     return out
 
 
@@ -351,9 +353,8 @@ def sampling_line(speed: dict) -> str:
     """The sampling figures of one size, for the printout."""
     times = ", ".join(f"{name} {speed[f'sample_8s_{name}_s']:.2f} s" for name in SAMPLERS)
     nfe_rate = speed["nfe_gflop"] / speed["sample_per_nfe_s"]
-    stacks = "scanned" if speed["scan_layers"] else "unrolled"
     return (
-        f"  8 s of audio (CFG, stacks {stacks}): {times}; per network evaluation {speed['sample_per_nfe_s']:.3f} s "
+        f"  8 s of audio (CFG): {times}; per network evaluation {speed['sample_per_nfe_s']:.3f} s "
         f"({speed['nfe_gflop']:.1f} GFLOP = {100 * nfe_rate / speed['matmul_gflop_per_s']:.0f} % of the matmul rate), "
         f"fixed (encoders + decoder) {speed['sample_fixed_s']:.2f} s"
     )

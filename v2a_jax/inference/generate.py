@@ -12,7 +12,8 @@ Generation (`generate_clips`): each clip's frames are brought to the model's fra
 clip's end that the last window needs repeat its last frame, and their audio is cut). All windows of all clips
 and variants are batched through one jitted sampler on the config's device mesh (one process), and each clip's
 windows are crossfaded back into [2, N] with N = num_frames * sample_rate / fps. Sampling itself is
-sampling.sample_audio, with the config's sampler (`config.sampler`) unless the options name another.
+sampling.sample_audio, with the config's sampler (`config.sampler`) unless the options name another, over the
+model with its stacks unrolled (`load_generator`).
 """
 
 from __future__ import annotations
@@ -99,6 +100,9 @@ def load_generator(
     config = run_config.load(workdir)
     if config.get("task") != "v2a_jax.generator.task:GeneratorTask":
         raise CheckpointError(f"{workdir}: config.task={config.get('task')!r} is not the generator task")
+    # Sampling runs every stack of blocks unrolled, whatever the run trained with: the same params and outputs,
+    # without slicing each layer's params out of the stacks at every sampler step (experiments/RESULTS.md).
+    config.model.scan_layers = False
     task = GeneratorTask(config)
     if task.model_config.video.features != "pixels":
         raise CheckpointError(
