@@ -19,7 +19,11 @@ and, with --references, how sensitive the metrics are to small errors (no codec)
                 N(0, 0.3^2) rad, magnitudes kept;
   itd_only      the ceiling of the delay-channel design: both ears aligned by their frame_itd delays, averaged
                 (one fine structure, as the shared-weight decoder gives) and delayed again: the measured ITD of
-                every 32 ms frame kept exactly, the interaural incoherence of the reverberant tail lost.
+                every 32 ms frame kept exactly, the interaural incoherence of the reverberant tail lost;
+and where the reconstruction's error lies, magnitude or phase (at the decoder's own STFT, n_fft / hop):
+  decoder_magnitude_input_phase  the decoder's predicted magnitudes (before its iSTFT) with the input's phase;
+  input_magnitude_codec_phase    the input's magnitudes with the phase of the reconstruction's STFT;
+  input_magnitude_random_phase   the input's magnitudes with uniformly random phase (what no phase model gives).
 Then encode/decode speed (codec.measure_speed, as experiments/benchmarks/autoencoder_speed.py) and the latent
 size. Writes everything to `workdir/eval_<split>.json`.
 """
@@ -80,6 +84,34 @@ def reference_rows(gt: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
     }
 
 
+def spectrum_oracles(
+    gt: np.ndarray, reconstruction: np.ndarray, log_magnitude: np.ndarray, n_fft: int, hop: int, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """The magnitude / phase rows of the module docstring.
+
+    Args:
+      gt, reconstruction: `[B, 2, N]`, N a multiple of hop.
+      log_magnitude: `[B, 2, N // hop, n_fft // 2 + 1]` the decoder's natural-log |S|, frame t centred on t * hop.
+    """
+    n = gt.shape[-1]
+    num_frames = n // hop
+    target = stft_lib.stft(jnp.asarray(gt), n_fft, hop, num_frames=num_frames)
+    codec = stft_lib.stft(jnp.asarray(reconstruction), n_fft, hop, num_frames=num_frames)
+
+    def unit(spec):
+        return spec / (jnp.abs(spec) + 1e-12)
+
+    def inverse(spec):
+        return np.asarray(stft_lib.istft(spec, n_fft, hop, n))
+
+    random_phase = np.exp(2j * np.pi * np.random.default_rng(seed).random(target.shape)).astype(np.complex64)
+    return {
+        "decoder_magnitude_input_phase": inverse(jnp.exp(jnp.asarray(log_magnitude)) * unit(target)),
+        "input_magnitude_codec_phase": inverse(jnp.abs(target) * unit(codec)),
+        "input_magnitude_random_phase": inverse(jnp.abs(target) * random_phase),
+    }
+
+
 def itd_only(gt: np.ndarray, frame_len: int = 512, n_fft: int = 512, hop: int = 128) -> np.ndarray:
     """The itd_only reference row of the module docstring for `gt` [B, 2, N]."""
     b, _, n = gt.shape
@@ -119,7 +151,10 @@ def evaluate(
         raise cli.ConfigError(
             f"{clip.path}: the stored clips are at {clip.sample_rate} Hz, the autoencoder configs use {SAMPLE_RATE}"
         )
-    inputs, per_ear, left = [], [], []
+    inputs, per_ear, left, oracles = [], [], [], []
+    if references:
+        model = codec.model  # the oracle rows need the decoder's own spectrum: an AutoencoderCodec
+        forward = jax.jit(lambda params, audio: model.apply({"params": params}, audio))
     for start in range(0, len(source), batch_size):
         batch = np.stack([source[i]["audio"] for i in range(start, min(start + batch_size, len(source)))])
         audio = batch.astype(np.float32) * np.float32(clip.audio_scale)
@@ -127,6 +162,12 @@ def evaluate(
         inputs.append(audio)
         per_ear.append(rec)
         left.append(base)
+        if references:
+            n, cfg = audio.shape[-1], model.config
+            padded = np.pad(audio, [(0, 0), (0, 0), (0, -n % cfg.samples_per_latent)])
+            out = forward(codec.params, padded)
+            rows = spectrum_oracles(padded, np.asarray(out["reconstruction"]), out["log_magnitude"], cfg.n_fft, cfg.hop)
+            oracles.append({k: v[..., :n] for k, v in rows.items()})
     gt = np.concatenate(inputs)
     rows = {
         "per_ear": np.concatenate(per_ear),
@@ -135,6 +176,7 @@ def evaluate(
     }
     if references:
         rows.update(reference_rows(gt))
+        rows.update({k: np.concatenate([o[k] for o in oracles]) for k in oracles[0]})
     result = {
         row: {**bm.binaural_metrics(pred, gt, clip.sample_rate), "delta_itd_frame_us": delta_itd_frame_us(pred, gt)}
         for row, pred in rows.items()
@@ -159,9 +201,9 @@ def main(argv):
         f"{data.name} {opts.split}: {result['num_clips']} clips of {result['clip_s']:g} s, checkpoint step "
         f"{stats['step']}"
     )
-    print(f"{'row':12s} " + " ".join(f"{k:>17s}" for k in REPORTED))
+    print(f"{'row':30s} " + " ".join(f"{k:>17s}" for k in REPORTED))
     for row in [r for r in result if isinstance(result[r], dict)]:
-        print(f"{row:12s} " + " ".join(f"{result[row][k]:17.4f}" for k in REPORTED))
+        print(f"{row:30s} " + " ".join(f"{result[row][k]:17.4f}" for k in REPORTED))
     if opts.speed:
         result["speed"] = codec_lib.measure_speed(codec, 2.048, 8, 5)
         print(

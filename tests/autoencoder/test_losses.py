@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from v2a_jax.autoencoder import losses
+from v2a_jax.metrics import binaural as bm
 
 SR = 16000
 IPD = dict(n_fft=512, hop=128, sample_rate=SR, band_hz=(50.0, 7200.0), weight_power=0.25)
@@ -63,6 +64,20 @@ def test_reconstruction_losses():
     # The complex loss sees phase: a sign flip leaves every magnitude but not the complex spectrum.
     assert float(losses.multi_resolution_stft_loss(-x, x, res, 1e-9)[0]) < 1e-6
     assert float(losses.complex_stft_loss(-x, x, res)) > 0.1 * float(losses.complex_stft_loss(y, x, res))
+
+
+def test_decoder_spectrum_loss_compares_the_decoder_magnitudes_with_the_target_stft():
+    x = _noise(n=4096, seed=3)[None]  # white noise at -26 dBFS: every bin far above the floor
+    # The target's STFT computed independently (the metrics' librosa-style numpy STFT), frames [T, F].
+    log_mag = np.log(np.abs(bm.stft(x, 512, 128, 512)) + 1e-30).swapaxes(-1, -2)[..., : 4096 // 128, :]
+    target = jnp.asarray(x, jnp.float32)
+    exact = losses.decoder_spectrum_loss(jnp.asarray(log_mag, jnp.float32), target, 512, 128, 1e-8)
+    assert float(exact) < 1e-6
+    too_quiet = losses.decoder_spectrum_loss(jnp.asarray(log_mag - np.log(2.0), jnp.float32), target, 512, 128, 1e-8)
+    np.testing.assert_allclose(float(too_quiet), np.log(2.0) ** 2, rtol=1e-3)  # every bin 6 dB low
+    # Bins far below the floor cost nothing whatever their level: silence against a -140 dB prediction.
+    silent = losses.decoder_spectrum_loss(jnp.full_like(log_mag, -12.0), jnp.zeros_like(target), 512, 128, 1e-8)
+    assert float(silent) < 1e-4
 
 
 def test_losses_have_finite_gradients_on_silence():

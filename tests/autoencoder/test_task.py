@@ -45,7 +45,9 @@ def test_a_few_steps_on_one_batch_lower_the_loss(tiny_config):
         history.append(float(loss))
     assert np.all(np.isfinite(history))
     assert np.mean(history[-3:]) < 0.92 * history[0], history
-    assert {"log_magnitude", "spectral_convergence", "complex", "ipd", "ild_db", "kl"} <= set(metrics)
+    assert {"log_magnitude", "spectral_convergence", "decoder_spectrum", "complex", "ipd", "ild_db", "kl"} <= set(
+        metrics
+    )
     metrics = jax.jit(task.eval_step)(params, batch, jax.random.PRNGKey(0))
     assert "loss" in metrics and all(np.ndim(v) == 0 for v in metrics.values())
 

@@ -7,6 +7,12 @@ in mean-square units (|S|^2 / sum(window^2)), so floors are levels in dBFS whate
 - Multi-resolution STFT loss (Yamamoto et al., Parallel WaveGAN 2020): per resolution, the mean squared
   difference of log magnitudes (powers floored at `log_floor`; squared, like the log-spectral distance it
   lowers, see below) plus the spectral convergence || |G| - |P| ||_F / || G ||_F (norms over the whole batch).
+- Decoder spectrum loss: the same squared log-magnitude difference between the magnitudes the decoder predicts
+  (before its iSTFT) and the target's STFT at the decoder's n_fft and hop. The waveform losses alone do not tie
+  the decoder's per-bin magnitudes to the target's spectrum (the overlap-add mixes neighbouring frames and bins,
+  so many different predicted spectra give similar waveforms); with this term the decoder's magnitudes are an
+  estimate of the target's, and what the reconstruction still loses is the phase coherence between overlapping
+  frames (the diagnosis and the measured effect: experiments/RESULTS.md, "Binaural autoencoder").
 - Complex loss: mean squared difference of power-law compressed complex spectra |S|^c e^{i phase} (c = 0.3),
   which, unlike the magnitude losses, sees the phase; the compression gives quiet bins a say (the GCC-PHAT
   ITD counts every bin equally, whatever its level).
@@ -59,12 +65,35 @@ def multi_resolution_stft_loss(
         # 0.5 * log(power) = log(magnitude): the difference is in nepers of amplitude. Squared, not absolute:
         # binaural_synth spectra are sparse (a few tonal peaks over near-silence), and an L1 loss, whose
         # minimiser is the median, first learns the silence and leaves the peaks at the initial level.
-        log_terms.append(jnp.mean((0.5 * (jnp.log(p_pow + log_floor) - jnp.log(t_pow + log_floor))) ** 2))
+        log_terms.append(jnp.mean((_log_amplitude(p_pow, log_floor) - _log_amplitude(t_pow, log_floor)) ** 2))
         # Pooled over the whole batch: per signal, a silent target (common in binaural_synth crops) would
         # divide by ~0.
         diff = jnp.sqrt(jnp.sum((jnp.sqrt(t_pow + 1e-20) - jnp.sqrt(p_pow + 1e-20)) ** 2) + 1e-20)
         sc_terms.append(diff / jnp.sqrt(jnp.sum(t_pow) + 1e-12))
     return jnp.mean(jnp.stack(log_terms)), jnp.mean(jnp.stack(sc_terms))
+
+
+def _log_amplitude(power: jax.Array, log_floor: float) -> jax.Array:
+    """0.5 log(power + floor) = log magnitude in nepers, floored."""
+    return 0.5 * jnp.log(power + log_floor)
+
+
+def decoder_spectrum_loss(
+    log_magnitude: jax.Array, target: jax.Array, n_fft: int, hop: int, log_floor: float
+) -> jax.Array:
+    """Mean squared log-magnitude difference (nepers^2) between the decoder's predicted STFT and the target's.
+
+    Args:
+      log_magnitude: `[..., T, F]` natural log of the predicted |S| (raw STFT units), frame t centred on sample
+        t * hop (the decoder's frames).
+      target: `[..., N]` waveforms, N = T * hop.
+      log_floor: power floor (mean-square units), as in `multi_resolution_stft_loss`.
+    """
+    num_frames = log_magnitude.shape[-2]
+    t_pow = _power(stft_lib.stft(target, n_fft, hop, num_frames=num_frames), n_fft)
+    window_energy = float(np.sum(stft_lib.hann_window(n_fft).astype(np.float64) ** 2))
+    p_pow = jnp.exp(2.0 * log_magnitude) / window_energy
+    return jnp.mean((_log_amplitude(p_pow, log_floor) - _log_amplitude(t_pow, log_floor)) ** 2)
 
 
 def _compress(spec: jax.Array) -> jax.Array:

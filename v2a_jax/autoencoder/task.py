@@ -101,6 +101,9 @@ class AutoencoderTask:
         return {
             "log_magnitude": log_mag,
             "spectral_convergence": spectral_convergence,
+            "decoder_spectrum": losses.decoder_spectrum_loss(
+                out["log_magnitude"], audio, self.model_config.n_fft, self.model_config.hop, cfg.log_floor
+            ),
             "complex": losses.complex_stft_loss(pred, audio, cfg.complex_resolutions),
             "ipd": losses.interaural_phase_loss(
                 pred,
@@ -127,6 +130,7 @@ class AutoencoderTask:
         w = self.config.loss
         return (
             w.mrstft_weight * (terms["log_magnitude"] + terms["spectral_convergence"])
+            + w.spectrum_weight * terms["decoder_spectrum"]
             + w.complex_weight * terms["complex"]
             + w.ipd_weight * terms["ipd"]
             + w.ild_weight * terms["ild_db"]
