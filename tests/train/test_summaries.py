@@ -2,6 +2,7 @@
 
 import io
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -77,3 +78,35 @@ def test_a_failed_event_write_raises_instead_of_hanging(tmp_path):
     closer.start()
     closer.join(timeout=10)
     assert not closer.is_alive()
+
+
+def test_a_writer_that_dies_while_its_queue_is_full_raises_instead_of_hanging(tmp_path):
+    """The race behind a hang of the full-disk test: the thread is still alive (stuck in a slow write) while the
+    queue fills, and dies only then; an event put into the full queue at that moment would wait for ever."""
+    writer = SummaryWriter(tmp_path, enabled=True)
+    event_writer = writer._tb._get_file_writer().event_writer
+    release = threading.Event()
+
+    def slow_then_full_disk(event):
+        release.wait(timeout=30)
+        raise OSError(28, "No space left on device")
+
+    event_writer._ev_writer.write_event = slow_then_full_disk
+    errors = []
+
+    def write_many():
+        try:
+            writer.scalars(1, "train", {f"loss_{i}": 1.0 for i in range(50)})  # more events than the queue holds
+        except cli.UserError as e:
+            errors.append(str(e))
+
+    producer = threading.Thread(target=write_many, daemon=True)
+    producer.start()
+    deadline = time.monotonic() + 10
+    while not event_writer._event_queue.full() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert event_writer._event_queue.full() and event_writer._worker.is_alive()
+    release.set()  # the stuck write fails: the thread dies with the queue full
+    producer.join(timeout=10)
+    assert not producer.is_alive(), "scalars() blocked on the dead writer's full queue"
+    assert len(errors) == 1 and "cannot write TensorBoard events" in errors[0]

@@ -10,6 +10,7 @@ does nothing, so callers need no checks.
 
 import dataclasses
 import json
+import time
 from collections.abc import Mapping
 
 import numpy as np
@@ -17,6 +18,8 @@ import tensorboardX
 from etils import epath
 
 from v2a_jax import cli
+
+EVENT_QUEUE_POLL_S = 0.01  # how often a full event queue is looked at again while its writer thread works
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,15 +81,27 @@ class SummaryWriter:
                     )
                 self._tb.add_image(tag, image, step, dataformats="HWC")
 
+    def _check_event_writer(self) -> None:
+        """Returns once the event writer's queue has room for one more event; raises if its writer has stopped.
+
+        tensorboardX (2.6) writes events from a background thread that ends silently when a write fails (a full
+        disk), and enqueues with a blocking put on a bounded queue: an event put into a full queue whose thread
+        then dies would block the training forever. This process is the queue's only producer, so an event put
+        right after this returns cannot block.
+        """
+        while True:
+            if self._event_writer_stopped():
+                raise cli.UserError(
+                    f"{self._tb.logdir}: cannot write TensorBoard events (its writer stopped on an error)"
+                )
+            queue = self._tb._get_file_writer().event_writer._event_queue
+            if queue is None or not queue.full():
+                return
+            time.sleep(EVENT_QUEUE_POLL_S)
+
     def _event_writer_stopped(self) -> bool:
-        # tensorboardX (2.6) writes events from a background thread that ends silently when a write fails (a full
-        # disk); its bounded queue then fills and the next event would block the training forever.
         worker = self._tb._get_file_writer().event_writer._worker
         return worker is not None and not worker.is_alive()
-
-    def _check_event_writer(self) -> None:
-        if self._event_writer_stopped():
-            raise cli.UserError(f"{self._tb.logdir}: cannot write TensorBoard events (its writer stopped on an error)")
 
     def close(self) -> None:
         if self._enabled:
