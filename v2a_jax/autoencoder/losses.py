@@ -41,10 +41,14 @@ CROSS_FLOOR = 1e-20  # |L conj(R)|^2 floor of the IPD normalisation: silent bins
 ILD_FLOOR = 1e-9  # band power floor (mean square, -90 dBFS) of the ILD
 
 
+def _window_energy(n_fft: int) -> float:
+    """sum(window^2): divides |S|^2 into mean-square units."""
+    return float(np.sum(stft_lib.hann_window(n_fft).astype(np.float64) ** 2))
+
+
 def _power(spec: jax.Array, n_fft: int) -> jax.Array:
     """|S|^2 in mean-square units (a white noise of variance s^2 gives s^2 in every bin)."""
-    window_energy = float(np.sum(stft_lib.hann_window(n_fft).astype(np.float64) ** 2))
-    return (spec.real**2 + spec.imag**2) / window_energy
+    return (spec.real**2 + spec.imag**2) / _window_energy(n_fft)
 
 
 def multi_resolution_stft_loss(
@@ -91,8 +95,7 @@ def decoder_spectrum_loss(
     """
     num_frames = log_magnitude.shape[-2]
     t_pow = _power(stft_lib.stft(target, n_fft, hop, num_frames=num_frames), n_fft)
-    window_energy = float(np.sum(stft_lib.hann_window(n_fft).astype(np.float64) ** 2))
-    p_pow = jnp.exp(2.0 * log_magnitude) / window_energy
+    p_pow = jnp.exp(2.0 * log_magnitude) / _window_energy(n_fft)
     return jnp.mean((_log_amplitude(p_pow, log_floor) - _log_amplitude(t_pow, log_floor)) ** 2)
 
 
