@@ -80,3 +80,24 @@ def test_mirrored_clip_mirrors_the_targets(rendered):
 def test_bad_field_of_view():
     with pytest.raises(ValueError, match="field of view"):
         audio_targets.audio_targets(np.zeros((1, 2, 640), np.float32), 1, FPS, SR, width=WIDTH, fov_deg=180.0)
+
+
+def test_frames_whose_level_contradicts_their_delay_are_not_confident():
+    """Noise with the left ear 4 samples ahead (the ITD says left): left 6 dB louder keeps the frames confident,
+    right 6 dB louder (a contradiction past ILD_VETO_DB) drops them, right 2 dB louder (within it) does not."""
+    rng = np.random.default_rng(5)
+    n = int(SECONDS * SR)
+    mono = 0.1 * rng.standard_normal(n + 8)
+    lead, lag = mono[8:], mono[4 : 4 + n]  # the right ear hears the same 4 samples later
+
+    def clip(left_db):  # left-ear level over the right ear's
+        g = 10.0 ** (left_db / 40.0)
+        return np.stack([g * lead, lag / g])
+
+    assert audio_targets.ILD_VETO_DB < 6.0
+    clips = np.stack([clip(6.0), clip(-6.0), clip(-2.0)]).astype(np.float32)
+    targets = audio_targets.audio_targets(clips, NUM_FRAMES, FPS, SR, width=WIDTH, fov_deg=FOV)
+    assert np.all(targets.lateral_deg > 5.0)  # every clip's ITD says left
+    confident = targets.confident().mean(axis=1)
+    assert confident[0] > 0.9 and confident[2] > 0.9
+    assert confident[1] == 0.0

@@ -270,3 +270,20 @@ def test_cue_agreement_reads_the_level_difference_above_the_head_shadow_band():
     assert dm.cue_agreement(clip(-6.0, 0.0)[None], FPS, SR).count == 0
     result = dm.cue_agreement(np.stack([clip(-6.0, 6.0), clip(6.0, -6.0), clip(-6.0, 0.0)]), FPS, SR)
     assert result.count == 2 * 25 and result.fraction == pytest.approx(0.5)
+
+
+def test_high_band_ild_measures_the_level_difference_above_the_head_shadow_band():
+    """A level difference only above 2 kHz is read in full, one only below 1 kHz not at all (within 0.5 dB)."""
+    import scipy.signal
+
+    rng = np.random.default_rng(9)
+    mono = 0.1 * rng.standard_normal(SR)
+    low = scipy.signal.sosfiltfilt(scipy.signal.butter(8, 1000.0, "lowpass", fs=SR, output="sos"), mono)
+    high = scipy.signal.sosfiltfilt(scipy.signal.butter(8, 2000.0, "highpass", fs=SR, output="sos"), mono)
+    gain = 10.0 ** (5.0 / 20.0)
+    clips = np.stack([np.stack([low + gain * high, low + high]), np.stack([gain * low + high, low + high])])
+    ild = dm.high_band_ild_db(clips, 25, FPS, SR)
+    assert ild.shape == (2, 25)
+    inner = slice(3, -3)  # away from the filter's edge transients
+    np.testing.assert_allclose(ild[0, inner], 5.0, atol=0.5)
+    np.testing.assert_allclose(ild[1, inner], 0.0, atol=0.5)

@@ -9,10 +9,14 @@ Per video frame t (the audio under [t / fps, (t + 1) / fps) and `itd.CONTEXT_FRA
 the same frames the direction metrics read):
   ITD      `itd.frame_itd` (PHAT-beta cross-spectrum summed over the neighbours: robust to reverberation)
   angle    lateral angle (+ = left) through an `ItdMap` (the dataset's head; Woodworth's sphere by default)
-  confidence  0 unless both ears are above an energy gate; else the interaural coherence at the measured ITD,
-           max(0, normalised cross-correlation of left and right over the frame's window at that lag): near 1
-           for one direct source, low for diffuse or competing sound, so confident frames are the ones whose
-           angle can be trusted
+  confidence  0 unless both ears are above an energy gate and the level cue does not contradict the time cue
+           (the high-band ILD, `metrics.direction.high_band_ild_db`, at least ILD_VETO_DB to the other side);
+           else the interaural coherence at the measured ITD, max(0, normalised cross-correlation of left and
+           right over the frame's window at that lag): near 1 for one direct source, low for diffuse or
+           competing sound, so confident frames are the ones whose angle can be trusted. The coherence does
+           not catch the ITD's gross errors (a harmonic source whose cross-correlation peaks repeat within the
+           head's range): on binaural_synth their side is wrong about as often at coherence 0.9 as at 0.3,
+           and the ILD veto is what removes them (experiments/RESULTS.md, "audio localisation targets")
   screen   pinhole projection of the angle as an azimuth in front of the camera (the benchmark's camera model,
            data/binaural_synth/scenes.py): x = W/2 - f tan(angle), f = (W/2) / tan(fov/2); angles outside the
            view give "off-screen left" (+1) or "off-screen right" (-1) instead. Binaural cues cannot tell front
@@ -36,11 +40,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from v2a_jax.metrics import direction
 from v2a_jax.spatial import itd
 from v2a_jax.spatial.itd_map import ItdMap
 
 ENERGY_GATE_DB = -50.0  # mean-square level (dBFS) the quieter ear must exceed for a frame to count
 MIN_CONFIDENCE = 0.5  # frames below this coherence are not used as targets
+# A high-band ILD this far to the other side overrules the ITD: where the two disagree on binaural_synth the ILD
+# is right in about 60 % of frames from 3 dB on (50 % below), so those frames are dropped, not flipped.
+ILD_VETO_DB = 3.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +101,7 @@ def audio_targets(
     fov_deg: float,
     itd_map: ItdMap | None = None,
     energy_gate_db: float = ENERGY_GATE_DB,
+    ild_veto_db: float = ILD_VETO_DB,
 ) -> AudioTargets:
     """Targets (module docstring) of binaural audio `[B, 2, N]` for `num_frames` video frames at `fps`."""
     if not 0.0 < fov_deg < 180.0:
@@ -111,7 +120,10 @@ def audio_targets(
     # Gate on the frame itself (not its neighbours): a silent frame beside a loud one has no direction of its own.
     own = windows[..., itd.CONTEXT_FRAMES * frame_len : (itd.CONTEXT_FRAMES + 1) * frame_len]
     level_db = 10.0 * np.log10(np.mean(own.astype(np.float64) ** 2, axis=-1).min(axis=1) + 1e-20)
-    confidence = np.where(level_db > energy_gate_db, np.clip(coherence_at_lag(windows, lag), 0.0, 1.0), 0.0)
+    ild_db = direction.high_band_ild_db(audio, num_frames, fps, sample_rate)
+    contradicted = (np.abs(ild_db) >= ild_veto_db) & (np.sign(ild_db) * lateral < 0)
+    usable = (level_db > energy_gate_db) & ~contradicted
+    confidence = np.where(usable, np.clip(coherence_at_lag(windows, lag), 0.0, 1.0), 0.0)
     half = np.radians(fov_deg / 2)
     theta = np.radians(lateral)
     in_view = np.abs(theta) <= half

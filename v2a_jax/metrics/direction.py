@@ -343,6 +343,20 @@ def reference_direction(
     return ReferenceDirectionResult(difference, frames, agreement, sided_frames)
 
 
+def high_band_ild_db(audio, num_frames: int, fps: float, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE) -> np.ndarray:
+    """ILD (dB, > 0: left louder) per video frame of the audio above CUE_ILD_LOW_HZ (4th-order Butterworth
+    high-pass, zero phase), its power summed over the frames the ITD reads (the frame and `itd.CONTEXT_FRAMES` on
+    each side): the level cue that the head, not the room, sets (`cue_agreement` says why).
+    `[B, 2, N]` -> `[B, num_frames]`."""
+    sos = scipy.signal.butter(4, CUE_ILD_LOW_HZ, "highpass", fs=sample_rate, output="sos")
+    high = scipy.signal.sosfiltfilt(sos, np.asarray(audio, np.float64), axis=-1)
+    power = np.mean(_video_frames(high, num_frames, fps, sample_rate) ** 2, axis=-1)  # [B, 2, T]
+    c = itd.CONTEXT_FRAMES
+    padded = np.pad(power, [(0, 0), (0, 0), (c, c)])
+    context = sum(padded[..., i : i + num_frames] for i in range(2 * c + 1))
+    return binaural.power_ild_db(context[:, 0], context[:, 1])
+
+
 def cue_agreement(
     audio,
     fps: float,
@@ -353,9 +367,8 @@ def cue_agreement(
     itd_map: ItdMap = DEFAULT_MAP,
 ) -> AgreementResult:
     """Do a clip's two interaural cues name the same side? Per video frame (T = N * fps / sample_rate, rounded
-    down) the ITD-implied lateral angle (`lateral_estimate`, cue 'itd') and the ILD of the audio above
-    CUE_ILD_LOW_HZ (4th-order Butterworth high-pass, zero phase) over the frames the ITD reads (the frame and
-    `itd.CONTEXT_FRAMES` on each side); a frame counts where both are confident: measurable in both ears, the angle
+    down) the ITD-implied lateral angle (`lateral_estimate`, cue 'itd') and the high-band ILD over the frames
+    the ITD reads (`high_band_ild_db`); a frame counts where both are confident: measurable in both ears, the angle
     at least `min_lateral_deg` off the median plane and |ILD| at least `min_ild_db`. A real source to one side gives
     both cues that side; audio whose time cue says left while its level says right is not a sound from anywhere.
     The broadband ILD would not do: on reverberant clips it is set by the ears' independent low-frequency tails
@@ -372,13 +385,7 @@ def cue_agreement(
         raise ValueError(f"cue_agreement: expected audio [B, 2, N], got {audio.shape}")
     num_frames = int(audio.shape[-1] * fps // sample_rate)
     lateral, valid = lateral_estimate(audio, num_frames, fps, sample_rate, energy_threshold_db, itd_map, "itd")
-    sos = scipy.signal.butter(4, CUE_ILD_LOW_HZ, "highpass", fs=sample_rate, output="sos")
-    high = scipy.signal.sosfiltfilt(sos, np.asarray(audio, np.float64), axis=-1)
-    power = np.mean(_video_frames(high, num_frames, fps, sample_rate) ** 2, axis=-1)  # [B, 2, T]
-    c = itd.CONTEXT_FRAMES
-    padded = np.pad(power, [(0, 0), (0, 0), (c, c)])
-    context = sum(padded[..., i : i + num_frames] for i in range(2 * c + 1))
-    ild = binaural.power_ild_db(context[:, 0], context[:, 1])  # [B, T]
+    ild = high_band_ild_db(audio, num_frames, fps, sample_rate)
     confident = valid & (np.abs(lateral) >= min_lateral_deg) & (np.abs(ild) >= min_ild_db)
     count = int(confident.sum())
     agree = np.sign(lateral[confident]) == np.sign(ild[confident])
