@@ -3,7 +3,7 @@
 Every binaural recording says where its dominant sound is: its interaural time difference gives the lateral
 angle, and the camera's field of view maps that angle to a horizontal position in the picture. These targets
 replace the benchmark's ground-truth positions wherever the spatial modules are supervised
-(`model.spatial_targets = 'audio'`), so the papers' models learn space from FAIR-Play or any recording.
+(`config.data.localisation_targets = 'audio'`), so the papers' models learn space from FAIR-Play or any recording.
 
 Per video frame t (the audio under [t / fps, (t + 1) / fps) and `itd.CONTEXT_FRAMES` neighbours on each side,
 the same frames the direction metrics read):
