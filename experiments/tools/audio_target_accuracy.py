@@ -12,17 +12,12 @@ is right (results: experiments/RESULTS.md, "audio localisation targets").
 from __future__ import annotations
 
 import numpy as np
-from absl import flags
+from absl import app, flags
 
 from v2a_jax import cli
 from v2a_jax.input_pipeline import audio_targets, loader
 from v2a_jax.metrics import direction
 from v2a_jax.spatial import itd_map
-
-_DATA_DIR = flags.DEFINE_string("data_dir", "runs/quickstart/data", "TFDS data dir holding binaural_synth.")
-_NAME = flags.DEFINE_string("dataset", "binaural_synth/small", "Dataset name.")
-_SPLIT = flags.DEFINE_string("split", "test", "Split to measure on.")
-_CLIPS = flags.DEFINE_integer("clips", 0, "Clips to use (0: the whole split).")
 
 THRESHOLDS = (0.0, audio_targets.MIN_CONFIDENCE, 0.8)
 
@@ -36,11 +31,13 @@ def side_accuracy(targets: audio_targets.AudioTargets, true_lateral_deg, counted
 
 
 def main(argv):
-    del argv
-    source, clip = loader.open_split(_DATA_DIR.value, _NAME.value, _SPLIT.value)
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    opts = flags.FLAGS
+    source, clip = loader.open_split(opts.data_dir, opts.dataset, opts.split)
     if not clip.has_truth(("relative_azimuth_deg", "elevation_deg", "sounding")):
-        raise cli.ConfigError(f"{clip.path}: {_NAME.value} stores no source directions to check the targets with")
-    examples = [source[i] for i in range(_CLIPS.value or len(source))]
+        raise cli.ConfigError(f"{clip.path}: {opts.dataset} stores no source directions to check the targets with")
+    examples = [source[i] for i in range(min(opts.clips, len(source)) or len(source))]
     audio = np.stack([e["audio"] for e in examples]).astype(np.float32) * np.float32(clip.audio_scale)
     azimuth, elevation, sounding = (
         np.stack([e[k] for e in examples]) for k in ("relative_azimuth_deg", "elevation_deg", "sounding")
@@ -48,7 +45,7 @@ def main(argv):
     truth = np.sum(np.where(sounding, direction.lateral_angle_deg(azimuth, elevation), 0.0), axis=-1)
     counted = (sounding.sum(-1) == 1) & (np.abs(truth) >= direction.MIN_LATERAL_DEG)
     head = itd_map.dataset_map(clip.hrtf, clip.sample_rate)
-    print(f"{_NAME.value} {_SPLIT.value}: {len(examples)} clips, {counted.sum()} frames with one sounding source")
+    print(f"{opts.dataset} {opts.split}: {len(examples)} clips, {counted.sum()} frames with one sounding source")
     print(f"{'ILD veto':>10s} {'coherence >=':>13s} {'frames kept':>12s} {'side right':>11s}")
     for veto in (np.inf, audio_targets.ILD_VETO_DB):
         targets = audio_targets.audio_targets(
@@ -68,4 +65,9 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    # Defined here, not at import: the tests import this module next to other modules that define these flags.
+    flags.DEFINE_string("data_dir", "runs/quickstart/data", "TFDS data dir holding binaural_synth.")
+    flags.DEFINE_string("dataset", "binaural_synth/small", "Dataset name.")
+    flags.DEFINE_string("split", "test", "Split to measure on.")
+    flags.DEFINE_integer("clips", 0, "Clips to use (0: the whole split).")
     cli.run(main)
