@@ -34,6 +34,8 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     opts = flags.FLAGS
+    if opts.clips < 0:
+        raise app.UsageError(f"--clips={opts.clips}: must be >= 0 (0: the whole split)")
     source, clip = loader.open_split(opts.data_dir, opts.dataset, opts.split)
     if not clip.has_truth(("relative_azimuth_deg", "elevation_deg", "sounding")):
         raise cli.ConfigError(f"{clip.path}: {opts.dataset} stores no source directions to check the targets with")
@@ -45,7 +47,10 @@ def main(argv):
     truth = np.sum(np.where(sounding, direction.lateral_angle_deg(azimuth, elevation), 0.0), axis=-1)
     counted = (sounding.sum(-1) == 1) & (np.abs(truth) >= direction.MIN_LATERAL_DEG)
     head = itd_map.dataset_map(clip.hrtf, clip.sample_rate)
-    print(f"{opts.dataset} {opts.split}: {len(examples)} clips, {counted.sum()} frames with one sounding source")
+    print(
+        f"{opts.dataset} {opts.split}: {len(examples)} clips, {counted.sum()} frames with one sounding source "
+        f">= {direction.MIN_LATERAL_DEG:g} deg off the median plane"
+    )
     print(f"{'ILD veto':>10s} {'coherence >=':>13s} {'frames kept':>12s} {'side right':>11s}")
     for veto in (np.inf, audio_targets.ILD_VETO_DB):
         targets = audio_targets.audio_targets(
