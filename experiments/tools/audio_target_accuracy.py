@@ -44,8 +44,8 @@ def main(argv):
     azimuth, elevation, sounding = (
         np.stack([e[k] for e in examples]) for k in ("relative_azimuth_deg", "elevation_deg", "sounding")
     )
-    truth = np.sum(np.where(sounding, direction.lateral_angle_deg(azimuth, elevation), 0.0), axis=-1)
-    counted = (sounding.sum(-1) == 1) & (np.abs(truth) >= direction.MIN_LATERAL_DEG)
+    truth, one_source = direction.single_source_lateral_deg(azimuth, sounding, elevation)
+    counted = one_source & (np.abs(truth) >= direction.MIN_LATERAL_DEG)
     head = itd_map.dataset_map(clip.hrtf, clip.sample_rate)
     print(
         f"{opts.dataset} {opts.split}: {len(examples)} clips, {counted.sum()} frames with one sounding source "

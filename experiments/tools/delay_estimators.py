@@ -40,8 +40,8 @@ def true_itd_samples(examples: list[dict], num_latent: int, fps: float, sample_r
         np.stack([e[k] for e in examples]) for k in ("relative_azimuth_deg", "sounding", "elevation_deg")
     )
     video_frame = ((np.arange(num_latent) + 0.5) * SAMPLES_PER_LATENT * fps / sample_rate).astype(int)
-    lateral = np.sum(np.where(sounding, direction.lateral_angle_deg(azimuth, elevation), 0.0), -1)[:, video_frame]
-    mask = (sounding.sum(-1) == 1)[:, video_frame] & (np.abs(lateral) >= direction.MIN_LATERAL_DEG)
+    lateral, one_source = (x[:, video_frame] for x in direction.single_source_lateral_deg(azimuth, sounding, elevation))
+    mask = one_source & (np.abs(lateral) >= direction.MIN_LATERAL_DEG)
     return np.sign(lateral) * geometry.woodworth_itd(np.abs(lateral)) * sample_rate, mask
 
 

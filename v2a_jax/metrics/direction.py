@@ -128,6 +128,14 @@ def lateral_angle_deg(azimuth_deg, elevation_deg=0.0) -> np.ndarray:
     return np.degrees(np.arcsin(np.clip(np.sin(az) * np.cos(el), -1.0, 1.0)))
 
 
+def single_source_lateral_deg(azimuth_deg, sounding, elevation_deg=0.0) -> tuple[np.ndarray, np.ndarray]:
+    """The truth the direction metrics compare with: (lateral angle of the sounding source `[B, T]`, meaningful where
+    the mask is set; mask `[B, T]` of the frames with exactly one sounding source), from `[B, T, S]` azimuths,
+    sounding flags and elevations (degrees; elevation broadcast, 0 by default)."""
+    lateral = np.sum(np.where(sounding, lateral_angle_deg(azimuth_deg, elevation_deg), 0.0), axis=-1)
+    return lateral, np.sum(sounding, axis=-1) == 1
+
+
 def _video_frames(audio: np.ndarray, num_frames: int, fps: float, sample_rate: int) -> np.ndarray:
     """[B, 2, N] -> [B, 2, T, L]: the audio under each video frame [t / fps, (t + 1) / fps), zero-padded."""
     frame_len = int(round(sample_rate / fps))
@@ -219,8 +227,8 @@ def _lateral_per_frame(
         )
     elevation = 0.0 if true_elevation_deg is None else np.broadcast_to(true_elevation_deg, azimuth.shape)
     estimate, valid = lateral_estimate(audio, azimuth.shape[1], fps, sample_rate, energy_threshold_db, itd_map, cue)
-    true_lateral = np.sum(np.where(sounding, lateral_angle_deg(azimuth, elevation), 0.0), axis=-1)
-    return estimate, true_lateral, valid & (sounding.sum(axis=-1) == 1)
+    true_lateral, one_source = single_source_lateral_deg(azimuth, sounding, elevation)
+    return estimate, true_lateral, valid & one_source
 
 
 def direction_error(
