@@ -154,7 +154,7 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     config.data.mirror_prob = 0.5
     # Targets of every localisation supervision (model.video.localisation_weight, model.spatialisation.aux_weight):
     # 'ground_truth' (the benchmark's source positions), 'audio' (the sounding side and screen column from the
-    # clip's own ITD, v2a_jax/input_pipeline/audio_targets.py: any binaural recording) or 'auto' (ground truth where the
+    # clip's own ITD, v2a_jax/spatial/audio_targets.py: any binaural recording) or 'auto' (ground truth where the
     # dataset stores source positions, else audio). Audio targets are a weaker signal: visaudio-tiny needed 4,800
     # steps, not 2,400, to follow the picture with them (experiments/RESULTS.md, issue 18's section).
     config.data.localisation_targets = "auto"

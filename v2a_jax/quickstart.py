@@ -18,7 +18,7 @@ Stages (each resumes from what is already in the workdir, so a rerun picks up wh
 The step counts are sized for a 2-core CPU (its time and headline: experiments/RESULTS.md, "Project operations");
 the full configs train longer (their docstrings give the commands). On a dataset without ground-truth source
 positions the tuned encoder's localisation supervision takes its targets from the recordings' own interaural cues
-(v2a_jax/input_pipeline/audio_targets.py, said when it starts) and the headline shows the direction against the
+(v2a_jax/spatial/audio_targets.py, said when it starts) and the headline shows the direction against the
 recording instead of against the truth.
 """
 

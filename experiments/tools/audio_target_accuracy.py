@@ -1,23 +1,24 @@
-r"""How often the localisation targets taken from the recording (v2a_jax/input_pipeline/audio_targets.py) name
+r"""How often the localisation targets taken from the recording (v2a_jax/spatial/audio_targets.py) name
 the side of the source that is really sounding, on a split with ground truth (binaural_synth).
 
     python -m experiments.tools.audio_target_accuracy [--data_dir=runs/quickstart/data] [--split=test] [--clips=0]
 
 Frames counted: exactly one sounding source, at least 5 degrees off the median plane (as the direction metrics
-count them). One row per coherence threshold (`audio_targets.MIN_CONFIDENCE` is the pipeline's), without and with
+count them). One row per coherence threshold (`audio_targets.MIN_CONFIDENCE` is the training's), without and with
 the ILD veto (`audio_targets.ILD_VETO_DB`): the share of the counted frames a target keeps and how often its side
 is right (results: experiments/RESULTS.md, "audio localisation targets").
 """
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 from absl import app, flags
 
 from v2a_jax import cli
-from v2a_jax.input_pipeline import audio_targets, loader
+from v2a_jax.input_pipeline import loader
 from v2a_jax.metrics import direction
-from v2a_jax.spatial import itd_map
+from v2a_jax.spatial import audio_targets, itd_map
 
 THRESHOLDS = (0.0, audio_targets.MIN_CONFIDENCE, 0.8)
 
@@ -53,15 +54,17 @@ def main(argv):
     )
     print(f"{'ILD veto':>10s} {'coherence >=':>13s} {'frames kept':>12s} {'side right':>11s}")
     for veto in (np.inf, audio_targets.ILD_VETO_DB):
-        targets = audio_targets.audio_targets(
-            audio,
-            azimuth.shape[1],
-            clip.fps,
-            clip.sample_rate,
-            width=64,
-            fov_deg=clip.field_of_view_deg,
-            itd_map=head,
-            ild_veto_db=veto,
+        targets = jax.device_get(
+            audio_targets.audio_targets(
+                audio,
+                azimuth.shape[1],
+                clip.fps,
+                clip.sample_rate,
+                width=64,
+                fov_deg=clip.field_of_view_deg,
+                itd_map=head,
+                ild_veto_db=veto,
+            )
         )
         for threshold in THRESHOLDS:
             share, right = side_accuracy(targets, truth, counted, threshold)

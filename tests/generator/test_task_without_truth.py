@@ -39,18 +39,10 @@ def test_visaudio_trains_and_validates_without_truth(tiny_recorded_run):
 def test_batches_carry_no_truth_and_spatialv2a_takes_a_step(tiny_recorded):
     task = GeneratorTask(_config("spatialv2a", tiny_recorded))
     batch = _first_batch(task)
-    # No stored truth; the localisation targets are the recording's own (audio_targets.LocalisationTargets).
-    assert set(batch) == {
-        "audio",
-        "video",
-        "caption_ids",
-        "screen_x",
-        "screen_y",
-        "visible",
-        "sounding",
-        "target_confident",
-    }
-    assert np.all(np.isnan(batch["screen_y"])) and batch["screen_x"].shape == (4, 16, 1)
+    # No stored truth: the localisation targets are computed from the audio inside the step (task.audio_targets).
+    assert set(batch) == {"audio", "video", "caption_ids"}
+    targets = jax.jit(task.audio_targets)(batch)
+    assert np.all(np.isnan(targets["screen_y"])) and targets["screen_x"].shape == (4, 16, 1)
     assert batch["video"].shape == (4, 16, 24, 32, 3)  # non-square frames straight from the dataset
     np.testing.assert_array_equal(batch["caption_ids"][:, 1:], 0)  # empty captions: BOS, then padding
     params = jax.jit(task.init)(jax.random.PRNGKey(0), batch)
@@ -88,10 +80,12 @@ def test_supervision_without_truth_takes_its_targets_from_the_audio(tiny_recorde
     assert np.isfinite(loss) and metrics["patch_bce"] > 0
     video = batch["video"].mean(axis=(1, 2, 4))  # [B, W] brightness per column
     blob_left = video[:, :16].mean(axis=1) > video[:, 16:].mean(axis=1)
-    confident = batch["target_confident"] & batch["visible"][..., 0]
+    targets = jax.device_get(jax.jit(task.audio_targets)(batch))
+    confident = targets["target_confident"] & targets["visible"][..., 0]
+    assert confident.any()
     for i in range(len(blob_left)):
         if confident[i].any():
-            x = np.nanmedian(batch["screen_x"][i, :, 0][confident[i]])
+            x = np.nanmedian(targets["screen_x"][i, :, 0][confident[i]])
             assert (x < 16) == blob_left[i], (i, x, blob_left[i])
 
 

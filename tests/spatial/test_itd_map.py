@@ -53,3 +53,17 @@ def test_dataset_map_follows_the_recorded_head_and_the_metrics_read_through_it()
     assert itd_map.dataset_map(None, rate).name.startswith("woodworth")
     missing = itd_map.dataset_map(("sofa", "/nowhere/head.sofa"), rate)
     assert "missing" in missing.name and missing.itd_s == ItdMap.woodworth().itd_s
+
+
+def test_jax_and_numpy_inputs_give_the_same_angles():
+    """The targets read ITDs as (traced) jax arrays, the metrics as numpy: one table, the same angles."""
+    import jax
+    import jax.numpy as jnp
+
+    head = itd_map.ItdMap.woodworth()
+    itd_s = np.array([-1e-3, -5e-4, -1e-4, 0.0, 2e-5, 3e-4, 6.5e-4, 2e-3, np.nan])
+    expected = head.lateral_deg(itd_s)
+    got = jax.jit(head.lateral_deg)(jnp.asarray(itd_s, jnp.float32))
+    assert isinstance(got, jax.Array) and isinstance(expected, np.ndarray)
+    np.testing.assert_allclose(np.asarray(got), expected, atol=1e-2)
+    assert np.isnan(np.asarray(got)[-1]) and expected[[0, -2]].tolist() == [-90.0, 90.0]

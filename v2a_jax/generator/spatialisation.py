@@ -74,7 +74,7 @@ def heatmap_targets(
     sounding source) from per-video-frame ground truth [B, T_video, S] in pixels of frames of `frame_hw`
     (height, width): the grid spans the whole frame, square or not (as the pixel encoder's patches do). A source
     with a horizontal position but no vertical one (screen_y NaN: the targets taken from a recording's interaural
-    cues, v2a_jax/input_pipeline/audio_targets.py) marks its whole column of patches.
+    cues, v2a_jax/spatial/audio_targets.py) marks its whole column of patches.
 
     Heatmap frame k uses the video frame under its centre (`layers.nearest_indices`), the frame the pixel
     encoder reads its patch features from.

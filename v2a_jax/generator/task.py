@@ -37,9 +37,9 @@ from v2a_jax.generator import flow_matching as fm
 from v2a_jax.generator import layers, plots, samplers, spatialisation, text_encoder
 from v2a_jax.generator.model import PRECOMPUTED_KEYS, Conditions, Generator, ModelConfig, tie_ears
 from v2a_jax.inference import sampling
-from v2a_jax.input_pipeline import audio_targets, loader
+from v2a_jax.input_pipeline import loader
 from v2a_jax.input_pipeline.sequence import SequenceConfig
-from v2a_jax.spatial import itd_map
+from v2a_jax.spatial import audio_targets, itd_map
 from v2a_jax.train import partitioning
 from v2a_jax.train.summaries import Audio
 from v2a_jax.train.task import import_object
@@ -112,6 +112,9 @@ class GeneratorTask:
         text = self.model_config.text
         # Caption text -> token ids, for every consumer (training data, evaluation, sampling); None without text.
         self.tokenizer = text_encoder.Tokenizer(text.vocabulary, text.max_len) if text.enabled else None
+        # The step's stage that writes the localisation targets from the batch's own audio (spatial/audio_targets.py),
+        # set by make_dataset when they come from the audio (the dataset says the camera's view and the head).
+        self.audio_targets: audio_targets.LocalisationTargets | None = None
         self._summary_fn = None
 
     # ---- Data.
@@ -192,16 +195,13 @@ class GeneratorTask:
         )
         if self.localisation_source(clip) == "audio":
             video = self.model_config.video
-            width = None if video.features == "pixels" else video.frame_size
-            ds = ds.map(
-                audio_targets.LocalisationTargets(
-                    self.seq.num_video_frames,
-                    self.seq.video_fps,
-                    self.seq.sample_rate,
-                    clip.field_of_view_deg,
-                    width,
-                    itd_map.dataset_map(clip.hrtf, self.seq.sample_rate),  # the dataset's head
-                )
+            self.audio_targets = audio_targets.LocalisationTargets(
+                self.seq.num_video_frames,
+                self.seq.video_fps,
+                self.seq.sample_rate,
+                clip.field_of_view_deg,
+                None if video.features == "pixels" else video.frame_size,
+                itd_map.dataset_map(clip.hrtf, self.seq.sample_rate),  # the dataset's head
             )
         if self.tokenizer is not None:
             ds = ds.map(CaptionIds(self.tokenizer))
@@ -269,19 +269,26 @@ class GeneratorTask:
     def _localisation_losses(self, cond: Conditions, batch, keep: jax.Array) -> tuple[jax.Array, dict]:
         """(weighted supervision loss, metrics) of the spatialisation heatmap and the encoder's patch read-out,
         for those the model has; their weights are model.spatialisation.aux_weight and
-        model.video.localisation_weight. Nothing without the ground-truth positions in the batch (a dataset
-        without them was refused at open if a weight asks for supervision: `check_dataset`)."""
+        model.video.localisation_weight. The targets are the batch's ground-truth positions, or, with audio targets,
+        computed here from its audio (`self.audio_targets`). Nothing without either (a dataset without positions was
+        refused at open if a weight asks for ground-truth supervision: `check_dataset`)."""
         loss, metrics = jnp.zeros((), jnp.float32), {}
+        model = self.model_config
+        heads = [
+            (logits, name, weight)
+            for logits, name, weight in (
+                (cond.heatmap_logits, "heatmap", model.spatialisation.aux_weight),
+                (cond.patch_logits, "patch", model.video.localisation_weight),
+            )
+            if logits is not None
+        ]
+        if heads and self.audio_targets is not None:
+            batch = self.audio_targets(batch)
         if not all(k in batch for k in LOCALISATION_KEYS):
             return loss, metrics
-        model = self.model_config
-        for logits, name, weight in (
-            (cond.heatmap_logits, "heatmap", model.spatialisation.aux_weight),
-            (cond.patch_logits, "patch", model.video.localisation_weight),
-        ):
-            if logits is not None:
-                metrics.update(self._localisation_metrics(logits, batch, keep, name))
-                loss = loss + weight * metrics[f"{name}_bce"]
+        for logits, name, weight in heads:
+            metrics.update(self._localisation_metrics(logits, batch, keep, name))
+            loss = loss + weight * metrics[f"{name}_bce"]
         return loss, metrics
 
     def loss(self, params, batch, rng, step):

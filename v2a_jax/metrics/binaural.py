@@ -28,6 +28,8 @@ ones, which are NaN exactly when no frame is loud enough to measure an ITD; thes
 valid frames.
 """
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import scipy.fft
 import scipy.signal
@@ -325,10 +327,11 @@ def ild_db(x) -> np.ndarray:
     return power_ild_db(power[..., 0], power[..., 1])
 
 
-def power_ild_db(left, right) -> np.ndarray:
+def power_ild_db(left, right):
     """ILD in dB of the ears' powers (mean squares, or sums of them; any matching shapes):
-    10 log10((L + ILD_EPS) / (R + ILD_EPS))."""
-    return 10.0 * np.log10((np.asarray(left) + ILD_EPS) / (np.asarray(right) + ILD_EPS))
+    10 log10((L + ILD_EPS) / (R + ILD_EPS)); jax arrays in (also under jit), a jax array out, else numpy."""
+    xp = jnp if isinstance(left, jax.Array) else np
+    return 10.0 * xp.log10((xp.asarray(left) + ILD_EPS) / (xp.asarray(right) + ILD_EPS))
 
 
 def delta_ild_db(pred, gt) -> np.ndarray:

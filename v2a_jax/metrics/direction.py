@@ -21,8 +21,10 @@ Waveforms are `[B, 2, N]` (0 = left, 1 = right), 16 kHz by default.
 
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.fft
 import scipy.signal
 
 from v2a_jax.metrics import binaural
@@ -44,6 +46,9 @@ MIN_CUE_ILD_DB = 1.0
 # cue_agreement reads the ILD above this frequency (duplex theory: the head shadows only wavelengths shorter than
 # itself, so below it a room's independent per-ear tails, not the head, set the level difference).
 CUE_ILD_LOW_HZ = 1500.0
+# high_band_ild_db's zero padding: longer than the two-pass high-pass's response (a few ms), so the FFT's circular
+# filtering does not wrap one end of the clip onto the other.
+ZERO_PHASE_PAD = 1024
 
 # Onset detection: log-compressed spectral flux on the 2.5D-Visual-Sound STFT grid (10 ms hop at 16 kHz).
 ONSET_N_FFT = 512
@@ -136,12 +141,14 @@ def single_source_lateral_deg(azimuth_deg, sounding, elevation_deg=0.0) -> tuple
     return lateral, np.sum(sounding, axis=-1) == 1
 
 
-def _video_frames(audio: np.ndarray, num_frames: int, fps: float, sample_rate: int) -> np.ndarray:
-    """[B, 2, N] -> [B, 2, T, L]: the audio under each video frame [t / fps, (t + 1) / fps), zero-padded."""
+def _video_frames(audio, num_frames: int, fps: float, sample_rate: int):
+    """[B, 2, N] -> [B, 2, T, L]: the audio under each video frame [t / fps, (t + 1) / fps), zero-padded (a jax
+    array in, a jax array out; numpy otherwise)."""
+    xp = jnp if isinstance(audio, jax.Array) else np
     frame_len = int(round(sample_rate / fps))
     starts = np.round(np.arange(num_frames) * sample_rate / fps).astype(np.int64)
     needed = int(starts[-1]) + frame_len if num_frames else 0
-    padded = np.pad(audio, [(0, 0), (0, 0), (0, max(0, needed - audio.shape[-1]))])
+    padded = xp.pad(audio, [(0, 0), (0, 0), (0, max(0, needed - audio.shape[-1]))])
     return padded[..., starts[:, None] + np.arange(frame_len)]
 
 
@@ -351,16 +358,23 @@ def reference_direction(
     return ReferenceDirectionResult(difference, frames, agreement, sided_frames)
 
 
-def high_band_ild_db(audio, num_frames: int, fps: float, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE) -> np.ndarray:
-    """ILD (dB, > 0: left louder) per video frame of the audio above CUE_ILD_LOW_HZ (4th-order Butterworth
-    high-pass, zero phase), its power summed over the frames the ITD reads (the frame and `itd.CONTEXT_FRAMES` on
-    each side): the level cue that the head, not the room, sets (`cue_agreement` says why).
-    `[B, 2, N]` -> `[B, num_frames]`."""
+def high_band_ild_db(audio, num_frames: int, fps: float, sample_rate: int = binaural.DEFAULT_SAMPLE_RATE) -> jax.Array:
+    """ILD (dB, > 0: left louder) per video frame of the audio above CUE_ILD_LOW_HZ, its power summed over the
+    frames the ITD reads (the frame and `itd.CONTEXT_FRAMES` on each side): the level cue that the head, not the
+    room, sets (`cue_agreement` says why). The high-pass is a 4th-order Butterworth run forwards and backwards
+    (zero phase, power response |H|^2), applied in the frequency domain of the clip zero-padded by
+    ZERO_PHASE_PAD samples, so that it traces under jit (the localisation targets compute it inside the train
+    step). `[B, 2, N]` -> `[B, num_frames]` float32 jax array."""
+    audio = jnp.asarray(audio, jnp.float32)
+    n = audio.shape[-1]
+    size = scipy.fft.next_fast_len(n + ZERO_PHASE_PAD, real=True)
     sos = scipy.signal.butter(4, CUE_ILD_LOW_HZ, "highpass", fs=sample_rate, output="sos")
-    high = scipy.signal.sosfiltfilt(sos, np.asarray(audio, np.float64), axis=-1)
-    power = np.mean(_video_frames(high, num_frames, fps, sample_rate) ** 2, axis=-1)  # [B, 2, T]
+    _, response = scipy.signal.freqz_sos(sos, worN=np.fft.rfftfreq(size, 1.0 / sample_rate), fs=sample_rate)
+    gain = jnp.asarray(np.abs(response) ** 2, jnp.float32)
+    high = jnp.fft.irfft(jnp.fft.rfft(audio, n=size) * gain, n=size)[..., :n]
+    power = jnp.mean(_video_frames(high, num_frames, fps, sample_rate) ** 2, axis=-1)  # [B, 2, T]
     c = itd.CONTEXT_FRAMES
-    padded = np.pad(power, [(0, 0), (0, 0), (c, c)])
+    padded = jnp.pad(power, [(0, 0), (0, 0), (c, c)])
     context = sum(padded[..., i : i + num_frames] for i in range(2 * c + 1))
     return binaural.power_ild_db(context[:, 0], context[:, 1])
 
@@ -393,7 +407,7 @@ def cue_agreement(
         raise ValueError(f"cue_agreement: expected audio [B, 2, N], got {audio.shape}")
     num_frames = int(audio.shape[-1] * fps // sample_rate)
     lateral, valid = lateral_estimate(audio, num_frames, fps, sample_rate, energy_threshold_db, itd_map, "itd")
-    ild = high_band_ild_db(audio, num_frames, fps, sample_rate)
+    ild = np.asarray(high_band_ild_db(audio, num_frames, fps, sample_rate), np.float64)
     confident = valid & (np.abs(lateral) >= min_lateral_deg) & (np.abs(ild) >= min_ild_db)
     count = int(confident.sum())
     agree = np.sign(lateral[confident]) == np.sign(ild[confident])

@@ -1,4 +1,4 @@
-"""The map from a measured interaural time difference to a lateral angle, for a given head (numpy).
+"""The map from a measured interaural time difference to a lateral angle, for a given head.
 
 Interaural cues only give the lateral angle (the angle from the median plane, [-90, 90] degrees, + = left), and
 the ITD a head produces at a lateral angle depends on the head: Woodworth's formula holds for a rigid sphere, a
@@ -23,6 +23,7 @@ import dataclasses
 import functools
 import os
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -88,11 +89,16 @@ class ItdMap:
                 keep_itd.append(float(value))
         return cls(tuple(keep_lat), tuple(keep_itd), name)
 
-    def lateral_deg(self, itd_s) -> np.ndarray:
-        """Lateral angle in degrees (+ = left) of ITDs `[...]` in seconds; NaN stays NaN."""
-        itd_s = np.asarray(itd_s, np.float64)
-        magnitude = np.interp(np.abs(itd_s), self.itd_s, self.angles_deg, right=90.0)
-        return np.where(np.isnan(itd_s), np.nan, np.sign(itd_s) * magnitude)
+    def lateral_deg(self, itd_s):
+        """Lateral angle in degrees (+ = left) of ITDs `[...]` in seconds; NaN stays NaN. A jax array (also a
+        tracer: the localisation targets run inside the jitted step) gives a float32 jax array; anything else a
+        float64 numpy array (the metrics)."""
+        if isinstance(itd_s, jax.Array):
+            xp, itd_s = jnp, itd_s.astype(jnp.float32)
+        else:
+            xp, itd_s = np, np.asarray(itd_s, np.float64)
+        magnitude = xp.interp(xp.abs(itd_s), xp.asarray(self.itd_s), xp.asarray(self.angles_deg), right=90.0)
+        return xp.where(xp.isnan(itd_s), np.nan, xp.sign(itd_s) * magnitude)
 
     def to_dict(self) -> dict:
         """JSON-able form (reports record which map they used)."""

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from experiments.tools import audio_target_accuracy as tool
-from v2a_jax.input_pipeline import audio_targets
+from v2a_jax.spatial import audio_targets
 
 
 def test_side_accuracy_counts_kept_frames_and_right_sides():

@@ -23,22 +23,25 @@ the same frames the direction metrics read):
            from back (a source behind maps to its front mirror image) nor give a height: the target is a
            column of the picture, not a point.
 
-Shapes: audio `[B, 2, N]` (0 = left ear) -> per-frame `[B, T]`.
+Shapes: audio `[B, 2, N]` (0 = left ear) -> per-frame `[B, T]`. Everything here is jax (traceable): the targets
+are computed inside the jitted train and eval steps, from the batch's audio on the accelerator, so they cost the
+host nothing per step (on the host CPU the same numpy stage held the tiny models' training back by ~30 %:
+experiments/RESULTS.md). The left/right mirror happens in the input pipeline, before, so a mirrored clip gets
+mirrored targets.
 
-`LocalisationTargets` is the input-pipeline stage (after batching and the left/right mirror, so a mirrored clip
-gets mirrored targets): it writes the targets under the benchmark's ground-truth names with one source slot
-(`screen_x` / `screen_y` (NaN: unknown height) / `visible` / `sounding` `[B, T, 1]`), which every spatial
-supervision reads, plus `target_confident` `[B, T]`, the frames a loss may use.
+`LocalisationTargets` is the step's stage: it writes the targets into the batch under the benchmark's ground-truth
+names with one source slot (`screen_x` / `screen_y` (NaN: unknown height) / `visible` / `sounding` `[B, T, 1]`),
+which every spatial supervision reads, plus `target_confident` `[B, T]`, the frames a loss may use.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-import grain
 import jax
 import jax.numpy as jnp
 import numpy as np
+from flax import struct
 
 from v2a_jax.metrics import direction
 from v2a_jax.spatial import itd
@@ -51,43 +54,41 @@ MIN_CONFIDENCE = 0.5  # frames below this coherence are not used as targets
 ILD_VETO_DB = 3.0
 
 
-@dataclasses.dataclass(frozen=True)
+@struct.dataclass
 class AudioTargets:
-    """Per-frame targets `[B, T]`: lateral_deg (+ = left); confidence in [0, 1]; screen_x in pixels of a
-    `width`-pixel frame (NaN where off-screen); offscreen (+1 left of the view, -1 right, 0 in view)."""
+    """Per-frame targets `[B, T]` (jax arrays): lateral_deg (+ = left); confidence in [0, 1]; screen_x in pixels of
+    a `width`-pixel frame (NaN where off-screen); offscreen (+1 left of the view, -1 right, 0 in view)."""
 
-    lateral_deg: np.ndarray
-    confidence: np.ndarray
-    screen_x: np.ndarray
-    offscreen: np.ndarray
+    lateral_deg: jax.Array
+    confidence: jax.Array
+    screen_x: jax.Array
+    offscreen: jax.Array
 
-    def confident(self, min_confidence: float = MIN_CONFIDENCE) -> np.ndarray:
+    def confident(self, min_confidence: float = MIN_CONFIDENCE) -> jax.Array:
         """`[B, T]` bool: frames whose target is trusted."""
         return self.confidence >= min_confidence
 
 
-def _frame_windows(audio: np.ndarray, num_frames: int, frame_len: int, context: int) -> np.ndarray:
+def _frame_windows(audio: jax.Array, num_frames: int, frame_len: int, context: int) -> jax.Array:
     """[B, 2, N] -> [B, 2, T, (2 context + 1) frame_len]: the audio of each frame and its neighbours (zero-padded)."""
     pad = context * frame_len
     need = num_frames * frame_len
-    audio = np.pad(audio[..., :need], [(0, 0), (0, 0), (pad, pad + max(0, need - audio.shape[-1]))])
+    audio = jnp.pad(audio[..., :need], [(0, 0), (0, 0), (pad, pad + max(0, need - audio.shape[-1]))])
     width = (2 * context + 1) * frame_len
     idx = np.arange(num_frames)[:, None] * frame_len + np.arange(width)[None, :]
     return audio[..., idx]
 
 
-def coherence_at_lag(windows: np.ndarray, lag_samples: np.ndarray) -> np.ndarray:
+def coherence_at_lag(windows: jax.Array, lag_samples: jax.Array) -> jax.Array:
     """Normalised cross-correlation of left and right at each frame's ITD (> 0: left leads, so right[n + lag]
     matches left[n]), rounded to whole samples: windows [B, 2, T, W], lag [B, T] -> [B, T] in [-1, 1]."""
     left, right = windows[:, 0], windows[:, 1]
     w = left.shape[-1]
-    k = np.rint(lag_samples).astype(np.int64)[..., None]
-    n = np.arange(w)[None, None, :]
-    shifted_idx = n + k
+    shifted_idx = jnp.arange(w)[None, None, :] + jnp.rint(lag_samples).astype(jnp.int32)[..., None]
     valid = (shifted_idx >= 0) & (shifted_idx < w)
-    shifted = np.take_along_axis(right, np.clip(shifted_idx, 0, w - 1), axis=-1) * valid
-    num = np.sum(left * shifted, axis=-1)
-    den = np.sqrt(np.sum(left**2, axis=-1) * np.sum(right**2, axis=-1)) + 1e-20
+    shifted = jnp.take_along_axis(right, jnp.clip(shifted_idx, 0, w - 1), axis=-1) * valid
+    num = jnp.sum(left * shifted, axis=-1)
+    den = jnp.sqrt(jnp.sum(left**2, axis=-1) * jnp.sum(right**2, axis=-1)) + 1e-20
     return num / den
 
 
@@ -106,62 +107,60 @@ def audio_targets(
     """Targets (module docstring) of binaural audio `[B, 2, N]` for `num_frames` video frames at `fps`."""
     if not 0.0 < fov_deg < 180.0:
         raise ValueError(f"field of view {fov_deg} deg: must be in (0, 180)")
-    audio = np.asarray(audio, np.float32)
+    audio = jnp.asarray(audio, jnp.float32)
     itd_map = ItdMap.woodworth() if itd_map is None else itd_map
     frame_len = int(round(sample_rate / fps))
-    lag = np.asarray(
-        itd.frame_itd(
-            jnp.asarray(audio), frame_len, itd.HEAD_MAX_LAG_S * sample_rate, sample_rate, num_frames=num_frames
-        ),
-        np.float64,
-    )  # [B, T] samples
-    lateral = itd_map.lateral_deg(lag / sample_rate)
+    lag = itd.frame_itd(audio, frame_len, itd.HEAD_MAX_LAG_S * sample_rate, sample_rate, num_frames=num_frames)
+    lateral = itd_map.lateral_deg(lag / sample_rate)  # [B, T]
     windows = _frame_windows(audio, num_frames, frame_len, itd.CONTEXT_FRAMES)
     # Gate on the frame itself (not its neighbours): a silent frame beside a loud one has no direction of its own.
     own = windows[..., itd.CONTEXT_FRAMES * frame_len : (itd.CONTEXT_FRAMES + 1) * frame_len]
-    level_db = 10.0 * np.log10(np.mean(own.astype(np.float64) ** 2, axis=-1).min(axis=1) + 1e-20)
+    level_db = 10.0 * jnp.log10(jnp.mean(own**2, axis=-1).min(axis=1) + 1e-20)
     ild_db = direction.high_band_ild_db(audio, num_frames, fps, sample_rate)
-    contradicted = (np.abs(ild_db) >= ild_veto_db) & (np.sign(ild_db) * lateral < 0)
+    contradicted = (jnp.abs(ild_db) >= ild_veto_db) & (jnp.sign(ild_db) * lateral < 0)
     usable = (level_db > energy_gate_db) & ~contradicted
-    confidence = np.where(usable, np.clip(coherence_at_lag(windows, lag), 0.0, 1.0), 0.0)
+    confidence = jnp.where(usable, jnp.clip(coherence_at_lag(windows, lag), 0.0, 1.0), 0.0)
     half = np.radians(fov_deg / 2)
-    theta = np.radians(lateral)
-    in_view = np.abs(theta) <= half
+    theta = jnp.radians(lateral)
+    in_view = jnp.abs(theta) <= half
     focal = (width / 2) / np.tan(half)
-    screen_x = np.where(in_view, width / 2 - focal * np.tan(np.where(in_view, theta, 0.0)), np.nan)
-    offscreen = np.where(in_view, 0, np.sign(lateral)).astype(np.int8)
-    return AudioTargets(
-        lateral.astype(np.float32), confidence.astype(np.float32), screen_x.astype(np.float32), offscreen
-    )
+    screen_x = jnp.where(in_view, width / 2 - focal * jnp.tan(jnp.where(in_view, theta, 0.0)), jnp.nan)
+    offscreen = jnp.where(in_view, 0, jnp.sign(lateral)).astype(jnp.int8)
+    return AudioTargets(lateral, confidence, screen_x, offscreen)
 
 
-class LocalisationTargets(grain.transforms.Map):
-    """Batch stage: targets from `audio` [B, 2, N] float for `num_frames` video frames (module docstring), in
-    pixels of frames `width` wide (None: the width of the batch's `video` [B, T, H, W, 3]). The estimator runs on
-    the host CPU, whatever the accelerator."""
+@dataclasses.dataclass(frozen=True)
+class LocalisationTargets:
+    """Step stage: `batch` -> the batch with targets (module docstring) from its `audio` [B, 2, N] float for
+    `num_frames` video frames, in pixels of frames `width` wide (None: the width of the batch's `video`
+    [B, T, H, W, 3]). Traced inside the jitted step; the audio is data, not a parameter, so no gradient flows."""
 
-    def __init__(
-        self,
-        num_frames: int,
-        fps: float,
-        sample_rate: int,
-        fov_deg: float,
-        width: int | None = None,
-        itd_map: ItdMap | None = None,
-    ):
-        self._args = dict(num_frames=num_frames, fps=fps, sample_rate=sample_rate, fov_deg=fov_deg, itd_map=itd_map)
-        self._width = width
+    num_frames: int
+    fps: float
+    sample_rate: int
+    fov_deg: float
+    width: int | None = None
+    itd_map: ItdMap | None = None
 
-    def map(self, batch: dict) -> dict:
-        width = batch["video"].shape[3] if self._width is None else self._width
-        with jax.default_device(jax.local_devices(backend="cpu")[0]):
-            targets = audio_targets(batch["audio"], width=width, **self._args)
+    def __call__(self, batch: dict) -> dict:
+        width = batch["video"].shape[3] if self.width is None else self.width
+        targets = audio_targets(
+            jax.lax.stop_gradient(batch["audio"]),
+            self.num_frames,
+            self.fps,
+            self.sample_rate,
+            width=width,
+            fov_deg=self.fov_deg,
+            itd_map=self.itd_map,
+        )
         confident = targets.confident()
         in_view = confident & (targets.offscreen == 0)
-        out = dict(batch)
-        out["screen_x"] = np.where(in_view, targets.screen_x, np.nan)[..., None].astype(np.float32)
-        out["screen_y"] = np.full_like(out["screen_x"], np.nan)
-        out["visible"] = in_view[..., None]
-        out["sounding"] = confident[..., None]
-        out["target_confident"] = confident
-        return out
+        screen_x = jnp.where(in_view, targets.screen_x, jnp.nan)[..., None]
+        return {
+            **batch,
+            "screen_x": screen_x,
+            "screen_y": jnp.full_like(screen_x, jnp.nan),
+            "visible": in_view[..., None],
+            "sounding": confident[..., None],
+            "target_confident": confident,
+        }

@@ -1,12 +1,14 @@
 """Localisation targets from the recording: rendered sources of known direction, checked against the
 projection of the true azimuth (computed here, not read from the module) and against mirrored clips."""
 
+import chex
+import jax
 import numpy as np
 import pytest
 
-from v2a_jax.input_pipeline import audio_targets
+from v2a_jax.spatial import audio_targets, renderer
 from v2a_jax.spatial import hrtf as hrtf_lib
-from v2a_jax.spatial import renderer
+from v2a_jax.train import partitioning
 
 SR, FPS, SECONDS, WIDTH, FOV = 16000, 25.0, 1.28, 64, 90.0
 NUM_FRAMES = int(SECONDS * FPS)
@@ -101,3 +103,29 @@ def test_frames_whose_level_contradicts_their_delay_are_not_confident():
     confident = targets.confident().mean(axis=1)
     assert confident[0] > 0.9 and confident[2] > 0.9
     assert confident[1] == 0.0
+
+
+def test_step_stage_traces_once_and_runs_on_a_sharded_batch(rendered):
+    """The stage the train step runs: jitted over a batch sharded across the 8 test devices it gives the targets
+    of the eager computation, written under the ground-truth names, and a second batch of the same shape does
+    not trace it again."""
+    _, audio, _ = rendered
+    stage = audio_targets.LocalisationTargets(NUM_FRAMES, FPS, SR, FOV, WIDTH)
+
+    @jax.jit
+    @chex.assert_max_traces(n=1)
+    def step(batch):
+        return stage(batch)
+
+    mesh = partitioning.make_mesh({"data": -1, "fsdp": 1, "tensor": 1})  # the trainer's mesh over 8 devices
+    sharding = partitioning.batch_sharding(mesh, partitioning.DEFAULT_LOGICAL_AXIS_RULES)
+    for batch_audio in (audio[:8], audio[2:]):
+        out = jax.device_get(step({"audio": jax.device_put(batch_audio, sharding)}))
+        eager = jax.device_get(audio_targets.audio_targets(batch_audio, NUM_FRAMES, FPS, SR, width=WIDTH, fov_deg=FOV))
+        confident = eager.confident()
+        np.testing.assert_array_equal(out["target_confident"], confident)
+        np.testing.assert_array_equal(out["sounding"][..., 0], confident)
+        in_view = confident & (eager.offscreen == 0)
+        np.testing.assert_array_equal(out["visible"][..., 0], in_view)
+        np.testing.assert_allclose(out["screen_x"][..., 0][in_view], eager.screen_x[in_view], atol=1e-3)
+        assert np.all(np.isnan(out["screen_x"][..., 0][~in_view])) and np.all(np.isnan(out["screen_y"]))
