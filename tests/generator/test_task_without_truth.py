@@ -78,6 +78,7 @@ def test_supervision_without_truth_takes_its_targets_from_the_audio(tiny_recorde
     params = jax.jit(task.init)(jax.random.PRNGKey(0), batch)
     loss, metrics = jax.jit(task.loss)(params, batch, jax.random.PRNGKey(1), 0)
     assert np.isfinite(loss) and metrics["patch_bce"] > 0
+    assert np.isfinite(jax.jit(task.eval_step)(params, batch, jax.random.PRNGKey(2))["patch_bce"])  # validation too
     video = batch["video"].mean(axis=(1, 2, 4))  # [B, W] brightness per column
     blob_left = video[:, :16].mean(axis=1) > video[:, 16:].mean(axis=1)
     targets = jax.device_get(jax.jit(task.audio_targets)(batch))
@@ -87,6 +88,17 @@ def test_supervision_without_truth_takes_its_targets_from_the_audio(tiny_recorde
         if confident[i].any():
             x = np.nanmedian(targets["screen_x"][i, :, 0][confident[i]])
             assert (x < 16) == blob_left[i], (i, x, blob_left[i])
+
+
+def test_supervision_without_any_targets_is_refused_not_skipped(tiny_recorded):
+    """A truth-free batch reaching the loss of a task that never opened its data (no audio-target stage) must not
+    train silently without the supervision its config asks for."""
+    task = GeneratorTask(_config("visaudio", tiny_recorded, model__video__localisation_weight=0.1))
+    batch = _first_batch(task)
+    params = jax.jit(task.init)(jax.random.PRNGKey(0), batch)
+    unopened = GeneratorTask(task.config)
+    with pytest.raises(ValueError, match="model.video.localisation_weight.*no audio-target stage"):
+        unopened.loss(params, batch, jax.random.PRNGKey(1), 0)
 
 
 def test_text_condition_without_a_caption_feature_is_a_one_line_error():

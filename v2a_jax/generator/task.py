@@ -113,7 +113,7 @@ class GeneratorTask:
         # Caption text -> token ids, for every consumer (training data, evaluation, sampling); None without text.
         self.tokenizer = text_encoder.Tokenizer(text.vocabulary, text.max_len) if text.enabled else None
         # The step's stage that writes the localisation targets from the batch's own audio (spatial/audio_targets.py),
-        # set by make_dataset when they come from the audio (the dataset says the camera's view and the head).
+        # set by open_split when they come from the audio (the dataset says the camera's view and the head).
         self.audio_targets: audio_targets.LocalisationTargets | None = None
         self._summary_fn = None
 
@@ -168,10 +168,21 @@ class GeneratorTask:
 
     def open_split(self, split_name: str):
         """(source, ClipFormat) of one split of config.data (any TFDS split name), checked against the config
-        (`check_dataset`)."""
+        (`check_dataset`); sets `self.audio_targets` for its clips (None unless their targets come from the audio)."""
         data = self.config.data
         source, clip = loader.open_split(data.data_dir, data.name, split_name)
         self.check_dataset(clip)
+        self.audio_targets = None
+        if self.localisation_source(clip) == "audio":
+            video = self.model_config.video
+            self.audio_targets = audio_targets.LocalisationTargets(
+                self.seq.num_video_frames,
+                self.seq.video_fps,
+                self.seq.sample_rate,
+                clip.field_of_view_deg,
+                None if video.features == "pixels" else video.frame_size,
+                itd_map.dataset_map(clip.hrtf, self.seq.sample_rate),  # the dataset's head
+            )
         return source, clip
 
     def make_dataset(
@@ -193,16 +204,6 @@ class GeneratorTask:
             num_workers=data.num_workers,
             mirror_prob=data.mirror_prob,
         )
-        if self.localisation_source(clip) == "audio":
-            video = self.model_config.video
-            self.audio_targets = audio_targets.LocalisationTargets(
-                self.seq.num_video_frames,
-                self.seq.video_fps,
-                self.seq.sample_rate,
-                clip.field_of_view_deg,
-                None if video.features == "pixels" else video.frame_size,
-                itd_map.dataset_map(clip.hrtf, self.seq.sample_rate),  # the dataset's head
-            )
         if self.tokenizer is not None:
             ds = ds.map(CaptionIds(self.tokenizer))
         return ds
@@ -285,6 +286,13 @@ class GeneratorTask:
         if heads and self.audio_targets is not None:
             batch = self.audio_targets(batch)
         if not all(k in batch for k in LOCALISATION_KEYS):
+            if self.supervision():
+                # Supervision asked for and no targets: silently training without it would be worse.
+                raise ValueError(
+                    f"GeneratorTask: {sorted(self.supervision())} ask for localisation targets, but the batch has "
+                    f"no {list(LOCALISATION_KEYS)} and no audio-target stage is set (open the data with "
+                    f"task.open_split / task.make_dataset first)"
+                )
             return loss, metrics
         for logits, name, weight in heads:
             metrics.update(self._localisation_metrics(logits, batch, keep, name))

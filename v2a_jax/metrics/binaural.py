@@ -330,7 +330,7 @@ def ild_db(x) -> np.ndarray:
 def power_ild_db(left, right):
     """ILD in dB of the ears' powers (mean squares, or sums of them; any matching shapes):
     10 log10((L + ILD_EPS) / (R + ILD_EPS)); jax arrays in (also under jit), a jax array out, else numpy."""
-    xp = jnp if isinstance(left, jax.Array) else np
+    xp = jnp if isinstance(left, jax.Array) or isinstance(right, jax.Array) else np
     return 10.0 * xp.log10((xp.asarray(left) + ILD_EPS) / (xp.asarray(right) + ILD_EPS))
 
 

@@ -24,10 +24,11 @@ the same frames the direction metrics read):
            column of the picture, not a point.
 
 Shapes: audio `[B, 2, N]` (0 = left ear) -> per-frame `[B, T]`. Everything here is jax (traceable): the targets
-are computed inside the jitted train and eval steps, from the batch's audio on the accelerator, so they cost the
-host nothing per step (on the host CPU the same numpy stage held the tiny models' training back by ~30 %:
-experiments/RESULTS.md). The left/right mirror happens in the input pipeline, before, so a mirrored clip gets
-mirrored targets.
+are computed inside the jitted train and eval steps from the batch's audio, on the accelerator where there is one,
+so the host's input pipeline does no per-step work for them (as a numpy stage there it was the 2-core machine's
+bottleneck: experiments/RESULTS.md, "audio targets inside the step"). The matmuls of the ITD estimator run at
+full float32 precision (an accelerator's default may be TF32, which would move the cross-correlation's peak).
+The left/right mirror happens in the input pipeline, before, so a mirrored clip gets mirrored targets.
 
 `LocalisationTargets` is the step's stage: it writes the targets into the batch under the benchmark's ground-truth
 names with one source slot (`screen_x` / `screen_y` (NaN: unknown height) / `visible` / `sounding` `[B, T, 1]`),
@@ -110,7 +111,8 @@ def audio_targets(
     audio = jnp.asarray(audio, jnp.float32)
     itd_map = ItdMap.woodworth() if itd_map is None else itd_map
     frame_len = int(round(sample_rate / fps))
-    lag = itd.frame_itd(audio, frame_len, itd.HEAD_MAX_LAG_S * sample_rate, sample_rate, num_frames=num_frames)
+    with jax.default_matmul_precision("highest"):
+        lag = itd.frame_itd(audio, frame_len, itd.HEAD_MAX_LAG_S * sample_rate, sample_rate, num_frames=num_frames)
     lateral = itd_map.lateral_deg(lag / sample_rate)  # [B, T]
     windows = _frame_windows(audio, num_frames, frame_len, itd.CONTEXT_FRAMES)
     # Gate on the frame itself (not its neighbours): a silent frame beside a loud one has no direction of its own.
