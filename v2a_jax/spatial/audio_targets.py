@@ -26,7 +26,7 @@ the same frames the direction metrics read):
 Shapes: audio `[B, 2, N]` (0 = left ear) -> per-frame `[B, T]`. Everything here is jax (traceable): the targets
 are computed inside the jitted train and eval steps from the batch's audio, on the accelerator where there is one,
 so the host's input pipeline does no per-step work for them (as a numpy stage there it was the 2-core machine's
-bottleneck: experiments/RESULTS.md, "audio targets inside the step"). The matmuls of the ITD estimator run at
+bottleneck: experiments/RESULTS.md, "Audio targets inside the train step"). The matmuls of the ITD estimator run at
 full float32 precision (an accelerator's default may be TF32, which would move the cross-correlation's peak).
 The left/right mirror happens in the input pipeline, before, so a mirrored clip gets mirrored targets.
 
