@@ -209,6 +209,9 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     # Extra weight on the ears' difference: the loss is per-ear MSE summed + 2 x interaural_weight x MSE of
     # (left - right) / 2 (0 = the papers' loss).
     config.flow.interaural_weight = 0.0
+    # Extra weight on the ITD: + 2 x itd_weight x MSE of the interaural part of the codec's measured delay channel
+    # (needs a codec with one; 0 = the papers' loss, where that part weighs 2 / latent_dim).
+    config.flow.itd_weight = 0.0
     # Validation loss per timestep bucket.
     config.flow.num_val_buckets = 4
 
@@ -219,6 +222,8 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     config.sampler.cfg_strength = 4.5
     # Time-grid shift towards the noise end (samplers.time_grid; 1 = uniform).
     config.sampler.shift = 1.0
+    # Flow times [lo, hi) whose steps are guided (the rest use the conditional field; (0, 1): every step, MMAudio's).
+    config.sampler.guidance_interval = (0.0, 1.0)
 
     config.summary = ml_collections.ConfigDict()
     # Validation clips rendered to TensorBoard (audio + binaural-cue image).

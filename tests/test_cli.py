@@ -141,6 +141,9 @@ def test_sample_answers_flag_mistakes_in_one_line_before_loading_anything(tmp_pa
         ("--workdir=runs/w", video, out, "--overlap_s=-0.5"): ("flag --overlap_s=-0.5: -0.5 is not a non-negative",),
         ("--workdir=runs/w", video, out, "--num_steps=0"): ("flag --num_steps=0: 0 is not a positive integer",),
         ("--workdir=runs/w", video, out, "--method=rk4"): ("flag --method=rk4: value should be one of <euler|heun|",),
+        ("--workdir=runs/w", video, out, "--guidance_interval=0.5,0.2"): (
+            "--guidance_interval: expected two flow times LO,HI with 0 <= LO < HI <= 1",
+        ),
     }
     for args, expected in mistakes.items():
         rc, output = _run("v2a_jax.sample", *args)

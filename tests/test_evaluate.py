@@ -119,6 +119,10 @@ def test_mistakes_give_one_line_errors_and_write_nothing(workdir, tmp_path, caps
     assert _error(capsys, workdir=str(workdir), out_dir=str(tmp_path / "a_file/eval")) == (
         f"error: --out_dir={tmp_path / 'a_file/eval'}: {tmp_path / 'a_file'} is a file, not a directory"
     )
+    assert _error(capsys, workdir=str(workdir), out_dir=str(tmp_path / "g"), guidance_interval=["0.6", "0.2"]) == (
+        "error: --guidance_interval=0.6,0.2: sampler guidance_interval=(0.6, 0.2): expected flow times "
+        "0 <= lo < hi <= 1"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "empty", "toy", "untrained"]
 
     other = tmp_path / "other_settings"

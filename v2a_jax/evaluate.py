@@ -2,8 +2,8 @@ r"""Evaluates a trained generator checkpoint: generates for a dataset split and 
 the reference systems (v2a_jax/evaluation/evaluator.py lists the rows and metrics).
 
     python -m v2a_jax.evaluate --workdir=runs/gen_visaudio_tiny --split=test --out_dir=runs/eval_visaudio \
-        [--step=latest|N] [--ema=true] [--sampler=euler|heun --num_steps=25 --cfg_strength=4.5] [--num_wavs=4] \
-        [--classifier_workdir=runs/classifier] [--seed=0]
+        [--step=latest|N] [--ema=true] [--sampler=euler|heun --num_steps=25 --cfg_strength=4.5] \
+        [--guidance_interval=0,1] [--num_wavs=4] [--classifier_workdir=runs/classifier] [--seed=0]
 
 The run's config is read from WORKDIR/config.json. Writes OUT_DIR/report.json, report.md, wav/, png/ and
 cache/ (the generated batches: a rerun with the same flags skips them; other flags need another --out_dir).

@@ -58,6 +58,9 @@ def define_flags(fv: flags.FlagValues = flags.FLAGS) -> flags.FlagValues:
     flags.DEFINE_float(
         "shift", None, "Sampler time-grid shift (default: the config's).", lower_bound=1.0, flag_values=fv
     )
+    flags.DEFINE_list(
+        "guidance_interval", None, "Flow times LO,HI whose steps are guided (default: the config's).", flag_values=fv
+    )
     flags.DEFINE_integer("seed", 0, "Noise seed.", flag_values=fv)
     flags.DEFINE_integer(
         "num_variants", 1, "Independent samples per video (OUT_v0, ...).", lower_bound=1, flag_values=fv
@@ -85,6 +88,13 @@ def define_flags(fv: flags.FlagValues = flags.FLAGS) -> flags.FlagValues:
         flag_values=fv,
     )
 
+    def interval_parses(values: list[str]) -> bool:
+        try:
+            samplers.parse_guidance_interval(values)
+        except ValueError:
+            return False
+        return True
+
     def check(names: list[str], holds, message: str) -> None:
         flags.register_multi_flags_validator(
             names, lambda values: holds(*(values[n] for n in names)), message, flag_values=fv
@@ -101,6 +111,11 @@ def define_flags(fv: flags.FlagValues = flags.FLAGS) -> flags.FlagValues:
         "give exactly one of --video (with --out) and --video_dir (with --out_dir)",
     )
     check(["video", "out"], lambda video, out: video is None or bool(out), "--video needs --out")
+    check(
+        ["guidance_interval"],
+        lambda interval: interval is None or interval_parses(interval),
+        "--guidance_interval: expected two flow times LO,HI with 0 <= LO < HI <= 1",
+    )
     check(
         ["video_dir", "out_dir"],
         lambda video_dir, out_dir: video_dir is None or bool(out_dir),
@@ -252,6 +267,7 @@ def main(argv: list[str], fv: flags.FlagValues = flags.FLAGS) -> int:
         raise cli.UserError(f"unexpected arguments {argv[1:]}: inputs are given by --video or --video_dir")
     args = define_flags(fv)
     # Imported once the flags are checked: the model code takes seconds to import.
+    from v2a_jax.generator import samplers
     from v2a_jax.inference import generate
     from v2a_jax.train import checkpointing
 
@@ -275,8 +291,13 @@ def main(argv: list[str], fv: flags.FlagValues = flags.FLAGS) -> int:
         f"{gen.window_frames / gen.fps:g} s windows at {gen.fps:g} fps, {gen.frame_size}x{gen.frame_size} frames, "
         f"{gen.sample_rate} Hz"
     )
+    interval = args.guidance_interval
     sampler = gen.sampler.replace(
-        method=args.method, num_steps=args.num_steps, cfg_strength=args.cfg_strength, shift=args.shift
+        method=args.method,
+        num_steps=args.num_steps,
+        cfg_strength=args.cfg_strength,
+        shift=args.shift,
+        guidance_interval=None if interval is None else samplers.parse_guidance_interval(interval),
     )
     options = generate.SamplingOptions(
         sampler=sampler,

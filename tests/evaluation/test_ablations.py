@@ -53,3 +53,9 @@ def test_one_row_per_run_and_setting_labelled_from_the_config(tmp_path, monkeypa
     assert lines[-1].startswith("| mono+aligned_rope (mono @ 9), heun_steps4_cfg4.5 | 4.5 |")
     saved = json.loads((tmp_path / "table.json").read_text())["entries"]
     assert [e["setting"] for e in saved] == [e["setting"] for e in entries]
+
+
+def test_a_limited_guidance_interval_is_part_of_the_setting_name():
+    assert ablations.setting_name(runner.Settings()) == "euler_steps25_cfg4.5"
+    early = runner.Settings(sampler=runner.DEFAULT_SAMPLER.replace(guidance_interval=(0.0, 0.5)))
+    assert ablations.setting_name(early) == "euler_steps25_cfg4.5_t0-0.5"

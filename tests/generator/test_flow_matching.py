@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from v2a_jax.autoencoder import delay
 from v2a_jax.generator import flow_matching as fm
 
 
@@ -61,3 +62,16 @@ def test_drop_masks_rates_and_independence():
 def test_validation_buckets():
     np.testing.assert_allclose(fm.bucket_times(4), [0.125, 0.375, 0.625, 0.875])
     assert fm.bucket_names(4) == ["loss_t0.00-0.25", "loss_t0.25-0.50", "loss_t0.50-0.75", "loss_t0.75-1.00"]
+
+
+def test_interaural_part_of_the_codec_delay_channel_is_the_itd_error():
+    """The codec's delay channel holds each ear's delay (-ITD / 2 left, +ITD / 2 right, autoencoder/delay.py), so
+    the interaural loss of that channel alone (GeneratorTask's itd_loss) is the squared ITD error / 4."""
+    rng = np.random.default_rng(0)
+    itd_true, itd_pred = rng.normal(0, 4, (2, 3, 5))  # two [B, T] ITDs in samples
+    latents = rng.normal(size=(2, 3, 2, 5, 6))  # two sets of [B, 2, T, C]
+    latents[0, ..., 5] = np.asarray(delay.ear_delays(jnp.asarray(itd_true)))
+    latents[1, ..., 5] = np.asarray(delay.ear_delays(jnp.asarray(itd_pred)))
+    loss = fm.interaural_loss(jnp.asarray(latents[1, ..., 5:]), jnp.asarray(latents[0, ..., 5:]))
+    expected = np.mean(np.square((itd_pred - itd_true) / delay.DELAY_SCALE), axis=1) / 4
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)

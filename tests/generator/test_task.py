@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tests.generator import helpers
+from v2a_jax import cli
 from v2a_jax.generator import flow_matching as fm
 from v2a_jax.generator import samplers
 from v2a_jax.generator.model import Generator
@@ -135,6 +136,25 @@ def test_spatialv2a_step_with_every_auxiliary_loss(spatial_run):
     moved = _max_change(spatial_run)
     for name in ("heatmap", "spatial_condition", "video_encoder", "patch_localiser_head", "branches"):
         assert max(jax.tree.leaves(moved[name])) > 0, name
+
+
+def test_itd_weight_weighs_the_interaural_error_of_the_codec_delay_channel(tiny_synth):
+    config = helpers.tiny_config("visaudio", tiny_synth[2])
+    with pytest.raises(cli.ConfigError, match=r"config.flow.itd_weight=1.0: the codec .* has no measured delay"):
+        GeneratorTask(helpers.tiny_config("visaudio", tiny_synth[2], flow__itd_weight=1.0))
+    task = GeneratorTask(config)  # the frame codec: no delay channel, no itd_loss
+    batch = _batches(config, 1)[0]
+    params = jax.jit(task.init)(jax.random.PRNGKey(0), batch)
+    rng = jax.random.PRNGKey(1)
+    assert "itd_loss" not in jax.jit(task.loss)(params, batch, rng, 0)[1]
+    task.codec.delay_channel = 3  # as a codec whose channel 3 carried the measured ear delays
+    _, plain = jax.jit(task.loss)(params, batch, rng, 0)
+    config.flow.itd_weight = 1.5
+    loss, weighted = jax.jit(task.loss)(params, batch, rng, 0)
+    assert 0 < plain["itd_loss"] == weighted["itd_loss"]
+    aux = config.model.video.localisation_weight * weighted["patch_bce"]
+    np.testing.assert_allclose(loss, weighted["flow_loss"] + 2 * 1.5 * weighted["itd_loss"] + aux, rtol=1e-5)
+    np.testing.assert_allclose(weighted["flow_loss"], plain["flow_loss"], rtol=1e-6)
 
 
 def test_validation_loss_per_time_bucket(spatial_run):

@@ -35,11 +35,14 @@ class AudioCodec(Protocol):
       sample_rate: audio samples per second.
       samples_per_latent: audio samples per latent frame (512 at 16 kHz gives MMAudio's 31.25 frames/s).
       latent_dim: channels C of one latent frame.
+      delay_channel: index of the channel that carries each ear's measured arrival delay (so the ears' difference
+        in it is the ITD: autoencoder/delay.py), or None when the codec has no such channel.
     """
 
     sample_rate: int
     samples_per_latent: int
     latent_dim: int
+    delay_channel: int | None
 
     def encode(self, audio: jax.Array) -> jax.Array:
         """[B, 2, N] waveforms (N a multiple of samples_per_latent) -> [B, 2, N // samples_per_latent, C]
@@ -65,6 +68,8 @@ class AutoencoderCodec:
         self.sample_rate = int(sample_rate)
         self.samples_per_latent = model.config.samples_per_latent
         self.latent_dim = model.config.latent_dim
+        # The model's last channel is measured, not learned, when it keeps the interaural delay (model.py).
+        self.delay_channel = self.latent_dim - 1 if model.config.interaural_delay else None
         if np.shape(latent_mean) != (self.latent_dim,) or np.shape(latent_std) != (self.latent_dim,):
             raise ValueError(
                 f"AutoencoderCodec: latent_mean/std must be [{self.latent_dim}], "

@@ -22,6 +22,7 @@ class FrameCodec:
         seed: int = 0,
     ):
         self.latent_dim = latent_dim
+        self.delay_channel = None  # a fixed projection: no channel measures the ears' delay
         self.samples_per_latent = samples_per_latent
         self.sample_rate = sample_rate
         self.scale = scale

@@ -2,17 +2,18 @@ r"""Evaluates a list of generator runs, each under one or more sampler settings,
 
     python -m v2a_jax.evaluation.ablations --workdirs=runs/gen_visaudio,runs/gen_mono --out=runs/ablations.md \
         [--sweep=FILE] [--split=test] [--sampler=euler] [--num_steps=25,50] [--cfg_strengths=1.0,4.5] \
-        [--step=latest] [--ema=true] [--num_wavs=4] [--classifier_workdir=...] [--out_dir=DIR] [--seed=0]
+        [--guidance_interval=0,0.5] [--step=latest] [--ema=true] [--num_wavs=4] [--classifier_workdir=...] \
+        [--out_dir=DIR] [--seed=0]
 
 --sweep names a text file with one workdir per line (blank lines and '#' comments ignored), added after
 --workdirs. Every (workdir, num_steps, cfg_strength) is one call of evaluation.evaluator.evaluate_checkpoint into
-OUT_DIR/NN_<workdir name>/<sampler>_steps<N>_cfg<C>/ (default OUT_DIR: the --out path without its suffix), so
-each keeps its own full report and cache and a rerun skips finished generation. The table has one row per
-(workdir, setting): the model's `generated` row, plus the left/right agreement of the flipped video against the
-mirrored truth and against the mirrored recording (which needs no ground truth), labelled from the run's config
-(layout, spacetime, spatialisation, aligned_rope). --out gets the markdown table and the JSON of all rows next to
-it (same name, .json). Mistakes are one line and exit status 2 (v2a_jax.cli); every run and output is checked
-before the first evaluation.
+OUT_DIR/NN_<workdir name>/<sampler>_steps<N>_cfg<C>[_t<LO>-<HI>]/ (default OUT_DIR: the --out path without its
+suffix; the _t part for a --guidance_interval other than 0,1), so each keeps its own full report and cache and a
+rerun skips finished generation. The table has one row per (workdir, setting): the model's `generated` row, plus
+the left/right agreement of the flipped video against the mirrored truth and against the mirrored recording (which
+needs no ground truth), labelled from the run's config (layout, spacetime, spatialisation, aligned_rope). --out
+gets the markdown table and the JSON of all rows next to it (same name, .json). Mistakes are one line and exit
+status 2 (v2a_jax.cli); every run and output is checked before the first evaluation.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from etils import epath
 from v2a_jax import cli
 from v2a_jax.classifier.embedding import AudioEmbedding
 from v2a_jax.evaluation import cli_flags, evaluator, report, runner
+from v2a_jax.generator import samplers
 
 COLUMNS = report.COLUMNS + (
     ("flipped_left_right_agreement", "flipped L/R agree"),
@@ -46,7 +48,10 @@ def read_sweep(path: epath.PathLike) -> list[str]:
 
 def setting_name(settings: runner.Settings) -> str:
     sampler = settings.sampler
-    return f"{sampler.method}_steps{sampler.num_steps}_cfg{sampler.cfg_strength:g}"
+    name = f"{sampler.method}_steps{sampler.num_steps}_cfg{sampler.cfg_strength:g}"
+    if sampler.guidance_interval != samplers.FULL_INTERVAL:
+        name += "_t{:g}-{:g}".format(*sampler.guidance_interval)
+    return name
 
 
 def run_ablations(

@@ -28,6 +28,7 @@ class SharedFlags:
     sampler: flags.FlagHolder
     num_steps: flags.FlagHolder
     shift: flags.FlagHolder
+    guidance_interval: flags.FlagHolder
     seed: flags.FlagHolder
     max_clips: flags.FlagHolder
     num_wavs: flags.FlagHolder
@@ -36,8 +37,16 @@ class SharedFlags:
 
     def settings(self, num_steps: int, cfg_strength: float) -> runner.Settings:
         """The Settings these flags give, with the sampler steps and guidance strength of one evaluation."""
+        try:
+            interval = samplers.parse_guidance_interval(self.guidance_interval.value)
+        except ValueError as e:
+            raise cli.UserError(f"--guidance_interval={','.join(self.guidance_interval.value)}: {e}") from None
         sampler = samplers.Sampler(
-            method=self.sampler.value, num_steps=num_steps, cfg_strength=cfg_strength, shift=self.shift.value
+            method=self.sampler.value,
+            num_steps=num_steps,
+            cfg_strength=cfg_strength,
+            shift=self.shift.value,
+            guidance_interval=interval,
         )
         return runner.Settings(
             split=self.split.value,
@@ -64,6 +73,9 @@ def define() -> SharedFlags:
         sampler=flags.DEFINE_enum("sampler", "euler", list(samplers.METHODS), "ODE sampler."),
         num_steps=flags.DEFINE_list("num_steps", ["25"], "Sampler steps (the ablation runner takes a list)."),
         shift=flags.DEFINE_float("sampler_shift", 1.0, "Sampler time-grid shift towards the noise end (1: uniform)."),
+        guidance_interval=flags.DEFINE_list(
+            "guidance_interval", ["0", "1"], "Flow times LO,HI whose sampler steps are guided (0,1: every step)."
+        ),
         seed=flags.DEFINE_integer("seed", 0, "Seed of the generation noise and the random-direction baseline."),
         max_clips=flags.DEFINE_integer("max_clips", 0, "Evaluate only the split's first N clips (0: all)."),
         num_wavs=flags.DEFINE_integer("num_wavs", 4, "Clips written as WAV and PNG per evaluation."),

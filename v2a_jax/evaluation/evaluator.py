@@ -135,7 +135,8 @@ def evaluate_checkpoint(
     title = (
         f"# {run.workdir} step {run.step} ({result['params']}), {settings.split} split, "
         f"{result['num_clips']} clips\n\n{settings.sampler.method} {settings.sampler.num_steps} steps, "
-        f"cfg {settings.sampler.cfg_strength}, shift {settings.sampler.shift:g}; model {result['label_text']}; "
+        f"cfg {settings.sampler.cfg_strength} at flow times {list(settings.sampler.guidance_interval)}, "
+        f"shift {settings.sampler.shift:g}; model {result['label_text']}; "
         f"two-stage localiser azimuth error "
         f"{report.format_value(localiser_error)} deg over {localiser_frames} frames\n\n"
     )

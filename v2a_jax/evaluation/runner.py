@@ -117,6 +117,7 @@ class _Cache:
     def __init__(self, directory: epath.Path, settings: dict):
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
+        settings = json.loads(json.dumps(settings))  # as stored: tuples become lists
         path = directory / "settings.json"
         if path.exists():
             if json.loads(path.read_text()) != settings:

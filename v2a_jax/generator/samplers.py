@@ -19,7 +19,11 @@ the uniform grid.
 
 Guidance (`guided_velocity`): v = s v(x, t | c) + (1 - s) v(x, t | null) (MMAudio's convention; s = 1 is the
 conditional model, s = 0 the unconditional one). Both halves run as one batch of 2B, after the network's
-condition-free input part, which they share, has run once on x.
+condition-free input part, which they share, has run once on x. A guidance interval [lo, hi) of flow times limits
+guidance to the steps that start inside it; the others take the conditional field alone, a batch of B
+(Kynkäänniemi et al. 2024, "Applying guidance in a limited interval"): the late steps, near the data, refine what
+the early ones decided, and guiding them too exaggerates it (for binaural audio: interaural differences wider than
+the picture's; experiments/RESULTS.md, "Guidance interval").
 
 `Sampler` bundles one sampling run's settings (config.sampler, or a command's flags) and validates them.
 """
@@ -40,9 +44,12 @@ METHODS = ("euler", "heun", "midpoint", "ab2")
 EVALUATIONS_PER_STEP = {"euler": 1, "heun": 2, "midpoint": 2, "ab2": 1}
 
 VelocityFn = Callable[[jax.Array, jax.Array], jax.Array]
+FULL_INTERVAL = (0.0, 1.0)  # guidance at every step (MMAudio's sampler)
 
 
-def check_sampler(method: str, num_steps: int, shift: float = 1.0) -> None:
+def check_sampler(
+    method: str, num_steps: int, shift: float = 1.0, guidance_interval: tuple[float, float] = FULL_INTERVAL
+) -> None:
     """Raises ValueError naming the bad setting."""
     if method not in METHODS:
         raise ValueError(f"sampler method={method!r}: expected one of {METHODS}")
@@ -50,20 +57,35 @@ def check_sampler(method: str, num_steps: int, shift: float = 1.0) -> None:
         raise ValueError(f"sampler num_steps={num_steps}: must be >= 1")
     if not shift >= 1.0:
         raise ValueError(f"sampler shift={shift}: must be >= 1 (1 = uniform time grid)")
+    lo, hi = guidance_interval
+    if not 0.0 <= lo < hi <= 1.0:
+        raise ValueError(f"sampler guidance_interval={guidance_interval}: expected flow times 0 <= lo < hi <= 1")
+
+
+def parse_guidance_interval(values: list[str]) -> tuple[float, float]:
+    """A command line's 'LO,HI' (as a list flag's values) -> (lo, hi); ValueError unless 0 <= lo < hi <= 1."""
+    try:
+        lo, hi = (float(v) for v in values)
+    except ValueError:
+        raise ValueError("expected two flow times LO,HI") from None
+    check_sampler("euler", 1, 1.0, (lo, hi))
+    return lo, hi
 
 
 @dataclasses.dataclass(frozen=True)
 class Sampler:
-    """method (METHODS), num_steps, cfg_strength (guidance strength s of `guided_velocity`) and shift (of
-    `time_grid`): everything a sampling run is given besides the noise. Hashable: one jit per Sampler."""
+    """method (METHODS), num_steps, cfg_strength (guidance strength s of `guided_velocity`), shift (of
+    `time_grid`) and guidance_interval (the flow times [lo, hi) whose steps are guided): everything a sampling run
+    is given besides the noise. Hashable: one jit per Sampler."""
 
     method: str
     num_steps: int
     cfg_strength: float
     shift: float
+    guidance_interval: tuple[float, float] = FULL_INTERVAL
 
     def __post_init__(self):
-        check_sampler(self.method, self.num_steps, self.shift)
+        check_sampler(self.method, self.num_steps, self.shift, self.guidance_interval)
 
     @classmethod
     def from_config(cls, sampler) -> Sampler:
@@ -130,17 +152,28 @@ def guided_velocity(
     uncond: Any,
     strength: float,
     shared: Callable[[jax.Array], Any] = lambda x: x,
+    interval: tuple[float, float] = FULL_INTERVAL,
 ) -> VelocityFn:
     """Classifier-free guided field from `velocity_fn(h, t, conditions)` with h = `shared(x)`: `shared` is the part
     of the network that reads x and no condition (identity by default), run once since both halves see the same x;
     `velocity_fn` then runs on both halves as one batch of 2B. `cond`/`uncond` are pytrees of [B, ...] arrays (None
-    leaves allowed). Strength 1 gives the conditional field."""
+    leaves allowed). Strength 1 gives the conditional field. With an `interval` [lo, hi) other than [0, 1), a call
+    whose flow time (t[0]: the samplers give every example the same t) lies outside it runs the conditional half
+    alone (`lax.cond`, so those steps cost one batch of B)."""
     both = jax.tree.map(lambda a, b: jnp.concatenate([a, b], axis=0), cond, uncond)
 
     def guided(x, t):
-        h = jax.tree.map(lambda a: jnp.concatenate([a, a], axis=0), shared(x))
-        v = velocity_fn(h, jnp.concatenate([t, t], axis=0), both)
-        v_cond, v_uncond = jnp.split(v, 2, axis=0)
-        return strength * v_cond + (1.0 - strength) * v_uncond
+        h = shared(x)
+
+        def with_guidance():
+            v = velocity_fn(jax.tree.map(lambda a: jnp.concatenate([a, a], axis=0), h), jnp.concatenate([t, t]), both)
+            v_cond, v_uncond = jnp.split(v, 2, axis=0)
+            return strength * v_cond + (1.0 - strength) * v_uncond
+
+        if tuple(interval) == FULL_INTERVAL:
+            return with_guidance()
+        lo, hi = interval
+        inside = (t[0] >= lo) & (t[0] < hi)
+        return jax.lax.cond(inside, with_guidance, lambda: velocity_fn(h, t, cond))
 
     return guided

@@ -102,6 +102,11 @@ class GeneratorTask:
                 f"samples per latent, the data config at {self.seq.sample_rate} Hz with "
                 f"{self.seq.samples_per_latent_frame} (config.data.latent_fps={config.data.latent_fps})"
             )
+        if config.flow.itd_weight and self.codec.delay_channel is None:
+            raise cli.ConfigError(
+                f"config.flow.itd_weight={config.flow.itd_weight}: the codec ({config.codec.factory}) has no measured "
+                f"delay channel to weigh"
+            )
         self.model_config = ModelConfig.from_config(
             config.model,
             latent_dim=self.codec.latent_dim,
@@ -321,6 +326,12 @@ class GeneratorTask:
             "loss_right": per_ear[:, 1].mean(),
             "interaural_loss": side,
         }
+        channel = self.codec.delay_channel
+        if channel is not None:
+            # The delay channel's interaural part is the ITD (autoencoder/delay.py).
+            delay = slice(channel, channel + 1)
+            metrics["itd_loss"] = fm.interaural_loss(v[..., delay], target[..., delay]).mean()
+            loss = loss + 2.0 * flow.itd_weight * metrics["itd_loss"]
         aux_loss, aux_metrics = self._localisation_losses(cond, batch, ~drop_video)
         metrics.update(aux_metrics)
         return loss + aux_loss, metrics

@@ -16,10 +16,16 @@ from v2a_jax.generator.model import Conditions, Generator, tie_ears
 
 
 def guided_field(
-    model: Generator, params, cond: Conditions, uncond: Conditions, cfg_strength: float
+    model: Generator,
+    params,
+    cond: Conditions,
+    uncond: Conditions,
+    cfg_strength: float,
+    guidance_interval: tuple[float, float] = samplers.FULL_INTERVAL,
 ) -> samplers.VelocityFn:
     """The guided velocity field of `model` for a batch's conditional and unconditional `Conditions`
-    (samplers.guided_velocity, the audio input projections shared by the two halves)."""
+    (samplers.guided_velocity, the audio input projections shared by the two halves; guidance only at the flow
+    times of `guidance_interval`)."""
     variables = {"params": params}
     return samplers.guided_velocity(
         lambda h, t, c: model.apply(variables, h, t, c, method=Generator.velocity_of_tokens),
@@ -27,6 +33,7 @@ def guided_field(
         uncond,
         cfg_strength,
         shared=lambda x: model.apply(variables, x, method=Generator.audio_tokens),
+        interval=guidance_interval,
     )
 
 
@@ -49,7 +56,7 @@ def sample_latents(
     cond, uncond = encode(jnp.zeros((batch,), bool)), encode(jnp.ones((batch,), bool))
     shape = (batch, 2, num_latent_frames, model.config.latent_dim)
     x0 = tie_ears(jax.random.normal(key, shape, jnp.float32), model.config.layout)
-    field = guided_field(model, params, cond, uncond, sampler.cfg_strength)
+    field = guided_field(model, params, cond, uncond, sampler.cfg_strength, sampler.guidance_interval)
     return samplers.sample(field, x0, num_steps=sampler.num_steps, method=sampler.method, shift=sampler.shift)
 
 

@@ -50,6 +50,7 @@ ADDED_FIELDS = {
         ("data.localisation_targets", "ground_truth"),
         ("model.attention", "xla"),
         ("model.scan_layers", True),
+        ("flow.itd_weight", 0.0),
     ),
 }
 # Per task: (dotted field, {old value: new value}).
