@@ -210,7 +210,7 @@ def get_config(variant: str | None = None) -> ml_collections.ConfigDict:
     # (left - right) / 2 (0 = the papers' loss).
     config.flow.interaural_weight = 0.0
     # Extra weight on the ITD: + 2 x itd_weight x MSE of the interaural part of the codec's measured delay channel
-    # (needs a codec with one; 0 = the papers' loss, where that part weighs 2 / latent_dim).
+    # (the ITD over the channel's std; needs a codec with one; 0 = the papers' loss, where it weighs 2 / latent_dim).
     config.flow.itd_weight = 0.0
     # Validation loss per timestep bucket.
     config.flow.num_val_buckets = 4

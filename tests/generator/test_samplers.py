@@ -124,16 +124,18 @@ def test_guidance_runs_the_condition_free_part_once_on_x():
     np.testing.assert_allclose(shared_once, 4.5 * (h * cond["scale"] + 0.25) - 3.5 * (h * uncond["scale"] + 0.25), 1e-5)
 
 
-def test_guidance_interval_guides_only_the_steps_that_start_inside_it():
+def test_guidance_interval_guides_only_the_evaluations_inside_it():
     def field(x, t, cond):
         return cond["bias"] + 0 * x
 
     cond, uncond = {"bias": jnp.array([[1.0, 2.0, 3.0]])}, {"bias": jnp.array([[-1.0, 0.0, 5.0]])}
     guided_value = 4.5 * cond["bias"] - 3.5 * uncond["bias"]
     limited = jax.jit(samplers.guided_velocity(field, cond, uncond, 4.5, interval=(0.25, 0.5)))
-    for t, expected in ((0.0, cond), (0.25, None), (0.4, None), (0.5, cond), (0.9, cond)):
-        want = guided_value if expected is None else expected["bias"]
+    for t, guided in ((0.0, False), (0.25, True), (0.4, True), (0.5, False), (0.9, False)):
+        want = guided_value if guided else cond["bias"]
         np.testing.assert_allclose(limited(X0, jnp.full((1,), t)), want, rtol=1e-6, err_msg=f"t={t}")
+    late = jax.jit(samplers.guided_velocity(field, cond, uncond, 4.5, interval=(0.5, 1.0)))
+    np.testing.assert_allclose(late(X0, jnp.ones((1,))), guided_value, rtol=1e-6)  # hi = 1 includes t = 1
     # Euler over 4 steps (t = 0, 0.25, 0.5, 0.75) with guidance on [0, 0.5): two guided and two conditional steps.
     early = samplers.guided_velocity(field, cond, uncond, 4.5, interval=(0.0, 0.5))
     np.testing.assert_allclose(
@@ -141,16 +143,19 @@ def test_guidance_interval_guides_only_the_steps_that_start_inside_it():
     )
 
 
-def test_steps_outside_the_guidance_interval_run_the_conditional_half_alone():
+def test_evaluations_outside_the_guidance_interval_run_the_conditional_half_alone():
     batches = []
 
     def field(x, t, cond):
-        batches.append(x.shape[0])
+        jax.debug.callback(lambda b: batches.append(int(b)), jnp.asarray(x.shape[0]))  # runs only if executed
         return cond["bias"] + 0 * x
 
     cond, uncond = {"bias": jnp.ones((1, 3))}, {"bias": jnp.zeros((1, 3))}
-    samplers.guided_velocity(field, cond, uncond, 4.5, interval=(0.0, 0.5))(X0, jnp.zeros((1,)))
-    assert sorted(batches) == [1, 2]  # lax.cond traces both branches: the guided batch of 2B and the plain B
+    limited = jax.jit(samplers.guided_velocity(field, cond, uncond, 4.5, interval=(0.0, 0.5)))
+    for t in (0.25, 0.75):
+        jax.block_until_ready(limited(X0, jnp.full((1,), t)))
+    jax.effects_barrier()
+    assert batches == [2, 1]  # inside: the guided batch of 2B; outside: B
 
 
 def test_guidance_interval_is_checked():
@@ -160,3 +165,6 @@ def test_guidance_interval_is_checked():
             samplers.parse_guidance_interval(bad)
     with pytest.raises(ValueError, match="guidance_interval"):
         samplers.Sampler(method="euler", num_steps=4, cfg_strength=4.5, shift=1.0, guidance_interval=(0.5, 0.5))
+    from_json = samplers.Sampler(method="euler", num_steps=4, cfg_strength=4.5, shift=1.0, guidance_interval=[0, 1])
+    full = samplers.Sampler("euler", 4, 4.5, 1.0)
+    assert from_json == full and hash(from_json) == hash(full)

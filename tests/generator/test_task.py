@@ -139,20 +139,27 @@ def test_spatialv2a_step_with_every_auxiliary_loss(spatial_run):
 
 
 def test_itd_weight_weighs_the_interaural_error_of_the_codec_delay_channel(tiny_synth):
-    config = helpers.tiny_config("visaudio", tiny_synth[2])
     with pytest.raises(cli.ConfigError, match=r"config.flow.itd_weight=1.0: the codec .* has no measured delay"):
         GeneratorTask(helpers.tiny_config("visaudio", tiny_synth[2], flow__itd_weight=1.0))
-    task = GeneratorTask(config)  # the frame codec: no delay channel, no itd_loss
-    batch = _batches(config, 1)[0]
-    params = jax.jit(task.init)(jax.random.PRNGKey(0), batch)
+
+    def task_with_delay_channel(itd_weight, delay_channel):
+        """A task whose codec claims a measured delay channel (the frame codec has none: the weight is set after
+        the construction check)."""
+        task = GeneratorTask(helpers.tiny_config("visaudio", tiny_synth[2]))
+        task.codec.delay_channel = delay_channel
+        task.config.flow.itd_weight = itd_weight
+        return task
+
+    no_channel = task_with_delay_channel(0.0, None)
+    batch = _batches(no_channel.config, 1)[0]
+    params = jax.jit(no_channel.init)(jax.random.PRNGKey(0), batch)
     rng = jax.random.PRNGKey(1)
-    assert "itd_loss" not in jax.jit(task.loss)(params, batch, rng, 0)[1]
-    task.codec.delay_channel = 3  # as a codec whose channel 3 carried the measured ear delays
-    _, plain = jax.jit(task.loss)(params, batch, rng, 0)
-    config.flow.itd_weight = 1.5
-    loss, weighted = jax.jit(task.loss)(params, batch, rng, 0)
+    assert "itd_loss" not in jax.jit(no_channel.loss)(params, batch, rng, 0)[1]
+    _, plain = jax.jit(task_with_delay_channel(0.0, 3).loss)(params, batch, rng, 0)
+    weighted_task = task_with_delay_channel(1.5, 3)
+    loss, weighted = jax.jit(weighted_task.loss)(params, batch, rng, 0)
     assert 0 < plain["itd_loss"] == weighted["itd_loss"]
-    aux = config.model.video.localisation_weight * weighted["patch_bce"]
+    aux = weighted_task.config.model.video.localisation_weight * weighted["patch_bce"]
     np.testing.assert_allclose(loss, weighted["flow_loss"] + 2 * 1.5 * weighted["itd_loss"] + aux, rtol=1e-5)
     np.testing.assert_allclose(weighted["flow_loss"], plain["flow_loss"], rtol=1e-6)
 

@@ -37,12 +37,14 @@ def test_a_saved_generator_run_gets_the_fields_added_since_and_the_renamed_value
         "sampler": {"method": "euler", "num_steps": 25, "cfg_strength": 4.5},
         "model": {"remat": True, "video": {"features": "pixels"}},
         "data": {"name": "binaural_synth/small"},
+        "flow": {"t_mean": 0.0},
     }
     (tmp_path / "config.json").write_text(json.dumps(old))
     config = run_config.load(tmp_path)
     assert config.sampler.shift == 1.0 and config.model.attention == "xla"
     assert config.model.remat == "full" and config.model.video.localisation_weight == 0.0
     assert config.data.localisation_targets == "ground_truth" and config.model.scan_layers is True
+    assert config.flow.itd_weight == 0.0 and tuple(config.sampler.guidance_interval) == (0.0, 1.0)
     old["model"]["remat"] = False
     (tmp_path / "config.json").write_text(json.dumps(old))
     assert run_config.load(tmp_path).model.remat == "none"

@@ -120,7 +120,10 @@ class _Cache:
         settings = json.loads(json.dumps(settings))  # as stored: tuples become lists
         path = directory / "settings.json"
         if path.exists():
-            if json.loads(path.read_text()) != settings:
+            stored = json.loads(path.read_text())
+            # A cache older than the guidance interval was guided at every step.
+            stored.get("sampler", {}).setdefault("guidance_interval", list(samplers.FULL_INTERVAL))
+            if stored != settings:
                 raise cli.ConfigError(
                     f"{path}: the cached audio was generated with other settings "
                     f"({path.read_text().strip()}, now {json.dumps(settings)}); use another out_dir "

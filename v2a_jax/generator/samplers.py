@@ -19,11 +19,12 @@ the uniform grid.
 
 Guidance (`guided_velocity`): v = s v(x, t | c) + (1 - s) v(x, t | null) (MMAudio's convention; s = 1 is the
 conditional model, s = 0 the unconditional one). Both halves run as one batch of 2B, after the network's
-condition-free input part, which they share, has run once on x. A guidance interval [lo, hi) of flow times limits
-guidance to the steps that start inside it; the others take the conditional field alone, a batch of B
-(Kynkäänniemi et al. 2024, "Applying guidance in a limited interval"): the late steps, near the data, refine what
-the early ones decided, and guiding them too exaggerates it (for binaural audio: interaural differences wider than
-the picture's; experiments/RESULTS.md, "Guidance interval").
+condition-free input part, which they share, has run once on x. A guidance interval [lo, hi) of flow times (hi = 1
+includes t = 1) limits guidance to the network evaluations at flow times inside it; the others take the conditional
+field alone, a batch of B (Kynkäänniemi et al. 2024, "Applying guidance in a limited interval"): the late
+evaluations, near the data, refine what the early ones decided, and guiding them too exaggerates it (for binaural
+audio: interaural differences wider than the picture's; experiments/RESULTS.md, "Guidance interval"). The
+second-order methods' extra evaluations (at t + h, t + h / 2) are guided by where they lie, not by their step's start.
 
 `Sampler` bundles one sampling run's settings (config.sampler, or a command's flags) and validates them.
 """
@@ -75,7 +76,7 @@ def parse_guidance_interval(values: list[str]) -> tuple[float, float]:
 @dataclasses.dataclass(frozen=True)
 class Sampler:
     """method (METHODS), num_steps, cfg_strength (guidance strength s of `guided_velocity`), shift (of
-    `time_grid`) and guidance_interval (the flow times [lo, hi) whose steps are guided): everything a sampling run
+    `time_grid`) and guidance_interval (the flow times [lo, hi) whose evaluations are guided): everything a sampling run
     is given besides the noise. Hashable: one jit per Sampler."""
 
     method: str
@@ -85,6 +86,8 @@ class Sampler:
     guidance_interval: tuple[float, float] = FULL_INTERVAL
 
     def __post_init__(self):
+        # A config.json or a caller may give a list: the Sampler stays hashable and compares equal either way.
+        object.__setattr__(self, "guidance_interval", tuple(float(v) for v in self.guidance_interval))
         check_sampler(self.method, self.num_steps, self.shift, self.guidance_interval)
 
     @classmethod
@@ -108,7 +111,7 @@ def time_grid(num_steps: int, shift: float = 1.0) -> np.ndarray:
 
 
 def network_evaluations(method: str, num_steps: int) -> int:
-    """Velocity evaluations of one sampling run (each a guided batch of 2B when guidance is on)."""
+    """Velocity evaluations of one sampling run (each a guided batch of 2B inside the guidance interval)."""
     return EVALUATIONS_PER_STEP[method] * num_steps
 
 
@@ -157,9 +160,9 @@ def guided_velocity(
     """Classifier-free guided field from `velocity_fn(h, t, conditions)` with h = `shared(x)`: `shared` is the part
     of the network that reads x and no condition (identity by default), run once since both halves see the same x;
     `velocity_fn` then runs on both halves as one batch of 2B. `cond`/`uncond` are pytrees of [B, ...] arrays (None
-    leaves allowed). Strength 1 gives the conditional field. With an `interval` [lo, hi) other than [0, 1), a call
-    whose flow time (t[0]: the samplers give every example the same t) lies outside it runs the conditional half
-    alone (`lax.cond`, so those steps cost one batch of B)."""
+    leaves allowed). Strength 1 gives the conditional field. With an `interval` [lo, hi) other than [0, 1) (hi = 1
+    includes t = 1), a call whose flow time (t[0]: the samplers give every example the same t) lies outside it runs
+    the conditional half alone (`lax.cond`, so that evaluation costs one batch of B)."""
     both = jax.tree.map(lambda a, b: jnp.concatenate([a, b], axis=0), cond, uncond)
 
     def guided(x, t):
@@ -173,7 +176,7 @@ def guided_velocity(
         if tuple(interval) == FULL_INTERVAL:
             return with_guidance()
         lo, hi = interval
-        inside = (t[0] >= lo) & (t[0] < hi)
+        inside = (t[0] >= lo) & ((t[0] < hi) if hi < 1.0 else True)
         return jax.lax.cond(inside, with_guidance, lambda: velocity_fn(h, t, cond))
 
     return guided

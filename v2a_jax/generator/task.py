@@ -328,7 +328,7 @@ class GeneratorTask:
         }
         channel = self.codec.delay_channel
         if channel is not None:
-            # The delay channel's interaural part is the ITD (autoencoder/delay.py).
+            # The delay channel's interaural part is the ITD (autoencoder/delay.py), here over the channel's std.
             delay = slice(channel, channel + 1)
             metrics["itd_loss"] = fm.interaural_loss(v[..., delay], target[..., delay]).mean()
             loss = loss + 2.0 * flow.itd_weight * metrics["itd_loss"]

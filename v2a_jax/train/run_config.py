@@ -51,6 +51,7 @@ ADDED_FIELDS = {
         ("model.attention", "xla"),
         ("model.scan_layers", True),
         ("flow.itd_weight", 0.0),
+        ("sampler.guidance_interval", (0.0, 1.0)),
     ),
 }
 # Per task: (dotted field, {old value: new value}).
