@@ -58,6 +58,11 @@ def check_sampler(
         raise ValueError(f"sampler num_steps={num_steps}: must be >= 1")
     if not shift >= 1.0:
         raise ValueError(f"sampler shift={shift}: must be >= 1 (1 = uniform time grid)")
+    check_guidance_interval(guidance_interval)
+
+
+def check_guidance_interval(guidance_interval: tuple[float, float]) -> None:
+    """Raises ValueError unless the interval is flow times 0 <= lo < hi <= 1."""
     lo, hi = guidance_interval
     if not 0.0 <= lo < hi <= 1.0:
         raise ValueError(f"sampler guidance_interval={guidance_interval}: expected flow times 0 <= lo < hi <= 1")
@@ -69,7 +74,7 @@ def parse_guidance_interval(values: list[str]) -> tuple[float, float]:
         lo, hi = (float(v) for v in values)
     except ValueError:
         raise ValueError("expected two flow times LO,HI") from None
-    check_sampler("euler", 1, 1.0, (lo, hi))
+    check_guidance_interval((lo, hi))
     return lo, hi
 
 
