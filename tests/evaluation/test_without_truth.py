@@ -28,6 +28,7 @@ TRUTH_METRICS = (
     "direction_error_deg",
     "left_right_agreement",
     "lateral_r",
+    "lateral_overshoot_deg",
     "direction_error_ild_deg",
     "left_right_agreement_ild",
     "lateral_r_ild",

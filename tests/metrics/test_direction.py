@@ -97,6 +97,28 @@ def test_left_right_agreement(scene):
     assert dm.left_right_agreement(mono, true_az, sounding, FPS, SR).fraction == 0.0
 
 
+def test_lateral_overshoot_of_wider_and_narrower_renderings(scene):
+    """The scene's sources rendered 12 degrees wider / narrower than the truth (the same side): the overshoot is
+    the rendered minus the true |lateral angle| on every evaluated frame; ears swapped, no frame is on the right
+    side."""
+    audio, true_az, sounding = scene
+    lateral = dm.lateral_angle_deg(true_az[:, 0, 0])
+    rng = np.random.default_rng(1)
+    for shift in (12.0, -12.0):
+        rendered = np.sign(lateral) * np.clip(np.abs(lateral) + shift, 0.0, 90.0)
+        sided = np.abs(lateral) >= dm.MIN_LATERAL_DEG
+        wide = np.stack([render_itd(0.2 * rng.standard_normal(SR), woodworth_itd_s(az)) for az in rendered])
+        wide[:, :, : int(3 * SR / FPS)] = 0.0
+        result = dm.lateral_overshoot(wide.astype(np.float32), true_az, sounding, FPS, SR)
+        assert result.count == sided.sum() * 20
+        expected = np.mean((np.abs(rendered) - np.abs(lateral))[sided])  # 89 deg + 12 is clipped at 90
+        assert result.mean_deg == pytest.approx(expected, abs=0.5)
+    exact = dm.lateral_overshoot(audio, true_az, sounding, FPS, SR)
+    assert abs(exact.mean_deg) < 0.3
+    swapped = dm.lateral_overshoot(audio[:, ::-1], true_az, sounding, FPS, SR)
+    assert swapped.count == 0 and np.isnan(swapped.mean_deg)
+
+
 def test_direction_error_silence_and_bad_shapes(scene):
     audio, true_az, sounding = scene
     result = dm.direction_error(np.zeros_like(audio), true_az, sounding, FPS, SR)

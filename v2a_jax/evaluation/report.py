@@ -52,6 +52,7 @@ COLUMNS = (
     ("direction_error_deg", "dir err deg (ITD)"),
     ("left_right_agreement", "L/R agree (ITD)"),
     ("lateral_r", "lateral r (ITD)"),
+    ("lateral_overshoot_deg", "overshoot deg (ITD)"),
     ("direction_error_ild_deg", "dir err deg (ILD)"),
     ("left_right_agreement_ild", "L/R agree (ILD)"),
     ("av_sync_offset_s", "sync s"),

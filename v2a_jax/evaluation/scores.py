@@ -10,9 +10,10 @@ and, where the dataset has it, their ground truth (numpy).
                 and (suffix _ild) from the ILD (ref_direction_diff_deg, ref_left_right_agreement, with frame counts);
   cues          whether the row's ITD and ILD name the same side (metrics.direction.cue_agreement: cue_agreement,
                 cue_agreement_frames), needing neither reference nor truth;
-  direction     (ground truth) lateral-angle error and left/right agreement per video frame with one sounding
-                source, and the per-clip correlation of estimated and true lateral angle (metrics.direction),
-                with their frame / clip counts, from the ITD and (suffix _ild) from the ILD;
+  direction     (ground truth) lateral-angle error, left/right agreement and the angle's overshoot where the
+                side is right, per video frame with one sounding source, and the per-clip correlation of
+                estimated and true lateral angle (metrics.direction), with their frame / clip counts, from the
+                ITD and (suffix _ild) from the ILD;
   sync          (ground truth) av_sync_offset_s of detected onsets against the true onsets, with match /
                 detection counts;
   distribution  FD / KL / IS per ear and on the mid channel (metrics.distribution), only with an embedding.
@@ -106,6 +107,7 @@ def score(
             kwargs = dict(true_elevation_deg=truth.elevation_deg, itd_map=itd_map, cue=cue)
             error = direction.direction_error(audio, *cues, **kwargs)
             agree = direction.left_right_agreement(audio, *cues, **kwargs)
+            overshoot = direction.lateral_overshoot(audio, *cues, **kwargs)
             corr = direction.lateral_correlation(audio, *cues, **kwargs)
             out.update(
                 {
@@ -113,6 +115,8 @@ def score(
                     f"direction_frames{suffix}": float(error.count),
                     f"left_right_agreement{suffix}": agree.fraction,
                     f"agreement_frames{suffix}": float(agree.count),
+                    f"lateral_overshoot{suffix}_deg": overshoot.mean_deg,
+                    f"overshoot_frames{suffix}": float(overshoot.count),
                     f"lateral_r{suffix}": corr.r,
                     f"lateral_r_clips{suffix}": float(corr.num_clips),
                 }

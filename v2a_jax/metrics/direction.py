@@ -78,6 +78,14 @@ class AgreementResult(NamedTuple):
     count: int
 
 
+class OvershootResult(NamedTuple):
+    """mean_deg: mean |estimated| - |true| lateral angle over the `count` evaluated frames whose side is right
+    (> 0: too wide; NaN if none)."""
+
+    mean_deg: float
+    count: int
+
+
 class CorrelationResult(NamedTuple):
     """r: Pearson correlation over clips (NaN with < 3 clips or a constant estimate); num_clips: clips used."""
 
@@ -316,6 +324,46 @@ def left_right_agreement(
     count = int(mask.sum())
     agree = _side(estimate)[mask] == np.sign(truth[mask])
     return AgreementResult(float(agree.mean()) if count else float("nan"), count)
+
+
+def lateral_overshoot(
+    pred_audio,
+    true_azimuth_deg,
+    sounding,
+    fps: float,
+    sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
+    true_elevation_deg=None,
+    energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
+    min_lateral_deg: float = MIN_LATERAL_DEG,
+    itd_map: ItdMap = DEFAULT_MAP,
+    cue: str = "itd",
+) -> OvershootResult:
+    """Is the generated angle too wide or too narrow? Mean of |estimated| - |true| lateral angle over the frames
+    of `left_right_agreement` whose estimated side is the true one.
+
+    `direction_error` mixes three things: frames on the wrong side (counted by `left_right_agreement`), a bias
+    of the angle towards the side (this), and scatter around it. Guidance, for one, widens the angle: a model can
+    name the side well and still err by its overshoot on every frame.
+
+    Returns:
+      OvershootResult(mean_deg, count).
+    """
+    estimate, truth, mask = _lateral_per_frame(
+        pred_audio,
+        true_azimuth_deg,
+        sounding,
+        fps,
+        sample_rate,
+        true_elevation_deg,
+        energy_threshold_db,
+        itd_map,
+        cue,
+    )
+    mask = mask & (np.abs(truth) >= min_lateral_deg) & (_side(estimate) == np.sign(truth))
+    count = int(mask.sum())
+    if not count:
+        return OvershootResult(float("nan"), 0)
+    return OvershootResult(float(np.mean(np.abs(estimate[mask]) - np.abs(truth[mask]))), count)
 
 
 def reference_direction(
