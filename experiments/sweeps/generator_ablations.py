@@ -24,6 +24,9 @@ Runs (ViSAudio Table 3 / SpatialV2A Table 2 / MMAudio Table 5 analogues):
                            (model.video.localisation_weight 0: no spatially tuned encoder, so no saliency steers
                            the spacetime module; everything is learnt from the flow loss alone)
   visaudio_interaural      ViSAudio with the ears' difference weighted x10 in the flow loss (flow.interaural_weight 9)
+  visaudio_itd             ViSAudio with the ITD weighted in the flow loss (flow.itd_weight 0.5: the codec's delay
+                           channel, x10 its weight in the papers' loss; needs the autoencoder codec)
+  spatialv2a_aux_itd       spatialv2a_aux with the same ITD weight
 Guidance strength and sampling steps are evaluation settings, not training runs
 (v2a_jax.evaluation.ablations --cfg_strengths / --num_steps).
 Expected ordering of direction error (the papers' claims, to be checked here): mono > joint_stereo > dual >
@@ -60,6 +63,8 @@ RUNS: dict[str, tuple[str, dict[str, object]]] = {
     "visaudio_no_mirror": ("visaudio", {"data.mirror_prob": 0.0}),
     "visaudio_untuned_encoder": ("visaudio", {"model.video.localisation_weight": 0.0}),
     "visaudio_interaural": ("visaudio", {"flow.interaural_weight": 9.0}),
+    "visaudio_itd": ("visaudio", {"flow.itd_weight": 0.5}),
+    "spatialv2a_aux_itd": ("spatialv2a", {"model.spatialisation.aux_weight": 0.1, "flow.itd_weight": 0.5}),
 }
 
 

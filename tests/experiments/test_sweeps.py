@@ -23,6 +23,7 @@ def test_every_ablation_run_builds_a_distinct_valid_model():
             config.model.spatialisation.aux_weight,
             config.model.video.localisation_weight,
             config.flow.interaural_weight,
+            config.flow.itd_weight,
             config.data.mirror_prob,
         )
     assert len(set(trainings.values())) == len(runs)  # no two runs train the same model the same way
@@ -33,6 +34,8 @@ def test_every_ablation_run_builds_a_distinct_valid_model():
     assert trainings["visaudio_no_mirror"][-1] == 0 < trainings["visaudio"][-1]
     assert models["visaudio"].patch_localiser and not models["visaudio_untuned_encoder"].patch_localiser
     assert not models["spatialv2a"].patch_localiser and not models["mono"].patch_localiser
+    assert trainings["visaudio_itd"][:4] == trainings["visaudio"][:4] and trainings["visaudio_itd"][4] > 0
+    assert trainings["spatialv2a_aux_itd"][:4] == trainings["spatialv2a_aux"][:4]
 
 
 def test_a_subset_of_runs_with_common_overrides():
