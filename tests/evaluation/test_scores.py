@@ -31,7 +31,7 @@ def test_truth_scores_zero_distance_and_its_own_direction(truth):
     s = scores.score(truth.audio, truth, fps=FPS, sample_rate=RATE)
     assert s["stft"] == 0 and s["delta_itd_us"] == 0 and s["delta_ild_db"] == 0
     assert s["direction_error_deg"] < 3 and s["left_right_agreement"] == 1.0
-    assert abs(s["lateral_overshoot_deg"]) < 3 and s["overshoot_frames"] == s["agreement_frames"] > 0
+    assert abs(s["lateral_overshoot_deg"]) < 3
     assert s["av_sync_offset_s"] < 0.02 and s["onsets_matched"] >= 6
     # The spherical head's rendering gives the time and the level cue one side.
     assert s["cue_agreement_frames"] > 0 and s["cue_agreement"] == 1.0

@@ -97,7 +97,7 @@ def test_left_right_agreement(scene):
     assert dm.left_right_agreement(mono, true_az, sounding, FPS, SR).fraction == 0.0
 
 
-def test_lateral_overshoot_of_wider_and_narrower_renderings(scene):
+def test_overshoot_of_wider_and_narrower_renderings(scene):
     """The scene's sources rendered 12 degrees wider / narrower than the truth (the same side): the overshoot is
     the rendered minus the true |lateral angle| on every evaluated frame; ears swapped, no frame is on the right
     side."""
@@ -109,14 +109,17 @@ def test_lateral_overshoot_of_wider_and_narrower_renderings(scene):
         sided = np.abs(lateral) >= dm.MIN_LATERAL_DEG
         wide = np.stack([render_itd(0.2 * rng.standard_normal(SR), woodworth_itd_s(az)) for az in rendered])
         wide[:, :, : int(3 * SR / FPS)] = 0.0
-        result = dm.lateral_overshoot(wide.astype(np.float32), true_az, sounding, FPS, SR)
-        assert result.count == sided.sum() * 20
+        result = dm.left_right_agreement(wide.astype(np.float32), true_az, sounding, FPS, SR)
+        assert result.count == sided.sum() * 20 and result.fraction == 1.0
         expected = np.mean((np.abs(rendered) - np.abs(lateral))[sided])  # 89 deg + 12 is clipped at 90
-        assert result.mean_deg == pytest.approx(expected, abs=0.5)
-    exact = dm.lateral_overshoot(audio, true_az, sounding, FPS, SR)
-    assert abs(exact.mean_deg) < 0.3
-    swapped = dm.lateral_overshoot(audio[:, ::-1], true_az, sounding, FPS, SR)
-    assert swapped.count == 0 and np.isnan(swapped.mean_deg)
+        assert result.overshoot_deg == pytest.approx(expected, abs=0.5)
+        # With as many frames on the wrong side (the scene's ears swapped), only the right-side frames count.
+        both = np.concatenate([wide.astype(np.float32), audio[:, ::-1]])
+        mixed = dm.left_right_agreement(both, np.tile(true_az, (2, 1, 1)), np.tile(sounding, (2, 1, 1)), FPS, SR)
+        assert mixed.fraction == 0.5 and mixed.overshoot_deg == pytest.approx(result.overshoot_deg, abs=1e-9)
+    assert abs(dm.left_right_agreement(audio, true_az, sounding, FPS, SR).overshoot_deg) < 0.3
+    swapped = dm.left_right_agreement(audio[:, ::-1], true_az, sounding, FPS, SR)
+    assert swapped.fraction == 0.0 and np.isnan(swapped.overshoot_deg)  # no frame on the right side
 
 
 def test_direction_error_silence_and_bad_shapes(scene):

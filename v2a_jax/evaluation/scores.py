@@ -107,7 +107,6 @@ def score(
             kwargs = dict(true_elevation_deg=truth.elevation_deg, itd_map=itd_map, cue=cue)
             error = direction.direction_error(audio, *cues, **kwargs)
             agree = direction.left_right_agreement(audio, *cues, **kwargs)
-            overshoot = direction.lateral_overshoot(audio, *cues, **kwargs)
             corr = direction.lateral_correlation(audio, *cues, **kwargs)
             out.update(
                 {
@@ -115,8 +114,7 @@ def score(
                     f"direction_frames{suffix}": float(error.count),
                     f"left_right_agreement{suffix}": agree.fraction,
                     f"agreement_frames{suffix}": float(agree.count),
-                    f"lateral_overshoot{suffix}_deg": overshoot.mean_deg,
-                    f"overshoot_frames{suffix}": float(overshoot.count),
+                    f"lateral_overshoot{suffix}_deg": agree.overshoot_deg,
                     f"lateral_r{suffix}": corr.r,
                     f"lateral_r_clips{suffix}": float(corr.num_clips),
                 }

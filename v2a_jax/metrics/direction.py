@@ -78,12 +78,14 @@ class AgreementResult(NamedTuple):
     count: int
 
 
-class OvershootResult(NamedTuple):
-    """mean_deg: mean |estimated| - |true| lateral angle over the `count` evaluated frames whose side is right
-    (> 0: too wide; NaN if none)."""
+class SideResult(NamedTuple):
+    """fraction: share of evaluated frames with the correct side (NaN if none); count: evaluated frames;
+    overshoot_deg: mean |estimated| - |true| lateral angle over those of them with the correct side (> 0: too
+    wide; NaN if none)."""
 
-    mean_deg: float
+    fraction: float
     count: int
+    overshoot_deg: float
 
 
 class CorrelationResult(NamedTuple):
@@ -299,15 +301,18 @@ def left_right_agreement(
     min_lateral_deg: float = MIN_LATERAL_DEG,
     itd_map: ItdMap = DEFAULT_MAP,
     cue: str = "itd",
-) -> AgreementResult:
-    """Fraction of evaluated frames where the estimated side (sign of the lateral angle) matches the truth.
+) -> SideResult:
+    """Fraction of evaluated frames where the estimated side (sign of the lateral angle) matches the truth, and
+    how much wider than the truth the angle is on those frames.
 
     Frames as in `direction_error`, further restricted to |true lateral angle| >= min_lateral_deg (default
     5 degrees): near the median plane the side is not meaningful. An estimate within CENTRE_DEAD_ZONE_DEG of the
-    median plane names no side and counts as wrong (so identical ears score 0).
+    median plane names no side and counts as wrong (so identical ears score 0). The overshoot separates what
+    `direction_error` mixes: side errors (the fraction), a bias of the angle towards the side (guidance, for one,
+    widens it) and scatter.
 
     Returns:
-      AgreementResult(fraction, count).
+      SideResult(fraction, count, overshoot_deg).
     """
     estimate, truth, mask = _lateral_per_frame(
         pred_audio,
@@ -323,47 +328,10 @@ def left_right_agreement(
     mask = mask & (np.abs(truth) >= min_lateral_deg)
     count = int(mask.sum())
     agree = _side(estimate)[mask] == np.sign(truth[mask])
-    return AgreementResult(float(agree.mean()) if count else float("nan"), count)
-
-
-def lateral_overshoot(
-    pred_audio,
-    true_azimuth_deg,
-    sounding,
-    fps: float,
-    sample_rate: int = binaural.DEFAULT_SAMPLE_RATE,
-    true_elevation_deg=None,
-    energy_threshold_db: float = binaural.ENERGY_THRESHOLD_DB,
-    min_lateral_deg: float = MIN_LATERAL_DEG,
-    itd_map: ItdMap = DEFAULT_MAP,
-    cue: str = "itd",
-) -> OvershootResult:
-    """Is the generated angle too wide or too narrow? Mean of |estimated| - |true| lateral angle over the frames
-    of `left_right_agreement` whose estimated side is the true one.
-
-    `direction_error` mixes three things: frames on the wrong side (counted by `left_right_agreement`), a bias
-    of the angle towards the side (this), and scatter around it. Guidance, for one, widens the angle: a model can
-    name the side well and still err by its overshoot on every frame.
-
-    Returns:
-      OvershootResult(mean_deg, count).
-    """
-    estimate, truth, mask = _lateral_per_frame(
-        pred_audio,
-        true_azimuth_deg,
-        sounding,
-        fps,
-        sample_rate,
-        true_elevation_deg,
-        energy_threshold_db,
-        itd_map,
-        cue,
-    )
-    mask = mask & (np.abs(truth) >= min_lateral_deg) & (_side(estimate) == np.sign(truth))
-    count = int(mask.sum())
-    if not count:
-        return OvershootResult(float("nan"), 0)
-    return OvershootResult(float(np.mean(np.abs(estimate[mask]) - np.abs(truth[mask]))), count)
+    if not agree.any():
+        return SideResult(float(agree.mean()) if count else float("nan"), count, float("nan"))
+    overshoot = np.abs(estimate[mask][agree]) - np.abs(truth[mask][agree])
+    return SideResult(float(agree.mean()), count, float(overshoot.mean()))
 
 
 def reference_direction(
