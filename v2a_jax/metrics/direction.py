@@ -328,10 +328,12 @@ def left_right_agreement(
     mask = mask & (np.abs(truth) >= min_lateral_deg)
     count = int(mask.sum())
     agree = _side(estimate)[mask] == np.sign(truth[mask])
-    if not agree.any():
-        return SideResult(float(agree.mean()) if count else float("nan"), count, float("nan"))
-    overshoot = np.abs(estimate[mask][agree]) - np.abs(truth[mask][agree])
-    return SideResult(float(agree.mean()), count, float(overshoot.mean()))
+    overshoot = (np.abs(estimate[mask]) - np.abs(truth[mask]))[agree]
+    return SideResult(
+        float(agree.mean()) if count else float("nan"),
+        count,
+        float(overshoot.mean()) if overshoot.size else float("nan"),
+    )
 
 
 def reference_direction(
