@@ -81,6 +81,20 @@ class BinauralSynthConfig(tfds.core.BuilderConfig):
         }
 
 
+def config_from_metadata(metadata: dict) -> BinauralSynthConfig:
+    """The config a dataset was built with, from its stored metadata (the inverse of `metadata()` for the
+    rendering fields; split sizes are left at their defaults): re-renders its clips without knowing its name."""
+    scene = {k: tuple(v) if isinstance(v, list) else v for k, v in metadata["scene"].items()}
+    return BinauralSynthConfig(
+        name="from_metadata",
+        scene=scenes.SceneConfig(**scene),
+        hrtf=metadata["hrtf"],
+        sofa_path=metadata["sofa_path"],
+        head_radius_m=float(metadata["head_radius_m"]),
+        seed=int(metadata["seed"]),
+    )
+
+
 def clip_seed(base_seed: int, split: str, index: int) -> int:
     """The integer seed clip `index` of `split` is rendered from."""
     return int(np.random.SeedSequence([base_seed, _SPLIT_IDS[split], index]).generate_state(1)[0])

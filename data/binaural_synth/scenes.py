@@ -457,3 +457,12 @@ def render_clip(seed: int, config: SceneConfig, hrtf) -> dict[str, np.ndarray | 
     """
     rng = np.random.default_rng(seed)
     return render_scene(sample_scene(rng, config), config, hrtf, rng)
+
+
+def redraw_clip(seed: int, config: SceneConfig, hrtf, draw: int) -> dict[str, np.ndarray | str]:
+    """Clip `seed`'s scene (sources, positions, events, camera, RT60: the same picture and ground truth) with
+    its sounds and reverb tail drawn again from `draw`: another recording the same video could have. Scoring
+    one draw against the stored clip measures what a generator that samples the benchmark's own sound
+    distribution exactly would score, i.e. the floor of each reference-based metric. Same keys as render_clip."""
+    scene = sample_scene(np.random.default_rng(seed), config)
+    return render_scene(scene, config, hrtf, np.random.default_rng([seed, draw]))

@@ -4,7 +4,12 @@ import numpy as np
 import pytest
 
 from data.binaural_synth import prepare, scenes
-from data.binaural_synth.binaural_synth_dataset_builder import BinauralSynth, clip_seed, to_example
+from data.binaural_synth.binaural_synth_dataset_builder import (
+    BinauralSynth,
+    clip_seed,
+    config_from_metadata,
+    to_example,
+)
 from v2a_jax.spatial import hrtf as hrtf_lib
 
 
@@ -43,6 +48,16 @@ def test_stored_clip_is_the_seeded_render(tiny_synth):
         np.testing.assert_array_equal(stored["sounding"], clip["sounding"])
         np.testing.assert_array_equal(stored["class_id"], clip["class_id"])
         assert stored["caption"].decode() == clip["caption"]
+
+
+def test_config_from_metadata_renders_the_stored_clips(tiny_synth):
+    builder, config, _ = tiny_synth
+    restored = config_from_metadata(dict(builder.info.metadata))
+    assert restored.scene == config.scene
+    assert (restored.hrtf, restored.head_radius_m, restored.seed) == (config.hrtf, config.head_radius_m, config.seed)
+    stored = builder.as_data_source(split="test")[1]
+    clip = scenes.render_clip(int(stored["seed"]), restored.scene, restored.make_hrtf())
+    np.testing.assert_allclose(stored["audio"] / 32767.0, clip["audio"], atol=0.6 / 32767)
 
 
 def test_splits_use_different_seeds(tiny_synth):
