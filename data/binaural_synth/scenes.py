@@ -461,8 +461,8 @@ def render_clip(seed: int, config: SceneConfig, hrtf) -> dict[str, np.ndarray | 
 
 def redraw_clip(seed: int, config: SceneConfig, hrtf, draw: int) -> dict[str, np.ndarray | str]:
     """Clip `seed`'s scene (sources, positions, events, camera, RT60: the same picture and ground truth) with
-    its sounds and reverb tail drawn again from `draw`: another recording the same video could have. Scoring
-    one draw against the stored clip measures what a generator that samples the benchmark's own sound
-    distribution exactly would score, i.e. the floor of each reference-based metric. Same keys as render_clip."""
+    its sounds' random variation and reverb tail drawn again from `draw`: another recording of the same scene.
+    Scored against the stored clip, a redraw is what a generator that samples the benchmark's audio given the
+    scene exactly would score (experiments/tools/exact_sampler.py). Same keys as render_clip."""
     scene = sample_scene(np.random.default_rng(seed), config)
     return render_scene(scene, config, hrtf, np.random.default_rng([seed, draw]))

@@ -2,6 +2,7 @@ import dataclasses
 
 import numpy as np
 import pytest
+import tensorflow_datasets as tfds
 
 from data.binaural_synth import prepare, scenes
 from data.binaural_synth.binaural_synth_dataset_builder import (
@@ -52,7 +53,8 @@ def test_stored_clip_is_the_seeded_render(tiny_synth):
 
 def test_config_from_metadata_renders_the_stored_clips(tiny_synth):
     builder, config, _ = tiny_synth
-    restored = config_from_metadata(dict(builder.info.metadata))
+    # As a reader gets it: from the files (JSON lists where the config has tuples).
+    restored = config_from_metadata(dict(tfds.builder_from_directory(builder.data_dir).info.metadata))
     assert restored.scene == config.scene
     assert (restored.hrtf, restored.head_radius_m, restored.seed) == (config.hrtf, config.head_radius_m, config.seed)
     stored = builder.as_data_source(split="test")[1]

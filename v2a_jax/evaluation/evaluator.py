@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 
 import ml_collections
+import numpy as np
 from etils import epath
 
 from v2a_jax.classifier.embedding import AudioEmbedding
@@ -48,6 +49,33 @@ def run_label(config: ml_collections.ConfigDict) -> dict[str, object]:
 def label_text(label: dict[str, object]) -> str:
     """'dual+spacetime+aligned_rope' style: the layout and the switched-on options."""
     return "+".join([str(label["layout"])] + [k for k, v in label.items() if v is True])
+
+
+def score_rows(
+    systems: dict[str, tuple[np.ndarray, scores.Truth]],
+    *,
+    fps: float,
+    sample_rate: int,
+    head_map: itd_map.ItdMap,
+    embedding: AudioEmbedding | None,
+    progress: Callable[[str], None],
+) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """({row: metrics}, {metric group: why it is left out}) of the rows {name: (audio [B, 2, N], scores.Truth)},
+    all on the same B clips (scores.score; `progress(name)` after each). Left out: the truth-based groups the truth
+    cannot score, and FD/KL/IS without an embedding or with fewer than 2 clips."""
+    truth = next(iter(systems.values()))[1]
+    omitted = scores.omitted_without_truth(truth)
+    if embedding is None:
+        omitted["distribution"] = NO_EMBEDDING
+    elif truth.audio.shape[0] < 2:
+        omitted["distribution"], embedding = TOO_FEW_CLIPS, None
+    rows = {}
+    for name, (audio, row_truth) in systems.items():
+        rows[name] = scores.score(
+            audio, row_truth, fps=fps, sample_rate=sample_rate, itd_map=head_map, embedding=embedding
+        )
+        progress(name)
+    return rows, omitted
 
 
 def evaluate_checkpoint(
@@ -85,19 +113,18 @@ def evaluate_checkpoint(
             "random_direction": (baselines.random_direction(generated, clips.clip_index, settings.seed, rate), truth),
         }
     )
-    omitted = scores.omitted_without_truth(truth)
-    if embedding is None:
-        omitted["distribution"] = NO_EMBEDDING
-    elif generated.shape[0] < 2:
-        omitted["distribution"], embedding = TOO_FEW_CLIPS, None
-    if "flipped" not in clips.rows:
-        omitted["flipped"] = "the model reads precomputed features, which cannot be flipped here"
     # The dataset's head (the one its builder rendered with), or Woodworth's sphere for recordings.
     head_map = itd_map.dataset_map(clips.clip.hrtf, rate)
-    rows = {}
-    for name, (audio, row_truth) in systems.items():
-        rows[name] = scores.score(audio, row_truth, fps=fps, sample_rate=rate, itd_map=head_map, embedding=embedding)
-        progress(f"{run.workdir}: scored {name}, {time.monotonic() - start:.1f} s")
+    rows, omitted = score_rows(
+        systems,
+        fps=fps,
+        sample_rate=rate,
+        head_map=head_map,
+        embedding=embedding,
+        progress=lambda name: progress(f"{run.workdir}: scored {name}, {time.monotonic() - start:.1f} s"),
+    )
+    if "flipped" not in clips.rows:
+        omitted["flipped"] = "the model reads precomputed features, which cannot be flipped here"
     localiser_error, localiser_frames = float("nan"), 0
     if clips.clip.has_truth(("relative_azimuth_deg", "visible", "sounding")):
         localiser_error, localiser_frames = localiser.azimuth_error(

@@ -89,6 +89,15 @@ def _synthetic_batch(task: GeneratorTask) -> dict[str, jax.ShapeDtypeStruct]:
     return batch
 
 
+def load_generator_config(workdir: epath.PathLike) -> ml_collections.ConfigDict:
+    """The saved config of the generator run in `workdir`. Raises cli.NotFoundError (missing workdir or config)
+    and CheckpointError (the run is not a generator's), naming the path."""
+    config = run_config.load(workdir)
+    if config.get("task") != "v2a_jax.generator.task:GeneratorTask":
+        raise CheckpointError(f"{workdir}: config.task={config.get('task')!r} is not the generator task")
+    return config
+
+
 def load_generator(
     workdir: epath.PathLike, step: int | None = None, use_ema: bool = True, devices: Sequence[jax.Device] | None = None
 ) -> LoadedGenerator:
@@ -97,9 +106,7 @@ def load_generator(
     workdir, config or checkpoint), cli.ConfigError (a config that builds no model) and CheckpointError (not a
     generator run, or a checkpoint that does not match the config or cannot be read), each naming the path."""
     workdir = epath.Path(workdir)
-    config = run_config.load(workdir)
-    if config.get("task") != "v2a_jax.generator.task:GeneratorTask":
-        raise CheckpointError(f"{workdir}: config.task={config.get('task')!r} is not the generator task")
+    config = load_generator_config(workdir)
     # Sampling runs every stack of blocks unrolled, whatever the run trained with: the same params and outputs,
     # without slicing each layer's params out of the stacks at every sampler step (experiments/RESULTS.md).
     config.model.scan_layers = False
