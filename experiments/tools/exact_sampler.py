@@ -88,10 +88,6 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     opts = flags.FLAGS
-    if opts.max_clips < 0:
-        raise cli.UserError(f"--max_clips={opts.max_clips}: must be >= 0 (0: the whole split)")
-    if opts.draw < 0:
-        raise cli.UserError(f"--draw={opts.draw}: must be >= 0")
     if opts.out:
         cli.check_output_dir(os.path.dirname(os.path.abspath(opts.out)), "out")
     # Everything that can fail on a flag before the minutes of rendering.
@@ -126,8 +122,8 @@ if __name__ == "__main__":
     # Defined here, not at import: the tests import this module next to other modules that define these flags.
     flags.DEFINE_string("workdir", None, "Generator run whose dataset, crop and codec are used.", required=True)
     flags.DEFINE_string("split", "test", "Split to redraw.")
-    flags.DEFINE_integer("max_clips", 64, "Clips to redraw (0: the whole split).")
-    flags.DEFINE_integer("draw", 1, "Seed (>= 0) of the new sounds and reverb tails.")
+    flags.DEFINE_integer("max_clips", 64, "Clips to redraw (0: the whole split).", lower_bound=0)
+    flags.DEFINE_integer("draw", 1, "Seed of the new sounds and reverb tails.", lower_bound=0)
     flags.DEFINE_string("classifier_workdir", None, "Classifier run whose embeddings give FD/KL/IS.")
     flags.DEFINE_string("out", "", "Optional JSON file for the scored rows.")
     cli.run(main)
