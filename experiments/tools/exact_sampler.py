@@ -36,7 +36,6 @@ from v2a_jax.generator.task import load_codec, sequence_config
 from v2a_jax.inference.generate import load_generator_config
 from v2a_jax.input_pipeline import loader
 from v2a_jax.spatial import itd_map
-from v2a_jax.train import run_config
 
 # The truth a redraw must share with the stored clip: a redraw of another scene is refused.
 SCENE_KEYS = ("relative_azimuth_deg", "sounding", "onset_s")
@@ -94,7 +93,7 @@ def main(argv):
     config = load_generator_config(opts.workdir)
     codec = load_codec(config.codec)
     path = opts.classifier_workdir
-    embedding = ClassifierEmbedding(run_config.load(path), path) if path else None
+    embedding = ClassifierEmbedding.from_workdir(path) if path else None
     stored, redrawn, clip = redraw(config, opts.split, opts.max_clips, opts.draw)
     print(f"{clip.path} {opts.split}: {len(redrawn)} clips redrawn (draw {opts.draw})", flush=True)
     truth = scores.Truth.from_features(stored)

@@ -94,6 +94,8 @@ def test_classifier_embedding_is_deterministic_and_uses_ema_params(tiny_run):
     assert emb.dtype == probs.dtype == np.float32 and np.all((probs > 0) & (probs < 1))
     emb2, probs2 = embedding.embed(audio)
     np.testing.assert_array_equal(emb, emb2)
+    # From the workdir alone (the config the trainer saved there): the same embedding.
+    np.testing.assert_array_equal(ClassifierEmbedding.from_workdir(workdir).embed(audio)[0], emb)
     np.testing.assert_array_equal(probs, probs2)
     # Clip i's embedding does not depend on the other clips of the batch.
     np.testing.assert_allclose(embedding.embed(audio[1:2])[0], emb[1:2], rtol=1e-5, atol=1e-6)

@@ -14,7 +14,7 @@ import numpy as np
 from etils import epath
 
 from v2a_jax.classifier.task import make_model
-from v2a_jax.train import checkpointing, partitioning
+from v2a_jax.train import checkpointing, partitioning, run_config
 
 
 class AudioEmbedding(Protocol):
@@ -88,6 +88,12 @@ class ClassifierEmbedding:
             return embeddings, jax.nn.sigmoid(logits)
 
         self._apply = jax.jit(apply)
+
+    @classmethod
+    def from_workdir(cls, workdir: epath.PathLike) -> ClassifierEmbedding:
+        """The newest checkpoint of the classifier run in `workdir`, with the config it saved there. Raises
+        FileNotFoundError naming a missing config or checkpoint."""
+        return cls(run_config.load(workdir), workdir)
 
     def embed(self, audio) -> tuple[np.ndarray, np.ndarray]:
         """See `AudioEmbedding.embed`."""

@@ -61,7 +61,7 @@ class SharedFlags:
         """The --classifier_workdir run as an audio embedding (None without the flag). Raises FileNotFoundError
         naming a missing config or checkpoint."""
         path = self.classifier_workdir.value
-        return ClassifierEmbedding(run_config.load(path), path) if path else None
+        return ClassifierEmbedding.from_workdir(path) if path else None
 
 
 @functools.cache
